@@ -1,0 +1,40 @@
+// Per-lcore counters (STYLE.md 6): each block is written only by the lcore that owns it, with
+// relaxed load+store (no locked read-modify-write), and summed by the main lcore when read.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dataplane/drop_reasons.h"
+
+namespace dprelay {
+
+// Owner-only increment: a plain add published with a relaxed store.
+inline void Bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+struct alignas(64) LcoreCounters {
+  std::atomic<uint64_t> rx_packets{0};
+  std::atomic<uint64_t> tx_packets{0};
+  std::atomic<uint64_t> forwarded_packets{0};
+  std::atomic<uint64_t> forwarded_bytes{0};  // UDP payload incl. Geneve, as the reference
+  std::atomic<uint64_t> to_main{0};          // handed to the main lcore
+  std::atomic<uint64_t> challenges_sent{0};
+  std::atomic<uint64_t> legs_bound{0};
+  std::atomic<uint64_t> arp_replies{0};
+  std::atomic<uint64_t> arp_requests{0};
+  std::atomic<uint64_t> icmp_echo_replies{0};
+  std::atomic<uint64_t> drops[kNumDropReasons] = {};
+
+  void Drop(DropReason r, uint64_t n = 1) { Bump(drops[static_cast<size_t>(r)], n); }
+};
+
+// Sums the blocks into name/value pairs ("rx_packets", "drop_unknown_vni", ...), zero drops
+// left out. Called off the fast path.
+std::vector<std::pair<std::string, uint64_t>> SumCounters(const LcoreCounters* blocks, size_t n);
+
+}  // namespace dprelay

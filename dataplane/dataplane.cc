@@ -1,0 +1,184 @@
+#include "dataplane/dataplane.h"
+
+#include <arpa/inet.h>
+#include <rte_cycles.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+#include <time.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "proto/log.h"
+
+namespace dprelay {
+namespace {
+
+// Worker -> main lcore ring: control packets, ARP and ICMP only, so it stays nearly empty; 4096
+// absorbs a Bind flood for a few ms while the main lcore does crypto, then overflow is counted.
+constexpr unsigned kToMainRingSize = 4096;
+// Main lcore -> worker 0 TX handoff (only for ports without a TX queue for the main lcore):
+// Challenges, ARP and ICMP replies, a few per handshake.
+constexpr unsigned kTxHandoffRingSize = 1024;
+
+uint64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+struct WorkerArg {
+  Worker* worker;
+  const std::atomic<bool>* stop;
+  uint32_t idle_sleep_us;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConfig& config) {
+  std::unique_ptr<Dataplane> dp(new Dataplane(config));
+  const unsigned lcores = rte_lcore_count();
+  const int n_workers = lcores > 1 ? static_cast<int>(lcores - 1) : 1;
+
+  PortConfig pc{.spec = config.port, .index = 0, .workers = n_workers};
+  absl::StatusOr<PortInfo> port = BringUpPort(pc);
+  if (!port.ok()) {
+    return port.status();
+  }
+  dp->port_ = *port;
+  dp->port_up_ = true;
+
+  dp->to_main_ = rte_ring_create("dprelay_to_main", kToMainRingSize, rte_socket_id(),
+                                 RING_F_SC_DEQ);
+  if (dp->to_main_ == nullptr) {
+    return absl::ResourceExhaustedError("cannot create the worker -> main lcore ring");
+  }
+  const bool main_has_txq = dp->port_.tx_queues > n_workers;
+  if (!main_has_txq) {
+    dp->tx_handoff_ = rte_ring_create("dprelay_main_tx", kTxHandoffRingSize, rte_socket_id(),
+                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (dp->tx_handoff_ == nullptr) {
+      return absl::ResourceExhaustedError("cannot create the main lcore TX handoff ring");
+    }
+  }
+  dp->n_counters_ = n_workers + 1;
+  dp->counters_ = std::make_unique<LcoreCounters[]>(dp->n_counters_);
+  dp->table_ = std::make_unique<SessionTable>(config.capacity, n_workers);
+  dp->neighbours_ = std::make_unique<Neighbours>(config.address, config.gateway);
+
+  LocalIdentity local{.ip_be = config.address.addr_be,
+                      .port_be = htons(config.relay_port),
+                      .port_id = dp->port_.port_id};
+  std::copy(std::begin(dp->port_.mac), std::end(dp->port_.mac), local.mac.begin());
+  for (int w = 0; w < n_workers; ++w) {
+    WorkerContext wc{.port_id = dp->port_.port_id,
+                     .rx_queue = static_cast<uint16_t>(w),
+                     .tx_queue = static_cast<uint16_t>(w),
+                     .lcore_index = static_cast<uint32_t>(w),
+                     .table = dp->table_.get(),
+                     .counters = &dp->counters_[w],
+                     .to_main = dp->to_main_,
+                     .tx_from_main = w == 0 ? dp->tx_handoff_ : nullptr,
+                     .local_ip_be = local.ip_be,
+                     .relay_port_be = local.port_be};
+    dp->workers_.push_back(std::make_unique<Worker>(wc));
+  }
+  absl::StatusOr<std::unique_ptr<IpcServer>> ipc = IpcServer::Listen(config.ipc_socket);
+  if (!ipc.ok()) {
+    return ipc.status();
+  }
+  MainLcoreContext mc{.local = local,
+                      .tx_queue = static_cast<uint16_t>(n_workers),
+                      .lcore_index = static_cast<uint32_t>(n_workers),
+                      .counters = &dp->counters_[n_workers],
+                      .from_workers = dp->to_main_,
+                      .tx_handoff = dp->tx_handoff_,
+                      .pool = dp->port_.pool,
+                      .capacity = config.capacity,
+                      .tsc_hz = rte_get_tsc_hz()};
+  dp->main_ = std::make_unique<MainLcore>(mc, dp->table_.get(), dp->neighbours_.get(),
+                                          *std::move(ipc));
+  dp->main_->set_all_counters(dp->counters_.get(), dp->n_counters_);
+  char mac[32];
+  absl::SNPrintF(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", local.mac[0], local.mac[1],
+                 local.mac[2], local.mac[3], local.mac[4], local.mac[5]);
+  DPRELAY_LOG_INFO("port %u (%s, driver %s, mac %s): %d worker(s), relay %s:%u", port->port_id,
+                   port->name, port->driver, mac, n_workers,
+                   FormatIp(IpAddr::V4FromBe(local.ip_be)), config.relay_port);
+  return dp;
+}
+
+Dataplane::~Dataplane() {
+  main_.reset();
+  if (port_up_) {
+    ShutDownPort(port_);
+  }
+  rte_ring_free(to_main_);
+  rte_ring_free(tx_handoff_);
+}
+
+int Dataplane::WorkerLoop(void* arg) {
+  auto* a = static_cast<WorkerArg*>(arg);
+  while (!a->stop->load(std::memory_order_relaxed)) {
+    if (a->worker->Poll(rte_rdtsc()) == 0 && a->idle_sleep_us != 0) {
+      rte_delay_us_sleep(a->idle_sleep_us);
+    }
+  }
+  return 0;
+}
+
+void Dataplane::Run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
+  std::vector<WorkerArg> args(workers_.size());
+  bool interleaved = rte_lcore_count() == 1;
+  if (!interleaved) {
+    size_t w = 0;
+    unsigned lcore;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+      if (w == workers_.size()) {
+        break;
+      }
+      args[w] = WorkerArg{workers_[w].get(), &stop, config_.idle_sleep_us};
+      rte_eal_remote_launch(&Dataplane::WorkerLoop, &args[w], lcore);
+      ++w;
+    }
+  }
+  uint64_t next_stats_ns = 0;
+  while (!stop.load(std::memory_order_relaxed)) {
+    const uint64_t now_tsc = rte_rdtsc();
+    const uint64_t now_ns = MonotonicNs();
+    unsigned work = main_->Poll(now_ns, now_tsc);
+    if (interleaved) {
+      work += workers_[0]->Poll(now_tsc);
+    }
+    if (config_.stats_interval_s != 0 && now_ns >= next_stats_ns) {
+      next_stats_ns = now_ns + uint64_t{config_.stats_interval_s} * 1'000'000'000;
+      DPRELAY_LOG_INFO("%s", Report());
+    }
+    if (work == 0) {
+      // The main lcore has no line-rate duty; a short sleep keeps it from burning a core.
+      rte_delay_us_sleep(interleaved && config_.idle_sleep_us == 0 ? 1 : 50);
+    }
+  }
+  rte_eal_mp_wait_lcore();
+}
+
+std::string Dataplane::Report() const {
+  std::vector<std::string> parts;
+  for (const auto& [name, value] : main_->Counters()) {
+    parts.push_back(absl::StrCat(name, "=", value));
+  }
+  std::string out = absl::StrCat("counters: ", absl::StrJoin(parts, " "));
+  for (const SessionView& s : main_->sessions().List()) {
+    auto leg = [&](int i) {
+      return absl::StrFormat("%s %s packets=%u bytes=%u", ShortDisco(s.keys[i]),
+                             s.bound[i].valid() ? FormatAddrPort(s.bound[i]) : "<no handshake>",
+                             s.packets[i], s.bytes[i]);
+    };
+    absl::StrAppend(&out, "\nsession vni=", s.vni, ": ", leg(0), " <-> ", leg(1));
+  }
+  return out;
+}
+
+}  // namespace dprelay

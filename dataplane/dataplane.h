@@ -1,0 +1,48 @@
+// The whole dataplane process minus flag parsing: port, session table, workers, main lcore.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/config.h"
+#include "dataplane/counters.h"
+#include "dataplane/main_lcore.h"
+#include "dataplane/session_table.h"
+#include "dataplane/worker.h"
+#include "drivers/port.h"
+
+namespace dprelay {
+
+class Dataplane {
+ public:
+  // EAL must be initialised. Errors name the port, flag or socket that failed.
+  static absl::StatusOr<std::unique_ptr<Dataplane>> Create(const DataplaneConfig& config);
+  ~Dataplane();
+
+  // Runs workers on every worker lcore (or interleaved on the main lcore when EAL gave only
+  // one) until stop becomes true.
+  void Run(const std::atomic<bool>& stop);
+  // Counters and sessions, one line each, for the log at exit.
+  std::string Report() const;
+
+ private:
+  explicit Dataplane(const DataplaneConfig& config) : config_(config) {}
+  static int WorkerLoop(void* arg);
+
+  const DataplaneConfig config_;
+  PortInfo port_;
+  bool port_up_ = false;
+  rte_ring* to_main_ = nullptr;
+  rte_ring* tx_handoff_ = nullptr;
+  std::unique_ptr<SessionTable> table_;
+  std::unique_ptr<Neighbours> neighbours_;
+  std::unique_ptr<LcoreCounters[]> counters_;  // workers first, main lcore last
+  size_t n_counters_ = 0;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<MainLcore> main_;
+  const std::atomic<bool>* stop_ = nullptr;
+};
+
+}  // namespace dprelay

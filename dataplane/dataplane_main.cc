@@ -1,0 +1,132 @@
+// dprelay-dataplane: DPDK's argument convention, EAL options, then "--", then ours.
+//   dprelay-dataplane -l 0-1 --no-huge -m 512 -- --port=af_xdp:eth1 --address=10.0.0.1/24
+#include <gflags/gflags.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "dataplane/config.h"
+#include "dataplane/dataplane.h"
+#include "drivers/eal.h"
+#include "proto/log.h"
+
+DEFINE_string(port, "", "Device for the relay port: af_xdp:IFACE, af_packet:IFACE, null, dev:NAME");
+DEFINE_string(address, "", "Relay IPv4 address with its connected prefix, e.g. 10.0.0.1/24");
+DEFINE_uint32(relay_port, 40000, "UDP port clients send Binds and data to");
+DEFINE_string(gateway, "", "IPv4 next hop for clients outside the --address prefix");
+DEFINE_uint32(capacity, 65536, "Session table size: largest VNI (1..16777215)");
+DEFINE_string(ipc_socket, "/run/dprelay/dataplane.sock", "Unix socket dprelay-control connects to");
+DEFINE_uint32(idle_sleep_us, 0, "Microseconds a worker sleeps after an empty poll (0 = busy poll)");
+DEFINE_uint32(stats_interval, 0, "Log counters every N seconds (0 = only at exit)");
+
+namespace {
+
+std::atomic<bool> g_stop{false};  // set by the signal handler; the loops read it relaxed
+
+void OnSignal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+absl::StatusOr<dprelay::DataplaneConfig> BuildConfig() {
+  dprelay::DataplaneConfig c;
+  if (FLAGS_port.empty()) {
+    return absl::InvalidArgumentError("--port is required (e.g. --port=af_xdp:eth1)");
+  }
+  absl::StatusOr<dprelay::PortSpec> port = dprelay::ParsePortSpec(FLAGS_port);
+  if (!port.ok()) {
+    return port.status();
+  }
+  c.port = *port;
+  if (FLAGS_address.empty()) {
+    return absl::InvalidArgumentError("--address is required (e.g. --address=10.0.0.1/24)");
+  }
+  absl::StatusOr<dprelay::Ipv4Subnet> addr = dprelay::ParseIpv4Cidr("address", FLAGS_address);
+  if (!addr.ok()) {
+    return addr.status();
+  }
+  c.address = *addr;
+  if (FLAGS_relay_port == 0 || FLAGS_relay_port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--relay_port=%u: must be 1..65535", FLAGS_relay_port));
+  }
+  c.relay_port = static_cast<uint16_t>(FLAGS_relay_port);
+  if (!FLAGS_gateway.empty()) {
+    absl::StatusOr<dprelay::Ipv4Subnet> gw = dprelay::ParseIpv4Cidr("gateway", FLAGS_gateway);
+    if (!gw.ok() || gw->prefix_len != 32) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("--gateway=%s: expected an IPv4 address", FLAGS_gateway));
+    }
+    if (!c.address.Contains(gw->addr_be)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "--gateway=%s is not inside --address=%s", FLAGS_gateway, FLAGS_address));
+    }
+    c.gateway = gw->addr_be;
+  }
+  if (FLAGS_capacity == 0 || FLAGS_capacity > 0xFFFFFF) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--capacity=%u: must be 1..16777215", FLAGS_capacity));
+  }
+  c.capacity = FLAGS_capacity;
+  c.ipc_socket = FLAGS_ipc_socket;
+  c.idle_sleep_us = FLAGS_idle_sleep_us;
+  c.stats_interval_s = FLAGS_stats_interval;
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Split at "--": EAL gets what comes before, gflags what comes after.
+  int split = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) {
+      split = i;
+      break;
+    }
+  }
+  std::vector<char*> ours = {argv[0]};
+  for (int i = split + 1; i < argc; ++i) {
+    ours.push_back(argv[i]);
+  }
+  int our_argc = static_cast<int>(ours.size());
+  char** our_argv = ours.data();
+  gflags::SetUsageMessage(
+      "dprelay-dataplane [EAL options] -- --port=KIND:ARG --address=IP/PREFIX [options]");
+  gflags::ParseCommandLineFlags(&our_argc, &our_argv, true);
+  if (our_argc > 1) {
+    std::fprintf(stderr, "dprelay-dataplane: unexpected argument '%s' after '--'\n", our_argv[1]);
+    return 1;
+  }
+  absl::StatusOr<dprelay::DataplaneConfig> config = BuildConfig();
+  if (!config.ok()) {
+    std::fprintf(stderr, "dprelay-dataplane: %s\n", std::string(config.status().message()).c_str());
+    return 1;
+  }
+
+  absl::StatusOr<int> eal = dprelay::InitEal(split, argv);
+  if (!eal.ok()) {
+    std::fprintf(stderr, "dprelay-dataplane: %s\n", std::string(eal.status().message()).c_str());
+    return 1;
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+
+  int rc = 0;
+  {
+    absl::StatusOr<std::unique_ptr<dprelay::Dataplane>> dp = dprelay::Dataplane::Create(*config);
+    if (!dp.ok()) {
+      std::fprintf(stderr, "dprelay-dataplane: %s\n", std::string(dp.status().message()).c_str());
+      rc = 1;
+    } else {
+      DPRELAY_LOG_INFO("dataplane running; control socket %s", config->ipc_socket);
+      (*dp)->Run(g_stop);
+      std::printf("%s\n", (*dp)->Report().c_str());
+      std::fflush(stdout);
+    }
+  }
+  dprelay::CleanupEal();
+  return rc;
+}

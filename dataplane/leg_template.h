@@ -1,0 +1,23 @@
+// Building the precomputed header a bound leg is forwarded with (DESIGN.md §3).
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/neighbours.h"
+#include "dataplane/session_table.h"
+
+namespace dprelay {
+
+struct LegEndpoints {
+  uint32_t local_ip_be = 0;   // relay address the leg talks to
+  uint16_t local_port_be = 0;
+  uint32_t peer_ip_be = 0;    // the client's bound address
+  uint16_t peer_port_be = 0;
+  MacAddr local_mac{};
+  uint16_t tx_port = 0;
+};
+
+// A bound leg: match fields set; reachable with a full template when next_hop_mac is given.
+LegFwd BuildLegFwd(const LegEndpoints& e, const MacAddr* next_hop_mac);
+
+}  // namespace dprelay

@@ -1,0 +1,296 @@
+#include "dataplane/main_lcore.h"
+
+#include <arpa/inet.h>
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_ethdev.h>
+#include <rte_icmp.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <cstring>
+
+#include "dataplane/packet_headers.h"
+#include "proto/geneve.h"
+#include "proto/log.h"
+
+namespace dprelay {
+namespace {
+
+constexpr unsigned kMainBurst = 32;
+constexpr uint64_t kHousekeepingNs = 1'000'000'000;
+
+AddrPort V4AddrPort(uint32_t ip_be, uint16_t port_be) {
+  return AddrPort{IpAddr::V4FromBe(ip_be), ntohs(port_be)};
+}
+
+}  // namespace
+
+MainLcore::MainLcore(const MainLcoreContext& ctx, SessionTable* table, Neighbours* neighbours,
+                     std::unique_ptr<IpcServer> ipc)
+    : ctx_(ctx),
+      neighbours_(neighbours),
+      sessions_(table, neighbours, ctx.local),
+      ipc_(std::move(ipc)) {}
+
+std::vector<std::pair<std::string, uint64_t>> MainLcore::Counters() const {
+  return SumCounters(all_counters_, n_counter_blocks_);
+}
+
+unsigned MainLcore::Poll(uint64_t now_ns, uint64_t now_tsc) {
+  rte_mbuf* pkts[kMainBurst];
+  unsigned n = rte_ring_dequeue_burst(ctx_.from_workers, reinterpret_cast<void**>(pkts),
+                                      kMainBurst, nullptr);
+  for (unsigned i = 0; i < n; ++i) {
+    HandlePacket(pkts[i], now_ns);
+  }
+  if (ipc_) {
+    ipc_->Poll(
+        [&] {
+          ipc_->Send(ipc::Hello{
+              .relay_addrs = {V4AddrPort(ctx_.local.ip_be, ctx_.local.port_be)},
+              .capacity = ctx_.capacity});
+        },
+        [&](ipc::Message&& msg) { HandleIpc(std::move(msg), now_ns); });
+  }
+  if (now_ns >= next_housekeeping_ns_) {
+    next_housekeeping_ns_ = now_ns + kHousekeepingNs;
+    for (uint32_t vni : sessions_.Expire(now_ns, now_tsc, ctx_.tsc_hz)) {
+      DPRELAY_LOG_INFO("session vni=%u expired", vni);
+      if (ipc_) {
+        ipc_->Send(ipc::SessionExpired{.vni = vni});
+      }
+    }
+    for (uint32_t hop : sessions_.UnresolvedNextHops()) {
+      if (neighbours_->ShouldRequest(hop, now_ns)) {
+        SendArpRequest(hop);
+      }
+    }
+  }
+  return n;
+}
+
+void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
+  if (auto* install = std::get_if<ipc::InstallSession>(&msg)) {
+    absl::Status st = sessions_.Install(*install, now_ns);
+    if (st.ok()) {
+      DPRELAY_LOG_INFO("session vni=%u installed (%s, %s)", install->vni,
+                       ShortDisco(install->client_keys[0]), ShortDisco(install->client_keys[1]));
+    } else {
+      DPRELAY_LOG_WARNING("session vni=%u not installed: %s", install->vni, st.ToString());
+    }
+    ipc_->Send(ipc::InstallResult{
+        .vni = install->vni, .ok = st.ok(), .error = std::string(st.message())});
+  } else if (auto* remove = std::get_if<ipc::RemoveSession>(&msg)) {
+    sessions_.Remove(remove->vni);
+  } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
+    ipc_->Send(ipc::StatsReply{.counters = Counters()});
+  } else {
+    DPRELAY_LOG_WARNING("ipc: ignoring a message control should not send (type index %zu)",
+                        msg.index());
+  }
+}
+
+void MainLcore::HandlePacket(rte_mbuf* m, uint64_t now_ns) {
+  const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+  if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+    HandleArp(m, now_ns);
+    return;
+  }
+  // Workers only hand over IPv4 that they validated: ICMP, or UDP control to the relay port.
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
+  if (ip->next_proto_id == IPPROTO_ICMP) {
+    HandleIcmp(m);
+  } else {
+    HandleUdp(m, now_ns);
+  }
+}
+
+void MainLcore::HandleArp(rte_mbuf* m, uint64_t now_ns) {
+  if (rte_pktmbuf_data_len(m) < kEthHdrLen + sizeof(rte_arp_hdr)) {
+    Drop(m, DropReason::kEthRunt);
+    return;
+  }
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+  if (arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
+      arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) || arp->arp_hlen != 6 ||
+      arp->arp_plen != 4) {
+    Drop(m, DropReason::kArpNotForUs);
+    return;
+  }
+  const uint32_t sender_ip = arp->arp_data.arp_sip;
+  const uint32_t target_ip = arp->arp_data.arp_tip;
+  const uint16_t op = rte_be_to_cpu_16(arp->arp_opcode);
+  if (target_ip != ctx_.local.ip_be) {
+    Drop(m, DropReason::kArpNotForUs);
+    return;
+  }
+  // Learn the sender from requests and replies addressed to us (as Linux does).
+  if (sender_ip != 0 && neighbours_->subnet().Contains(sender_ip)) {
+    MacAddr mac;
+    std::memcpy(mac.data(), arp->arp_data.arp_sha.addr_bytes, 6);
+    if (neighbours_->Learn(sender_ip, mac, now_ns)) {
+      sessions_.OnNeighbourLearned(sender_ip);
+    }
+  }
+  if (op != RTE_ARP_OP_REQUEST) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  // Turn the request into our reply in place.
+  arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+  arp->arp_data.arp_tha = arp->arp_data.arp_sha;
+  arp->arp_data.arp_tip = sender_ip;
+  std::memcpy(arp->arp_data.arp_sha.addr_bytes, ctx_.local.mac.data(), 6);
+  arp->arp_data.arp_sip = ctx_.local.ip_be;
+  eth->dst_addr = eth->src_addr;
+  std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
+  Bump(ctx_.counters->arp_replies);
+  Transmit(m);
+}
+
+void MainLcore::SendArpRequest(uint32_t target_be) {
+  rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool);
+  if (m == nullptr) {
+    ctx_.counters->Drop(DropReason::kNoMbuf);
+    return;
+  }
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(
+      rte_pktmbuf_append(m, kEthHdrLen + sizeof(rte_arp_hdr)));
+  if (eth == nullptr) {
+    rte_pktmbuf_free(m);
+    ctx_.counters->Drop(DropReason::kNoMbuf);
+    return;
+  }
+  memset(eth->dst_addr.addr_bytes, 0xff, 6);
+  std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
+  eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+  auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+  arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+  arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+  arp->arp_hlen = 6;
+  arp->arp_plen = 4;
+  arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+  std::memcpy(arp->arp_data.arp_sha.addr_bytes, ctx_.local.mac.data(), 6);
+  arp->arp_data.arp_sip = ctx_.local.ip_be;
+  memset(arp->arp_data.arp_tha.addr_bytes, 0, 6);
+  arp->arp_data.arp_tip = target_be;
+  Bump(ctx_.counters->arp_requests);
+  Transmit(m);
+}
+
+void MainLcore::HandleIcmp(rte_mbuf* m) {
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  const uint16_t ip_len = rte_be_to_cpu_16(ip->total_length);
+  if (ip_len < kIpv4HdrLen + sizeof(rte_icmp_hdr)) {
+    Drop(m, DropReason::kIpBadTotalLength);
+    return;
+  }
+  auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
+  if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
+    Drop(m, DropReason::kIcmpNotEcho);
+    return;
+  }
+  // Echo reply in place: swap addresses, type 0, checksums recomputed.
+  rte_ether_addr tmp = eth->src_addr;
+  eth->dst_addr = tmp;
+  std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
+  ip->dst_addr = ip->src_addr;
+  ip->src_addr = ctx_.local.ip_be;
+  ip->time_to_live = 64;
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+  icmp->icmp_cksum = 0;
+  icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, ip_len - kIpv4HdrLen));
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - kEthHdrLen - ip_len));
+  Bump(ctx_.counters->icmp_echo_replies);
+  Transmit(m);
+}
+
+void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+  uint8_t* payload = reinterpret_cast<uint8_t*>(udp + 1);
+  const size_t payload_len = rte_be_to_cpu_16(udp->dgram_len) - kUdpHdrLen;
+  const uint32_t vni = GeneveVni(payload);
+  const AddrPort src = V4AddrPort(ip->src_addr, udp->src_port);
+  std::vector<ipc::LegBound> bound;
+  HandshakeResult r = sessions_.HandleControl(
+      vni,
+      std::span<const uint8_t>(payload + kGeneveHeaderLen, payload_len - kGeneveHeaderLen), src,
+      now_ns, &bound);
+  for (const ipc::LegBound& b : bound) {
+    Bump(ctx_.counters->legs_bound);
+    DPRELAY_LOG_INFO("session vni=%u leg %u bound to %s", b.vni, b.leg, FormatAddrPort(b.addr));
+    if (ipc_) {
+      ipc_->Send(b);
+    }
+  }
+  if (r.kind != HandshakeResult::Kind::kChallenge) {
+    if (r.kind == HandshakeResult::Kind::kDrop) {
+      Drop(m, r.drop);
+    } else {
+      rte_pktmbuf_free(m);
+    }
+    return;
+  }
+  // The Challenge leaves from the address and port the Bind arrived on, to the Bind's source,
+  // through the MAC it came from. It is exactly as long as the Bind, so reuse the mbuf.
+  rte_ether_addr peer_mac = eth->src_addr;
+  eth->dst_addr = peer_mac;
+  std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
+  const uint32_t local_ip = ip->dst_addr;
+  ip->dst_addr = ip->src_addr;
+  ip->src_addr = local_ip;
+  ip->total_length = rte_cpu_to_be_16(kIpv4HdrLen + kUdpHdrLen + kChallengePacketLen);
+  ip->time_to_live = 64;
+  ip->packet_id = 0;
+  ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  const uint16_t local_port = udp->dst_port;
+  udp->dst_port = udp->src_port;
+  udp->src_port = local_port;
+  udp->dgram_len = rte_cpu_to_be_16(kUdpHdrLen + kChallengePacketLen);
+  const uint32_t frame_len = kV4HeaderLen + kChallengePacketLen;
+  if (rte_pktmbuf_data_len(m) < frame_len) {
+    if (rte_pktmbuf_append(m, static_cast<uint16_t>(frame_len - rte_pktmbuf_data_len(m))) ==
+        nullptr) {
+      Drop(m, DropReason::kNoMbuf);
+      return;
+    }
+  } else {
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - frame_len));
+  }
+  std::memcpy(payload, r.reply.data(), kChallengePacketLen);
+  udp->dgram_cksum = 0;
+  udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+  Bump(ctx_.counters->challenges_sent);
+  Transmit(m);
+}
+
+void MainLcore::Transmit(rte_mbuf* m) {
+  if (ctx_.tx_handoff != nullptr) {
+    // Worker 0 transmits it and counts it.
+    if (rte_ring_enqueue(ctx_.tx_handoff, m) != 0) {
+      Drop(m, DropReason::kTxFull);
+    }
+    return;
+  }
+  if (rte_eth_tx_burst(ctx_.local.port_id, ctx_.tx_queue, &m, 1) != 1) {
+    Drop(m, DropReason::kTxFull);
+    return;
+  }
+  Bump(ctx_.counters->tx_packets);
+}
+
+void MainLcore::Drop(rte_mbuf* m, DropReason r) {
+  ctx_.counters->Drop(r);
+  rte_pktmbuf_free(m);
+}
+
+}  // namespace dprelay

@@ -1,0 +1,69 @@
+// The main lcore's slow work (DESIGN.md §3): the handshake, ARP, ICMP echo, session installs
+// and expiry, IPC with control. It transmits on its own TX queue (index = number of workers).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dataplane/counters.h"
+#include "dataplane/ipc_server.h"
+#include "dataplane/neighbours.h"
+#include "dataplane/session_manager.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_ring;
+
+namespace dprelay {
+
+struct MainLcoreContext {
+  LocalIdentity local;
+  uint16_t tx_queue = 0;
+  uint32_t lcore_index = 0;  // counter block
+  LcoreCounters* counters = nullptr;
+  rte_ring* from_workers = nullptr;
+  rte_ring* tx_handoff = nullptr;  // set when the port has no TX queue for the main lcore
+  rte_mempool* pool = nullptr;  // for packets the main lcore originates (ARP requests)
+  uint32_t capacity = 0;
+  uint64_t tsc_hz = 0;
+};
+
+class MainLcore {
+ public:
+  MainLcore(const MainLcoreContext& ctx, SessionTable* table, Neighbours* neighbours,
+            std::unique_ptr<IpcServer> ipc);
+
+  // One iteration: packets from workers, IPC, and once a second expiry and neighbour requests.
+  // Returns packets handled.
+  unsigned Poll(uint64_t now_ns, uint64_t now_tsc);
+  // Handles one packet a worker handed over; consumes the mbuf.
+  void HandlePacket(rte_mbuf* m, uint64_t now_ns);
+
+  SessionManager& sessions() { return sessions_; }
+  // Counter snapshot including every lcore, for logs and the IPC stats reply.
+  std::vector<std::pair<std::string, uint64_t>> Counters() const;
+  void set_all_counters(const LcoreCounters* blocks, size_t n) {
+    all_counters_ = blocks;
+    n_counter_blocks_ = n;
+  }
+
+ private:
+  void HandleArp(rte_mbuf* m, uint64_t now_ns);
+  void HandleIcmp(rte_mbuf* m);
+  void HandleUdp(rte_mbuf* m, uint64_t now_ns);
+  void HandleIpc(ipc::Message&& msg, uint64_t now_ns);
+  void SendArpRequest(uint32_t target_be);
+  void Transmit(rte_mbuf* m);
+  void Drop(rte_mbuf* m, DropReason r);
+
+  const MainLcoreContext ctx_;
+  Neighbours* const neighbours_;
+  SessionManager sessions_;
+  std::unique_ptr<IpcServer> ipc_;
+  uint64_t next_housekeeping_ns_ = 0;
+  const LcoreCounters* all_counters_ = nullptr;
+  size_t n_counter_blocks_ = 0;
+};
+
+}  // namespace dprelay

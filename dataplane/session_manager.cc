@@ -1,0 +1,177 @@
+#include "dataplane/session_manager.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_format.h"
+
+namespace dprelay {
+
+SessionManager::SessionManager(SessionTable* table, Neighbours* neighbours,
+                               const LocalIdentity& local)
+    : table_(table), neighbours_(neighbours), local_(local) {}
+
+absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_ns) {
+  if (m.vni == 0 || m.vni > table_->capacity()) {
+    return absl::OutOfRangeError(
+        absl::StrFormat("VNI %u outside the session table (1..%u)", m.vni, table_->capacity()));
+  }
+  for (const AddrPort& b : m.bound) {
+    if (b.valid() && !b.ip.is_v4()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("VNI %u: bound leg %s is not IPv4", m.vni, FormatAddrPort(b)));
+    }
+  }
+  auto [it, inserted] = sessions_.try_emplace(m.vni);
+  Session& s = it->second;
+  if (inserted) {
+    table_->ResetLegStats(m.vni);
+  }
+  s.hs.keys = m.client_keys;
+  s.hs.shared = m.shared;
+  s.hs.server_key = m.server_key;
+  s.hs.vni = m.vni;
+  s.installed_ns = now_ns;
+  s.bind_lifetime_ns = m.bind_lifetime_ns;
+  s.steady_state_lifetime_ns = m.steady_state_lifetime_ns;
+  s.bound = m.bound;
+  LegFwd legs[2];
+  for (int i = 0; i < 2; ++i) {
+    if (m.bound[i].valid()) {
+      legs[i] = MakeLeg(m.bound[i]);
+      s.answer_ns[i] = now_ns;  // a re-installed leg gets a full steady-state lifetime
+    }
+  }
+  table_->Publish(m.vni, true, legs[0], legs[1]);
+  return absl::OkStatus();
+}
+
+void SessionManager::Remove(uint32_t vni) {
+  if (sessions_.erase(vni) != 0) {
+    table_->Clear(vni);
+  }
+}
+
+LegFwd SessionManager::MakeLeg(const AddrPort& addr) const {
+  LegEndpoints e;
+  e.local_ip_be = local_.ip_be;
+  e.local_port_be = local_.port_be;
+  e.peer_ip_be = addr.ip.v4_be();
+  e.peer_port_be = htons(addr.port);
+  e.local_mac = local_.mac;
+  e.tx_port = local_.port_id;
+  std::optional<uint32_t> hop = neighbours_->NextHop(e.peer_ip_be);
+  std::optional<MacAddr> mac = hop ? neighbours_->Lookup(*hop) : std::nullopt;
+  return BuildLegFwd(e, mac ? &*mac : nullptr);
+}
+
+void SessionManager::PublishLeg(uint32_t vni, int leg, const AddrPort& addr) {
+  table_->PublishLeg(vni, leg, MakeLeg(addr));
+}
+
+HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint8_t> disco,
+                                              const AddrPort& src, uint64_t now_ns,
+                                              std::vector<ipc::LegBound>* bound) {
+  auto it = sessions_.find(vni);
+  if (it == sessions_.end()) {
+    HandshakeResult r;
+    r.drop = DropReason::kUnknownVni;
+    return r;
+  }
+  Session& s = it->second;
+  HandshakeResult r = HandleHandshake(s.hs, macs_, disco, src, now_ns);
+  if (r.kind == HandshakeResult::Kind::kBound) {
+    if (!src.ip.is_v4()) {
+      // IPv6 legs arrive with the IPv6 dataplane; nothing produces them yet.
+      r.kind = HandshakeResult::Kind::kDrop;
+      r.drop = DropReason::kUnsupportedEthertype;
+      return r;
+    }
+    s.bound[r.leg] = src;
+    s.answer_ns[r.leg] = now_ns;
+    PublishLeg(vni, r.leg, src);
+    bound->push_back(ipc::LegBound{.vni = vni, .leg = static_cast<uint8_t>(r.leg), .addr = src});
+  }
+  return r;
+}
+
+void SessionManager::OnNeighbourLearned(uint32_t ip_be) {
+  for (const auto& [vni, s] : sessions_) {
+    for (int i = 0; i < 2; ++i) {
+      if (s.bound[i].valid() && neighbours_->NextHop(s.bound[i].ip.v4_be()) == ip_be) {
+        PublishLeg(vni, i, s.bound[i]);
+      }
+    }
+  }
+}
+
+std::vector<uint32_t> SessionManager::UnresolvedNextHops() const {
+  std::vector<uint32_t> out;
+  for (const auto& [vni, s] : sessions_) {
+    for (int i = 0; i < 2; ++i) {
+      if (!s.bound[i].valid()) {
+        continue;
+      }
+      std::optional<uint32_t> hop = neighbours_->NextHop(s.bound[i].ip.v4_be());
+      if (hop && !neighbours_->Lookup(*hop)) {
+        out.push_back(*hop);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<uint32_t> SessionManager::Expire(uint64_t now_ns, uint64_t now_tsc, uint64_t tsc_hz) {
+  std::vector<uint32_t> expired;
+  for (const auto& [vni, s] : sessions_) {
+    const bool both_bound = s.bound[0].valid() && s.bound[1].valid();
+    if (!both_bound) {
+      if (now_ns - s.installed_ns > static_cast<uint64_t>(s.bind_lifetime_ns)) {
+        expired.push_back(vni);
+      }
+      continue;
+    }
+    for (int i = 0; i < 2; ++i) {
+      uint64_t packets, bytes, seen_tsc;
+      table_->ReadLegStats(vni, i, &packets, &bytes, &seen_tsc);
+      uint64_t seen_ns = s.answer_ns[i];
+      if (seen_tsc != 0 && now_tsc > seen_tsc) {
+        uint64_t ago_ns = (now_tsc - seen_tsc) * 1'000'000'000 / tsc_hz;
+        if (now_ns - ago_ns > seen_ns) {
+          seen_ns = now_ns - ago_ns;
+        }
+      } else if (seen_tsc != 0) {
+        seen_ns = now_ns;
+      }
+      if (now_ns - seen_ns > static_cast<uint64_t>(s.steady_state_lifetime_ns)) {
+        expired.push_back(vni);
+        break;
+      }
+    }
+  }
+  for (uint32_t vni : expired) {
+    Remove(vni);
+  }
+  return expired;
+}
+
+std::vector<SessionView> SessionManager::List() const {
+  std::vector<SessionView> out;
+  for (const auto& [vni, s] : sessions_) {
+    SessionView v;
+    v.vni = vni;
+    v.keys = s.hs.keys;
+    v.bound = s.bound;
+    for (int i = 0; i < 2; ++i) {
+      uint64_t seen;
+      table_->ReadLegStats(vni, i, &v.packets[i], &v.bytes[i], &seen);
+    }
+    out.push_back(v);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SessionView& a, const SessionView& b) { return a.vni < b.vni; });
+  return out;
+}
+
+}  // namespace dprelay

@@ -1,0 +1,80 @@
+// The main lcore's view of sessions: installs and removals from control, the handshake, leg
+// templates and their next hops, and lifetimes. The only writer of the SessionTable.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "dataplane/handshake.h"
+#include "dataplane/leg_template.h"
+#include "dataplane/neighbours.h"
+#include "dataplane/session_table.h"
+#include "proto/ipc.h"
+
+namespace dprelay {
+
+// The relay's own identity on its port.
+struct LocalIdentity {
+  uint32_t ip_be = 0;
+  uint16_t port_be = 0;
+  MacAddr mac{};
+  uint16_t port_id = 0;
+};
+
+struct SessionView {
+  uint32_t vni = 0;
+  std::array<DiscoKey, 2> keys;
+  std::array<AddrPort, 2> bound;  // invalid = not bound
+  std::array<uint64_t, 2> packets = {0, 0};
+  std::array<uint64_t, 2> bytes = {0, 0};
+};
+
+class SessionManager {
+ public:
+  SessionManager(SessionTable* table, Neighbours* neighbours, const LocalIdentity& local);
+
+  // From control. Legs that come bound (re-install after a restart) are published at once.
+  absl::Status Install(const ipc::InstallSession& m, uint64_t now_ns);
+  void Remove(uint32_t vni);
+
+  // A control packet for vni from src; on a valid Answer the leg is bound (or moved) and
+  // published, and `bound` receives the event for control.
+  HandshakeResult HandleControl(uint32_t vni, std::span<const uint8_t> disco, const AddrPort& src,
+                                uint64_t now_ns, std::vector<ipc::LegBound>* bound);
+
+  // A neighbour was learned or changed: republish legs whose next hop it is.
+  void OnNeighbourLearned(uint32_t ip_be);
+  // Next hops some bound leg is waiting for.
+  std::vector<uint32_t> UnresolvedNextHops() const;
+
+  // Sessions whose lifetime ran out (PROTOCOL.md §4 GC rules); they are removed.
+  // last_seen comes from worker TSC stamps, converted with tsc_to_ns.
+  std::vector<uint32_t> Expire(uint64_t now_ns, uint64_t now_tsc, uint64_t tsc_hz);
+
+  std::vector<SessionView> List() const;
+  size_t size() const { return sessions_.size(); }
+
+ private:
+  struct Session {
+    HandshakeState hs;
+    std::array<AddrPort, 2> bound;
+    std::array<uint64_t, 2> answer_ns = {0, 0};  // last valid Answer per leg
+    uint64_t installed_ns = 0;
+    int64_t bind_lifetime_ns = 0;
+    int64_t steady_state_lifetime_ns = 0;
+  };
+
+  void PublishLeg(uint32_t vni, int leg, const AddrPort& addr);
+  LegFwd MakeLeg(const AddrPort& addr) const;
+
+  SessionTable* const table_;
+  Neighbours* const neighbours_;
+  const LocalIdentity local_;
+  MacSecrets macs_;
+  absl::flat_hash_map<uint32_t, Session> sessions_;
+};
+
+}  // namespace dprelay

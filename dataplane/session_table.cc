@@ -1,0 +1,87 @@
+#include "dataplane/session_table.h"
+
+#include <rte_malloc.h>
+
+#include <new>
+
+#include "absl/base/internal/raw_logging.h"
+
+namespace dprelay {
+
+SessionTable::SessionTable(uint32_t capacity, uint32_t n_lcores)
+    : capacity_(capacity), n_lcores_(n_lcores) {
+  size_t bytes = sizeof(SessionSlot) * (size_t{capacity} + 1);
+  // rte_zmalloc when EAL runs (hugepage-backed, NUMA-local); plain aligned new otherwise
+  // (unit tests without EAL).
+  void* mem = rte_zmalloc("dprelay_sessions", bytes, alignof(SessionSlot));
+  if (mem == nullptr) {
+    mem = ::operator new(bytes, std::align_val_t{alignof(SessionSlot)});
+    from_heap_ = true;
+  }
+  slots_ = static_cast<SessionSlot*>(mem);
+  for (uint32_t v = 0; v <= capacity; ++v) {
+    new (&slots_[v]) SessionSlot();
+    rte_seqcount_init(&slots_[v].seq);
+  }
+  stats_ = std::make_unique<std::unique_ptr<LegStats[]>[]>(n_lcores);
+  for (uint32_t l = 0; l < n_lcores; ++l) {
+    stats_[l] = std::make_unique<LegStats[]>((size_t{capacity} + 1) * 2);
+  }
+}
+
+SessionTable::~SessionTable() {
+  if (from_heap_) {
+    ::operator delete(slots_, std::align_val_t{alignof(SessionSlot)});
+  } else {
+    rte_free(slots_);
+  }
+}
+
+void SessionTable::Publish(uint32_t vni, bool live, const LegFwd& leg0, const LegFwd& leg1) {
+  ABSL_RAW_CHECK(vni >= 1 && vni <= capacity_, "VNI out of table range");
+  SessionSlot& s = slots_[vni];
+  rte_seqcount_write_begin(&s.seq);
+  s.live = live ? 1 : 0;
+  s.leg[0] = leg0;
+  s.leg[1] = leg1;
+  rte_seqcount_write_end(&s.seq);
+}
+
+void SessionTable::PublishLeg(uint32_t vni, int leg, const LegFwd& fwd) {
+  SessionSlot& s = slots_[vni];
+  rte_seqcount_write_begin(&s.seq);
+  s.leg[leg] = fwd;
+  rte_seqcount_write_end(&s.seq);
+}
+
+void SessionTable::Clear(uint32_t vni) { Publish(vni, false, LegFwd{}, LegFwd{}); }
+
+void SessionTable::ReadLegStats(uint32_t vni, int leg, uint64_t* packets, uint64_t* bytes,
+                                uint64_t* last_seen_tsc) const {
+  uint64_t p = 0, b = 0, seen = 0;
+  size_t idx = size_t{vni} * 2 + leg;
+  for (uint32_t l = 0; l < n_lcores_; ++l) {
+    const LegStats& st = stats_[l][idx];
+    p += st.packets.load(std::memory_order_relaxed);
+    b += st.bytes.load(std::memory_order_relaxed);
+    uint64_t t = st.last_seen_tsc.load(std::memory_order_relaxed);
+    seen = t > seen ? t : seen;
+  }
+  *packets = p;
+  *bytes = b;
+  *last_seen_tsc = seen;
+}
+
+void SessionTable::ResetLegStats(uint32_t vni) {
+  // Only safe while the slot is not live: no worker forwards for it, so no one writes these.
+  for (uint32_t l = 0; l < n_lcores_; ++l) {
+    for (int leg = 0; leg < 2; ++leg) {
+      LegStats& st = stats_[l][size_t{vni} * 2 + leg];
+      st.packets.store(0, std::memory_order_relaxed);
+      st.bytes.store(0, std::memory_order_relaxed);
+      st.last_seen_tsc.store(0, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace dprelay

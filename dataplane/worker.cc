@@ -1,0 +1,258 @@
+#include "dataplane/worker.h"
+
+#include <rte_byteorder.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+
+#include <cstring>
+
+#include "dataplane/packet_headers.h"
+#include "proto/geneve.h"
+
+namespace dprelay {
+namespace {
+
+constexpr uint16_t kEtherTypeIpv4 = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+constexpr uint16_t kEtherTypeArp = RTE_BE16(RTE_ETHER_TYPE_ARP);
+constexpr uint16_t kFragMask = RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
+
+inline PacketResult Drop(DropReason r) { return {Verdict::kDrop, r}; }
+
+inline bool IsStun(const uint8_t* p, uint32_t len) {
+  return len >= 20 && (p[0] & 0xC0) == 0 && p[1] == 0x01 && p[4] == 0x21 && p[5] == 0x12 &&
+         p[6] == 0xa4 && p[7] == 0x42;
+}
+
+// Rewrites Ethernet/IPv4/UDP for `to`, fixing the IPv4 header checksum from the template's
+// precomputed sum and the UDP checksum incrementally (RFC 1624) from the replaced words.
+inline void RewriteHeaders(uint8_t* p, const LegFwd& to, uint16_t tot_len, uint16_t udp_len,
+                           uint32_t old_l4_sum, uint16_t udp_csum) {
+  std::memcpy(p, to.hdr, kV4HeaderLen);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + kEthHdrLen);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(p + kEthHdrLen + kIpv4HdrLen);
+  ip->total_length = tot_len;
+  ip->hdr_checksum = static_cast<uint16_t>(~CsumFold(to.ip_sum + tot_len));
+  udp->dgram_len = udp_len;
+  if (udp_csum == 0) {
+    udp->dgram_cksum = 0;  // IPv4 sender sent no checksum: keep it that way
+    return;
+  }
+  uint32_t sum = static_cast<uint16_t>(~udp_csum);
+  sum += static_cast<uint16_t>(~CsumFold(old_l4_sum));
+  sum += to.l4_sum;
+  uint16_t csum = static_cast<uint16_t>(~CsumFold(sum));
+  udp->dgram_cksum = csum == 0 ? 0xffff : csum;
+}
+
+}  // namespace
+
+PacketResult ProcessPacket(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
+                           uint64_t now_tsc) noexcept {
+  uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  if (len < kEthHdrLen) {
+    return Drop(DropReason::kEthRunt);
+  }
+  const uint16_t ether_type = reinterpret_cast<const rte_ether_hdr*>(p)->ether_type;
+  if (ether_type == kEtherTypeArp) {
+    return {Verdict::kToMain, DropReason::kEthRunt};
+  }
+  if (ether_type != kEtherTypeIpv4) {
+    return Drop(DropReason::kUnsupportedEthertype);
+  }
+  if (len < kEthHdrLen + kIpv4HdrLen) {
+    return Drop(DropReason::kIpRunt);
+  }
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(p + kEthHdrLen);
+  if ((ip->version_ihl >> 4) != 4) {
+    return Drop(DropReason::kIpBadVersion);
+  }
+  const uint8_t ihl = ip->version_ihl & 0x0f;
+  if (ihl < 5) {
+    return Drop(DropReason::kIpBadHeaderLength);
+  }
+  if (ihl > 5) {
+    return Drop(DropReason::kIpOptions);
+  }
+  const uint16_t tot_len = rte_be_to_cpu_16(ip->total_length);
+  if (tot_len < kIpv4HdrLen || kEthHdrLen + tot_len > len) {
+    return Drop(DropReason::kIpBadTotalLength);
+  }
+  if (ip->dst_addr != ctx.local_ip_be) {
+    return Drop(DropReason::kNotLocal);
+  }
+  if ((ip->fragment_offset & kFragMask) != 0) {
+    return Drop(DropReason::kIpFragment);
+  }
+  if (ip->next_proto_id == IPPROTO_ICMP) {
+    return {Verdict::kToMain, DropReason::kEthRunt};
+  }
+  if (ip->next_proto_id != IPPROTO_UDP) {
+    return Drop(DropReason::kUnsupportedL4);
+  }
+  if (tot_len < kIpv4HdrLen + kUdpHdrLen) {
+    return Drop(DropReason::kUdpRunt);
+  }
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(p + kEthHdrLen + kIpv4HdrLen);
+  const uint16_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
+  if (udp_len < kUdpHdrLen || udp_len > tot_len - kIpv4HdrLen) {
+    return Drop(DropReason::kUdpBadLength);
+  }
+  if (udp->dst_port != ctx.relay_port_be) {
+    return Drop(DropReason::kNotRelayPort);
+  }
+  const uint8_t* payload = reinterpret_cast<const uint8_t*>(udp + 1);
+  const uint32_t payload_len = udp_len - kUdpHdrLen;
+  if (IsStun(payload, payload_len)) {
+    return Drop(DropReason::kStun);
+  }
+  if (payload_len < kGeneveHeaderLen) {
+    return Drop(DropReason::kGeneveRunt);
+  }
+  const uint32_t vni = GeneveVni(payload);
+  if (vni == 0 || vni > ctx.table->capacity()) {
+    return Drop(DropReason::kUnknownVni);
+  }
+  const SessionSlot& slot = ctx.table->slot(vni);
+  if (GeneveIsControl(payload)) {
+    if (GeneveProtocol(payload) != kGeneveProtocolDisco) {
+      return Drop(DropReason::kControlNotDisco);
+    }
+    // A racy read is fine here: the main lcore re-checks the session under its own state.
+    if (__atomic_load_n(&slot.live, __ATOMIC_RELAXED) == 0) {
+      return Drop(DropReason::kUnknownVni);
+    }
+    return {Verdict::kToMain, DropReason::kEthRunt};
+  }
+
+  // Data. Everything the rewrite replaces is saved first, because the speculative copy below
+  // may run more than once if the main lcore rewrites the slot meanwhile.
+  const uint32_t src_be = ip->src_addr;
+  const uint16_t sport_be = udp->src_port;
+  const uint32_t old_l4_sum =
+      CsumAdd32(CsumAdd32(CsumAdd16(CsumAdd16(0, sport_be), udp->dst_port), src_be), ip->dst_addr);
+  const uint16_t tot_len_be = ip->total_length;
+  const uint16_t udp_len_be = udp->dgram_len;
+  const uint16_t udp_csum = udp->dgram_cksum;
+  PacketResult result;
+  int from = 0;
+  uint16_t tx_port = 0;
+  uint32_t seq;
+  do {
+    seq = rte_seqcount_read_begin(&slot.seq);
+    const LegFwd& l0 = slot.leg[0];
+    const LegFwd& l1 = slot.leg[1];
+    if (!slot.live) {
+      result = Drop(DropReason::kUnknownVni);
+    } else if (!l0.bound || !l1.bound) {
+      result = Drop(DropReason::kNotBound);
+    } else {
+      from = (l0.addr_be == src_be && l0.port_be == sport_be)   ? 0
+             : (l1.addr_be == src_be && l1.port_be == sport_be) ? 1
+                                                                : -1;
+      if (from < 0) {
+        result = Drop(DropReason::kUnknownSource);
+      } else if (!slot.leg[1 - from].reachable) {
+        result = Drop(DropReason::kNoNeighbour);
+      } else {
+        const LegFwd& to = slot.leg[1 - from];
+        RewriteHeaders(p, to, tot_len_be, udp_len_be, old_l4_sum, udp_csum);
+        tx_port = to.tx_port;
+        result = {Verdict::kForward, DropReason::kEthRunt};
+      }
+    }
+  } while (rte_seqcount_read_retry(&slot.seq, seq));
+
+  if (result.verdict == Verdict::kForward) {
+    // Drop Ethernet padding of short frames: the output is exactly the IP packet.
+    const uint32_t frame_len = kEthHdrLen + tot_len;
+    if (len > frame_len) {
+      rte_pktmbuf_trim(m, static_cast<uint16_t>(len - frame_len));
+    }
+    m->port = tx_port;
+    LegStats& st = leg_stats[size_t{vni} * 2 + from];
+    Bump(st.packets);
+    Bump(st.bytes, payload_len);
+    st.last_seen_tsc.store(now_tsc, std::memory_order_relaxed);
+  }
+  return result;
+}
+
+Worker::Worker(const WorkerContext& ctx)
+    : ctx_(ctx), leg_stats_(ctx.table->stats_block(ctx.lcore_index)) {}
+
+void Worker::DrainMainTx() noexcept {
+  rte_mbuf* pkts[kBurstSize];
+  const unsigned n = rte_ring_dequeue_burst(ctx_.tx_from_main, reinterpret_cast<void**>(pkts),
+                                            kBurstSize, nullptr);
+  if (n == 0) {
+    return;
+  }
+  const uint16_t sent = rte_eth_tx_burst(ctx_.port_id, ctx_.tx_queue, pkts, n);
+  if (sent < n) {
+    ctx_.counters->Drop(DropReason::kTxFull, n - sent);
+    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+  }
+  Bump(ctx_.counters->tx_packets, sent);
+}
+
+uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
+  if (ctx_.tx_from_main != nullptr) {
+    DrainMainTx();
+  }
+  rte_mbuf* rx[kBurstSize];
+  const uint16_t n = rte_eth_rx_burst(ctx_.port_id, ctx_.rx_queue, rx, kBurstSize);
+  if (n == 0) {
+    return 0;
+  }
+  rte_mbuf* tx[kBurstSize];
+  rte_mbuf* main[kBurstSize];
+  uint16_t n_tx = 0, n_main = 0;
+  uint64_t fwd_bytes = 0;
+  LcoreCounters& c = *ctx_.counters;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + 1 < n) {
+      rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
+    }
+    const PacketResult r = ProcessPacket(ctx_, leg_stats_, rx[i], now_tsc);
+    switch (r.verdict) {
+      case Verdict::kForward:
+        fwd_bytes += rte_pktmbuf_data_len(rx[i]) - kV4HeaderLen;
+        tx[n_tx++] = rx[i];
+        break;
+      case Verdict::kToMain:
+        main[n_main++] = rx[i];
+        break;
+      case Verdict::kDrop:
+        c.Drop(r.reason);
+        rte_pktmbuf_free(rx[i]);
+        break;
+    }
+  }
+  if (n_main != 0) {
+    const unsigned queued = rte_ring_enqueue_burst(ctx_.to_main, reinterpret_cast<void**>(main),
+                                                   n_main, nullptr);
+    if (queued < n_main) {
+      c.Drop(DropReason::kMainRingFull, n_main - queued);
+      rte_pktmbuf_free_bulk(main + queued, n_main - queued);
+    }
+    Bump(c.to_main, queued);
+  }
+  if (n_tx != 0) {
+    // One port for now: every leg is reached through the port the worker polls.
+    const uint16_t sent = rte_eth_tx_burst(ctx_.port_id, ctx_.tx_queue, tx, n_tx);
+    if (sent < n_tx) {
+      c.Drop(DropReason::kTxFull, n_tx - sent);
+      rte_pktmbuf_free_bulk(tx + sent, n_tx - sent);
+    }
+    Bump(c.tx_packets, sent);
+    Bump(c.forwarded_packets, n_tx);
+    Bump(c.forwarded_bytes, fwd_bytes);
+  }
+  Bump(c.rx_packets, n);
+  return n;
+}
+
+}  // namespace dprelay

@@ -1,0 +1,60 @@
+// A worker lcore: polls its own RX queue on each port, forwards relay data, hands control,
+// ARP and ICMP to the main lcore through a ring, and transmits on its own TX queue only.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/counters.h"
+#include "dataplane/session_table.h"
+
+struct rte_mbuf;
+struct rte_ring;
+
+namespace dprelay {
+
+inline constexpr uint16_t kBurstSize = 32;
+
+// Immutable after construction; everything a worker needs, passed explicitly.
+struct WorkerContext {
+  uint16_t port_id = 0;
+  uint16_t rx_queue = 0;
+  uint16_t tx_queue = 0;
+  uint32_t lcore_index = 0;     // selects this worker's counter and leg-stats blocks
+  SessionTable* table = nullptr;
+  LcoreCounters* counters = nullptr;
+  rte_ring* to_main = nullptr;  // multi-producer, single-consumer
+  // Packets the main lcore wants sent, when the port has no TX queue of its own for it
+  // (single-producer, single-consumer); nullptr otherwise.
+  rte_ring* tx_from_main = nullptr;
+  uint32_t local_ip_be = 0;     // the relay address (network order)
+  uint16_t relay_port_be = 0;   // the relay UDP port (network order)
+};
+
+enum class Verdict : uint8_t { kForward, kToMain, kDrop };
+
+struct PacketResult {
+  Verdict verdict;
+  DropReason reason;  // when kDrop
+};
+
+// Classifies one packet and, for relay data, rewrites its headers for the other leg in place
+// (the Geneve header and payload are never touched). Pure apart from the mbuf and the leg
+// stats it updates: unit-testable without a NIC (STYLE.md 9).
+PacketResult ProcessPacket(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
+                           uint64_t now_tsc) noexcept;
+
+class Worker {
+ public:
+  explicit Worker(const WorkerContext& ctx);
+  // One loop iteration: RX burst, classify, forward, TX. Returns packets received.
+  uint16_t Poll(uint64_t now_tsc) noexcept;
+  const WorkerContext& context() const { return ctx_; }
+
+ private:
+  void DrainMainTx() noexcept;
+
+  const WorkerContext ctx_;
+  LegStats* const leg_stats_;
+};
+
+}  // namespace dprelay
