@@ -1,0 +1,625 @@
+// EAL tests on ring-backed ports (rte_eth_from_rings): real frames in, exact frames out, and
+// the counters an operator would read. No NIC, no hugepages.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/main_lcore.h"
+#include "dataplane/worker.h"
+#include "drivers/port.h"
+#include "proto/disco.h"
+#include "proto/disco_box.h"
+#include "proto/geneve.h"
+#include "tests/testutil/packet_builder.h"
+
+namespace dprelay {
+namespace {
+
+using testing::Frame;
+using testing::Ip;
+
+constexpr uint16_t kRelayPort = 40000;
+const uint32_t kRelayIp = Ip(10, 77, 0, 1);
+const uint32_t kIpA = Ip(10, 77, 0, 11);
+const uint32_t kIpB = Ip(10, 77, 0, 12);
+constexpr uint8_t kMacA[6] = {0x02, 0xaa, 0, 0, 0, 0x0a};
+constexpr uint8_t kMacB[6] = {0x02, 0xbb, 0, 0, 0, 0x0b};
+constexpr uint32_t kVni = 7;
+constexpr uint64_t kSecond = 1'000'000'000;
+
+DiscoKeyPair KeyFromByte(uint8_t b) {
+  DiscoPrivateKey p;
+  p.bytes.fill(b);
+  return KeyPairFromPrivate(p);
+}
+
+struct Client {
+  DiscoKeyPair key;
+  uint32_t ip;
+  uint16_t port;
+  const uint8_t* mac;
+  SharedKey with_server;
+};
+
+class RelayEalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int instance = 0;
+    std::string n = std::to_string(instance++);
+    rx_ = rte_ring_create(("rx" + n).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    for (int q = 0; q < 2; ++q) {
+      tx_[q] = rte_ring_create(("tx" + n + "_" + std::to_string(q)).c_str(), 1024, 0,
+                               RING_F_SP_ENQ | RING_F_SC_DEQ);
+    }
+    int port = rte_eth_from_rings(("ring" + n).c_str(), &rx_, 1, tx_, 2, 0);
+    ASSERT_GE(port, 0);
+    absl::StatusOr<PortInfo> info =
+        StartExistingPort(static_cast<uint16_t>(port), PortConfig{.workers = 1});
+    ASSERT_TRUE(info.ok()) << info.status();
+    port_ = *info;
+    ASSERT_EQ(port_.tx_queues, 2);
+    pool_ = rte_pktmbuf_pool_create(("inject" + n).c_str(), 4096, 0, 0,
+                                    RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    ASSERT_NE(pool_, nullptr);
+    to_main_ = rte_ring_create(("main" + n).c_str(), 1024, 0, RING_F_SC_DEQ);
+
+    table_ = std::make_unique<SessionTable>(1024, 1);
+    neighbours_ = std::make_unique<Neighbours>(Ipv4Subnet{htonl(kRelayIp), 24}, std::nullopt);
+    LocalIdentity local{.ip_be = htonl(kRelayIp), .port_be = htons(kRelayPort),
+                        .port_id = port_.port_id};
+    std::memcpy(local.mac.data(), port_.mac, 6);
+    worker_ = std::make_unique<Worker>(WorkerContext{.port_id = port_.port_id,
+                                                     .rx_queue = 0,
+                                                     .tx_queue = 0,
+                                                     .lcore_index = 0,
+                                                     .table = table_.get(),
+                                                     .counters = &counters_[0],
+                                                     .to_main = to_main_,
+                                                     .local_ip_be = local.ip_be,
+                                                     .relay_port_be = local.port_be});
+    main_ = std::make_unique<MainLcore>(
+        MainLcoreContext{.local = local,
+                         .tx_queue = 1,
+                         .lcore_index = 1,
+                         .counters = &counters_[1],
+                         .from_workers = to_main_,
+                         .pool = port_.pool,
+                         .capacity = 1024,
+                         .tsc_hz = rte_get_tsc_hz()},
+        table_.get(), neighbours_.get(), nullptr);
+    main_->set_all_counters(counters_, 2);
+
+    server_ = KeyFromByte(0x33);
+    a_ = Client{KeyFromByte(0x11), kIpA, 5001, kMacA, {}};
+    b_ = Client{KeyFromByte(0x22), kIpB, 5002, kMacB, {}};
+    a_.with_server = *ComputeSharedKey(server_.pub, a_.key.priv);
+    b_.with_server = *ComputeSharedKey(server_.pub, b_.key.priv);
+  }
+
+  void TearDown() override {
+    main_.reset();
+    worker_.reset();
+    ShutDownPort(port_);
+    rte_mempool_free(pool_);
+    rte_ring_free(rx_);
+    rte_ring_free(tx_[0]);
+    rte_ring_free(tx_[1]);
+    rte_ring_free(to_main_);
+  }
+
+  // The session as control would install it: keys sorted, shared keys from the server side.
+  void Install() {
+    ipc::InstallSession m;
+    m.vni = kVni;
+    m.client_keys = SortedPair(a_.key.pub, b_.key.pub);
+    for (int i = 0; i < 2; ++i) {
+      m.shared[i] = *ComputeSharedKey(m.client_keys[i], server_.priv);
+    }
+    m.server_key = server_.pub;
+    m.bind_lifetime_ns = 30 * kSecond;
+    m.steady_state_lifetime_ns = 300 * kSecond;
+    ASSERT_TRUE(main_->sessions().Install(m, now_ns_).ok());
+  }
+
+  void Inject(const std::vector<uint8_t>& frame) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    ASSERT_NE(m, nullptr);
+    uint8_t* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, frame.size()));
+    std::memcpy(p, frame.data(), frame.size());
+    ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
+  }
+
+  // One worker pass and one main-lcore pass, as the two loops would do.
+  void Step() {
+    worker_->Poll(rte_rdtsc());
+    main_->Poll(now_ns_, rte_rdtsc());
+  }
+
+  std::vector<std::vector<uint8_t>> Sent(int queue) {
+    std::vector<std::vector<uint8_t>> out;
+    void* obj;
+    while (rte_ring_dequeue(tx_[queue], &obj) == 0) {
+      auto* m = static_cast<rte_mbuf*>(obj);
+      const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+      out.emplace_back(p, p + rte_pktmbuf_data_len(m));
+      rte_pktmbuf_free(m);
+    }
+    return out;
+  }
+
+  uint64_t Counter(const std::string& name) {
+    for (const auto& [n, v] : main_->Counters()) {
+      if (n == name) {
+        return v;
+      }
+    }
+    return 0;
+  }
+
+  Frame FromClient(const Client& c, std::vector<uint8_t> payload) const {
+    Frame f;
+    std::memcpy(f.src_mac, c.mac, 6);
+    std::memcpy(f.dst_mac, port_.mac, 6);
+    f.src_ip = c.ip;
+    f.dst_ip = kRelayIp;
+    f.src_port = c.port;
+    f.dst_port = kRelayPort;
+    f.payload = std::move(payload);
+    return f;
+  }
+
+  std::vector<uint8_t> ArpRequest(const Client& c, uint32_t target) const {
+    std::vector<uint8_t> f(42, 0);
+    std::memset(f.data(), 0xff, 6);
+    std::memcpy(&f[6], c.mac, 6);
+    f[12] = 0x08, f[13] = 0x06;
+    f[14] = 0, f[15] = 1, f[16] = 0x08, f[17] = 0, f[18] = 6, f[19] = 4, f[20] = 0, f[21] = 1;
+    std::memcpy(&f[22], c.mac, 6);
+    uint32_t sip = htonl(c.ip), tip = htonl(target);
+    std::memcpy(&f[28], &sip, 4);
+    std::memcpy(&f[38], &tip, 4);
+    return f;
+  }
+
+  std::vector<uint8_t> Sealed(const Client& c, DiscoType type, uint32_t vni, uint32_t generation,
+                              const DiscoKey& remote, const Challenge& challenge = {}) const {
+    BindCommon bc{.vni = vni, .generation = generation, .remote_key = remote,
+                  .challenge = challenge};
+    uint8_t clear[kBindMessageLen];
+    EncodeBindMessage(type, bc, std::span<uint8_t, kBindMessageLen>(clear));
+    std::vector<uint8_t> out(kGeneveHeaderLen);
+    EXPECT_TRUE(EncodeGeneve({.control = true, .protocol = kGeneveProtocolDisco, .vni = vni}, out)
+                    .ok());
+    std::vector<uint8_t> box = SealDisco(c.with_server, c.key.pub, clear);
+    out.insert(out.end(), box.begin(), box.end());
+    return out;
+  }
+
+  std::vector<uint8_t> Data(uint32_t vni, const std::vector<uint8_t>& body) const {
+    std::vector<uint8_t> out(kGeneveHeaderLen);
+    EXPECT_TRUE(
+        EncodeGeneve({.protocol = kGeneveProtocolWireGuard, .vni = vni}, out).ok());
+    out.insert(out.end(), body.begin(), body.end());
+    return out;
+  }
+
+  // Bind, read the Challenge, Answer it; returns the Challenge's cleartext fields.
+  BindUdpRelayEndpointChallenge Handshake(const Client& c, const Client& peer, uint32_t gen) {
+    Inject(FromClient(c, Sealed(c, DiscoType::kBindUdpRelayEndpoint, kVni, gen, peer.key.pub))
+               .Build());
+    Step();
+    std::vector<std::vector<uint8_t>> out = Sent(1);
+    EXPECT_EQ(out.size(), 1u);
+    if (out.empty()) {
+      return {};
+    }
+    std::span<const uint8_t> payload(out[0].data() + 42 + kGeneveHeaderLen,
+                                     out[0].size() - 42 - kGeneveHeaderLen);
+    absl::StatusOr<std::vector<uint8_t>> clear = OpenDisco(c.with_server, payload);
+    EXPECT_TRUE(clear.ok());
+    absl::StatusOr<DiscoMessage> msg = ParseDisco(*clear);
+    EXPECT_TRUE(msg.ok());
+    auto ch = std::get<BindUdpRelayEndpointChallenge>(*msg);
+    Inject(FromClient(c, Sealed(c, DiscoType::kBindUdpRelayEndpointAnswer, kVni, gen,
+                                peer.key.pub, ch.challenge))
+               .Build());
+    Step();
+    return ch;
+  }
+
+  void LearnNeighbours() {
+    Inject(ArpRequest(a_, kRelayIp));
+    Inject(ArpRequest(b_, kRelayIp));
+    Step();
+    EXPECT_EQ(Sent(1).size(), 2u);
+  }
+
+  PortInfo port_;
+  rte_ring* rx_ = nullptr;
+  rte_ring* tx_[2] = {};
+  rte_ring* to_main_ = nullptr;
+  rte_mempool* pool_ = nullptr;
+  LcoreCounters counters_[2];
+  std::unique_ptr<SessionTable> table_;
+  std::unique_ptr<Neighbours> neighbours_;
+  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<MainLcore> main_;
+  uint64_t now_ns_ = 1000 * kSecond;
+  DiscoKeyPair server_;
+  Client a_, b_;
+};
+
+TEST_F(RelayEalTest, AnswersArpForTheRelayAddressOnly) {
+  Inject(ArpRequest(a_, kRelayIp));
+  Inject(ArpRequest(a_, Ip(10, 77, 0, 99)));
+  Step();
+  std::vector<std::vector<uint8_t>> out = Sent(1);
+  ASSERT_EQ(out.size(), 1u);
+  const std::vector<uint8_t>& r = out[0];
+  EXPECT_EQ(0, std::memcmp(&r[0], kMacA, 6));        // to the asker
+  EXPECT_EQ(0, std::memcmp(&r[6], port_.mac, 6));    // from us
+  EXPECT_EQ(r[21], 2);                               // reply
+  EXPECT_EQ(0, std::memcmp(&r[22], port_.mac, 6));   // sender hw = our MAC
+  uint32_t sip;
+  std::memcpy(&sip, &r[28], 4);
+  EXPECT_EQ(ntohl(sip), kRelayIp);
+  EXPECT_EQ(Counter("arp_replies"), 1u);
+  EXPECT_EQ(Counter("drop_arp_not_for_us"), 1u);
+}
+
+TEST_F(RelayEalTest, AnswersIcmpEcho) {
+  // Echo request: type 8, code 0, checksum, id 1, seq 1, "hi".
+  std::vector<uint8_t> icmp = {8, 0, 0, 0, 0, 1, 0, 1, 'h', 'i'};
+  uint32_t s = 0;
+  for (size_t i = 0; i + 1 < icmp.size(); i += 2) s += icmp[i] << 8 | icmp[i + 1];
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  icmp[2] = static_cast<uint8_t>(~s >> 8);
+  icmp[3] = static_cast<uint8_t>(~s);
+  Frame f = FromClient(a_, icmp);
+  f.protocol = 1;
+  std::vector<uint8_t> bytes = f.Build();
+  // The builder frames a UDP datagram; drop its 8-byte UDP header and fix the IPv4 header.
+  bytes.erase(bytes.begin() + 34, bytes.begin() + 42);
+  bytes[17] = static_cast<uint8_t>(bytes[17] - 8);
+  bytes[24] = bytes[25] = 0;
+  s = 0;
+  for (size_t i = 14; i < 34; i += 2) s += bytes[i] << 8 | bytes[i + 1];
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  bytes[24] = static_cast<uint8_t>(~s >> 8);
+  bytes[25] = static_cast<uint8_t>(~s);
+  Inject(bytes);
+  Step();
+  std::vector<std::vector<uint8_t>> out = Sent(1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0][34], 0);  // echo reply
+  EXPECT_EQ(std::vector<uint8_t>(out[0].begin() + 38, out[0].end()),
+            std::vector<uint8_t>(icmp.begin() + 4, icmp.end()));  // id, seq, data echoed
+  uint32_t sum = 0;
+  for (size_t i = 34; i + 1 < out[0].size(); i += 2) sum += out[0][i] << 8 | out[0][i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  EXPECT_EQ(sum, 0xffffu);  // ICMP checksum verifies
+  EXPECT_EQ(Counter("icmp_echo_replies"), 1u);
+}
+
+TEST_F(RelayEalTest, BindGetsA160ByteChallengeFromTheRelayAddressAndPort) {
+  Install();
+  LearnNeighbours();
+  BindUdpRelayEndpointChallenge ch = Handshake(a_, b_, 1);
+  EXPECT_EQ(ch.vni, kVni);
+  EXPECT_EQ(ch.generation, 1u);
+  EXPECT_EQ(ch.remote_key, b_.key.pub);
+  EXPECT_EQ(Counter("challenges_sent"), 1u);
+  EXPECT_EQ(Counter("legs_bound"), 1u);
+
+  // Look at the Challenge frame itself on a second Bind.
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 2, b_.key.pub))
+             .Build());
+  Step();
+  std::vector<std::vector<uint8_t>> out = Sent(1);
+  ASSERT_EQ(out.size(), 1u);
+  const std::vector<uint8_t>& f = out[0];
+  ASSERT_EQ(f.size(), 42u + 160u);
+  EXPECT_TRUE(testing::ChecksumsValid(f));
+  EXPECT_EQ(0, std::memcmp(&f[0], kMacA, 6));
+  uint32_t src, dst;
+  std::memcpy(&src, &f[26], 4);
+  std::memcpy(&dst, &f[30], 4);
+  EXPECT_EQ(ntohl(src), kRelayIp);
+  EXPECT_EQ(ntohl(dst), kIpA);
+  EXPECT_EQ(f[34] << 8 | f[35], kRelayPort);
+  EXPECT_EQ(f[36] << 8 | f[37], a_.port);
+  EXPECT_EQ(std::vector<uint8_t>(f.begin() + 42, f.begin() + 50),
+            testing::Hex("00807a1100000700"));  // ctrl, disco, VNI 7
+  EXPECT_EQ(0, std::memcmp(&f[50 + 6], server_.pub.bytes.data(), 32));  // sender = server key
+}
+
+TEST_F(RelayEalTest, ForwardsDataBothWaysWithOnlyOuterHeadersRewritten) {
+  Install();
+  LearnNeighbours();
+  Handshake(a_, b_, 1);
+  Handshake(b_, a_, 1);
+  EXPECT_EQ(Counter("legs_bound"), 2u);
+
+  std::vector<uint8_t> ab = Data(kVni, {1, 2, 3});
+  Inject(FromClient(a_, ab).Build());
+  std::vector<uint8_t> ba = Data(kVni, {4, 5, 6});
+  Inject(FromClient(b_, ba).Build());
+  Step();
+  std::vector<std::vector<uint8_t>> out = Sent(0);
+  ASSERT_EQ(out.size(), 2u);
+
+  auto expected = [&](const Client& to, const std::vector<uint8_t>& payload) {
+    Frame f;
+    std::memcpy(f.src_mac, port_.mac, 6);
+    std::memcpy(f.dst_mac, to.mac, 6);
+    f.src_ip = kRelayIp;
+    f.dst_ip = to.ip;
+    f.src_port = kRelayPort;
+    f.dst_port = to.port;
+    f.frag = 0x4000;  // DF
+    f.payload = payload;
+    return f.Build();
+  };
+  EXPECT_EQ(out[0], expected(b_, ab));
+  EXPECT_EQ(out[1], expected(a_, ba));
+  EXPECT_TRUE(testing::ChecksumsValid(out[0]));
+  EXPECT_TRUE(testing::ChecksumsValid(out[1]));
+  EXPECT_EQ(Counter("forwarded_packets"), 2u);
+  EXPECT_EQ(Counter("forwarded_bytes"), 2u * (8 + 3));
+
+  // A sender without a UDP checksum keeps having none.
+  Frame nocsum = FromClient(a_, Data(kVni, std::vector<uint8_t>(100, 0xab)));
+  nocsum.udp_checksum = false;
+  Inject(nocsum.Build());
+  Step();
+  out = Sent(0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0][40], 0);
+  EXPECT_EQ(out[0][41], 0);
+  EXPECT_TRUE(testing::ChecksumsValid(out[0]));
+}
+
+TEST_F(RelayEalTest, RebindFromANewPortMovesForwardingAtOnce) {
+  Install();
+  LearnNeighbours();
+  Handshake(a_, b_, 1);
+  Handshake(b_, a_, 1);
+  Client moved = a_;
+  moved.port = 6001;
+  Handshake(moved, b_, 2);
+  Inject(FromClient(a_, Data(kVni, {9})).Build());      // old address: refused
+  Inject(FromClient(moved, Data(kVni, {8})).Build());  // new address: forwarded
+  Inject(FromClient(b_, Data(kVni, {7})).Build());     // towards the new address
+  Step();
+  std::vector<std::vector<uint8_t>> out = Sent(0);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].back(), 8);
+  EXPECT_EQ(out[1].back(), 7);
+  EXPECT_EQ(out[1][36] << 8 | out[1][37], 6001);
+  EXPECT_EQ(Counter("drop_unknown_source"), 1u);
+}
+
+TEST_F(RelayEalTest, HandshakeFailuresAreSilentAndCounted) {
+  Install();
+  LearnNeighbours();
+  BindUdpRelayEndpointChallenge ch = Handshake(a_, b_, 1);
+  // Replaying the same Answer: the generation was consumed.
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpointAnswer, kVni, 1, b_.key.pub,
+                               ch.challenge))
+             .Build());
+  // A forged challenge for a fresh Bind.
+  Inject(FromClient(b_, Sealed(b_, DiscoType::kBindUdpRelayEndpoint, kVni, 5, a_.key.pub))
+             .Build());
+  Step();
+  ASSERT_EQ(Sent(1).size(), 1u);  // the Challenge to B, nothing else
+  Inject(FromClient(b_, Sealed(b_, DiscoType::kBindUdpRelayEndpointAnswer, kVni, 5, a_.key.pub,
+                               Challenge{}))
+             .Build());
+  // RemoteKey that is not the other leg, Generation 0, wrong sealed VNI, unexpected type.
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 3, a_.key.pub))
+             .Build());
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 0, b_.key.pub))
+             .Build());
+  std::vector<uint8_t> wrong_vni = Sealed(a_, DiscoType::kBindUdpRelayEndpoint, 8, 3, b_.key.pub);
+  wrong_vni[6] = kVni;  // outer VNI 7, sealed VNI 8
+  Inject(FromClient(a_, wrong_vni).Build());
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpointChallenge, kVni, 3,
+                               b_.key.pub))
+             .Build());
+  // Sealed by a key that is neither client; and a box that does not open.
+  Client stranger = a_;
+  stranger.key = KeyFromByte(0x44);
+  stranger.with_server = *ComputeSharedKey(server_.pub, stranger.key.priv);
+  Inject(FromClient(stranger, Sealed(stranger, DiscoType::kBindUdpRelayEndpoint, kVni, 1,
+                                     b_.key.pub))
+             .Build());
+  std::vector<uint8_t> broken = Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, b_.key.pub);
+  broken.back() ^= 1;
+  Inject(FromClient(a_, broken).Build());
+  Step();
+  EXPECT_TRUE(Sent(1).empty());
+  EXPECT_TRUE(Sent(0).empty());
+  EXPECT_EQ(Counter("drop_no_generation"), 1u);
+  EXPECT_EQ(Counter("drop_mac_mismatch"), 1u);
+  EXPECT_EQ(Counter("drop_remote_key_mismatch"), 1u);
+  EXPECT_EQ(Counter("drop_generation_zero"), 1u);
+  EXPECT_EQ(Counter("drop_vni_mismatch"), 1u);
+  EXPECT_EQ(Counter("drop_unexpected_type"), 1u);
+  EXPECT_EQ(Counter("drop_unknown_sender"), 1u);
+  EXPECT_EQ(Counter("drop_open_failed"), 1u);
+  EXPECT_EQ(Counter("legs_bound"), 1u);
+}
+
+TEST_F(RelayEalTest, MalformedAndUnrelatedPacketsAreDroppedByName) {
+  Install();
+  LearnNeighbours();
+  Handshake(a_, b_, 1);  // one leg bound only
+  struct Case {
+    const char* what;
+    std::vector<uint8_t> frame;
+    const char* counter;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"runt frame", {1, 2, 3}, "drop_eth_runt"});
+  {
+    std::vector<uint8_t> f = FromClient(a_, Data(kVni, {1})).Build();
+    f[12] = 0x86, f[13] = 0xdd;
+    cases.push_back({"IPv6 ethertype", f, "drop_unsupported_ethertype"});
+  }
+  {
+    std::vector<uint8_t> f = FromClient(a_, Data(kVni, {1})).Build();
+    f.resize(20);
+    cases.push_back({"truncated IPv4", f, "drop_ip_runt"});
+  }
+  {
+    Frame f = FromClient(a_, Data(kVni, {1}));
+    f.ihl = 6;
+    cases.push_back({"IP options", f.Build(), "drop_ip_options"});
+  }
+  {
+    std::vector<uint8_t> f = FromClient(a_, Data(kVni, {1})).Build();
+    f[16] = 0x10;  // total length far beyond the frame
+    cases.push_back({"bad total length", f, "drop_ip_bad_total_length"});
+  }
+  {
+    Frame f = FromClient(a_, Data(kVni, {1}));
+    f.frag = 0x2000;  // MF
+    cases.push_back({"fragment", f.Build(), "drop_ip_fragment"});
+  }
+  {
+    Frame f = FromClient(a_, Data(kVni, {1}));
+    f.dst_ip = Ip(10, 77, 0, 99);
+    cases.push_back({"not our address", f.Build(), "drop_not_local"});
+  }
+  {
+    Frame f = FromClient(a_, Data(kVni, {1}));
+    f.protocol = 6;
+    cases.push_back({"TCP", f.Build(), "drop_unsupported_l4"});
+  }
+  {
+    Frame f = FromClient(a_, Data(kVni, {1}));
+    f.dst_port = 22;
+    cases.push_back({"another port", f.Build(), "drop_not_relay_port"});
+  }
+  cases.push_back({"STUN",
+                   FromClient(a_, testing::Hex("0001000021 12a442 000000000000000000000000"))
+                       .Build(),
+                   "drop_stun"});
+  cases.push_back({"Geneve runt", FromClient(a_, {0, 0, 0x7a}).Build(), "drop_geneve_runt"});
+  cases.push_back({"unknown VNI", FromClient(a_, Data(99, {1})).Build(), "drop_unknown_vni"});
+  cases.push_back({"VNI beyond the table", FromClient(a_, Data(5000, {1})).Build(),
+                   "drop_unknown_vni"});
+  {
+    std::vector<uint8_t> g = Data(kVni, {1});
+    g[1] = 0x80;  // control bit with WireGuard protocol
+    cases.push_back({"control, not disco", FromClient(a_, g).Build(), "drop_control_not_disco"});
+  }
+  cases.push_back({"data before both legs are bound", FromClient(a_, Data(kVni, {1})).Build(),
+                   "drop_not_bound"});
+  {
+    std::vector<uint8_t> g = Data(kVni, {});
+    g[1] = 0x80;
+    g[3] = 0x11;
+    g.resize(40, 0);  // control, disco protocol, but no disco wrapper
+    cases.push_back({"control without wrapper", FromClient(a_, g).Build(), "drop_bad_wrapper"});
+  }
+  for (const Case& c : cases) {
+    uint64_t before = Counter(c.counter);
+    Inject(c.frame);
+    Step();
+    EXPECT_EQ(Counter(c.counter), before + 1) << c.what;
+    EXPECT_TRUE(Sent(0).empty()) << c.what;
+    EXPECT_TRUE(Sent(1).empty()) << c.what;
+  }
+}
+
+TEST_F(RelayEalTest, ResolvesAnUnknownPeerBeforeForwardingToIt) {
+  Install();
+  // Only A's MAC is known; B binds without the relay having seen B's ARP.
+  Inject(ArpRequest(a_, kRelayIp));
+  Step();
+  Sent(1);
+  Handshake(a_, b_, 1);
+  Handshake(b_, a_, 1);
+  now_ns_ += 2 * kSecond;  // housekeeping runs: an ARP request for B goes out
+  Step();
+  std::vector<std::vector<uint8_t>> out = Sent(1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0][21], 1);  // ARP request
+  uint32_t tip;
+  std::memcpy(&tip, &out[0][38], 4);
+  EXPECT_EQ(ntohl(tip), kIpB);
+  EXPECT_EQ(Counter("arp_requests"), 1u);
+
+  Inject(FromClient(a_, Data(kVni, {1})).Build());
+  Step();
+  EXPECT_TRUE(Sent(0).empty());
+  EXPECT_EQ(Counter("drop_no_neighbour"), 1u);
+
+  // B's ARP reply arrives: the leg's template is rebuilt and forwarding starts.
+  std::vector<uint8_t> reply = ArpRequest(b_, kRelayIp);
+  reply[21] = 2;
+  std::memcpy(&reply[0], port_.mac, 6);
+  Inject(reply);
+  Step();
+  Inject(FromClient(a_, Data(kVni, {2})).Build());
+  Step();
+  out = Sent(0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(0, std::memcmp(&out[0][0], kMacB, 6));
+}
+
+TEST_F(RelayEalTest, UnboundSessionsExpireAfterTheBindLifetime) {
+  Install();
+  now_ns_ += 29 * kSecond;
+  Step();
+  EXPECT_EQ(main_->sessions().size(), 1u);
+  now_ns_ += 2 * kSecond;
+  Step();
+  EXPECT_EQ(main_->sessions().size(), 0u);
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, b_.key.pub))
+             .Build());
+  Step();
+  EXPECT_TRUE(Sent(1).empty());
+  EXPECT_EQ(Counter("drop_unknown_vni"), 1u);
+}
+
+TEST_F(RelayEalTest, BoundSessionsExpireWhenEitherLegIsIdle) {
+  Install();
+  LearnNeighbours();
+  Handshake(a_, b_, 1);
+  Handshake(b_, a_, 1);
+  now_ns_ += 299 * kSecond;
+  Step();
+  EXPECT_EQ(main_->sessions().size(), 1u);
+  now_ns_ += 2 * kSecond;
+  Step();
+  EXPECT_EQ(main_->sessions().size(), 0u);
+}
+
+}  // namespace
+}  // namespace dprelay
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  const char* eal_args[] = {"relay_eal_test", "-l", "0", "--no-huge", "--no-pci", "--no-shconf",
+                            "-m", "256", "--log-level=*:warning"};
+  if (rte_eal_init(static_cast<int>(std::size(eal_args)), const_cast<char**>(eal_args)) < 0) {
+    std::fprintf(stderr, "EAL init failed\n");
+    return 1;
+  }
+  int rc = RUN_ALL_TESTS();
+  rte_eal_cleanup();
+  return rc;
+}
