@@ -1,0 +1,110 @@
+# Network-namespace topology shared by the demo and the integration tests (source it).
+#
+#   ns A (client a, 10.77.0.11) ─┐
+#   ns B (client b, 10.77.0.12) ─┼─ br0 in ns R (10.77.0.2: control's allocation socket)
+#   dp0 in ns R (DPDK, no kernel IP; relay 10.77.0.1:40000) ─┘
+#
+# Everything is named with a per-run suffix and removed by topo_down, which callers run from a
+# trap so that failures and Ctrl-C clean up too. Processes are tracked by PID.
+
+TOPO_SUFFIX=${TOPO_SUFFIX:-$$}
+NS_R="dpr-r-$TOPO_SUFFIX"
+NS_A="dpr-a-$TOPO_SUFFIX"
+NS_B="dpr-b-$TOPO_SUFFIX"
+RELAY_IP=10.77.0.1
+CONTROL_IP=10.77.0.2
+IP_A=10.77.0.11
+IP_B=10.77.0.12
+RELAY_PORT=40000
+CONTROL_PORT=40001
+TOPO_PIDS=()
+
+topo_up() {
+  ip netns add "$NS_R"
+  ip netns add "$NS_A"
+  ip netns add "$NS_B"
+  ip -n "$NS_R" link add br0 type bridge
+  ip -n "$NS_R" link set br0 up
+  ip -n "$NS_R" addr add "$CONTROL_IP/24" dev br0
+  ip -n "$NS_R" link set lo up
+  # Created straight into the namespaces: nothing appears in the host's namespace.
+  ip link add dp0 netns "$NS_R" type veth peer name dp0b netns "$NS_R"
+  ip link add eth0 netns "$NS_A" type veth peer name a0 netns "$NS_R"
+  ip link add eth0 netns "$NS_B" type veth peer name b0 netns "$NS_R"
+  for port in dp0b a0 b0; do
+    ip -n "$NS_R" link set "$port" master br0
+    ip -n "$NS_R" link set "$port" up
+  done
+  ip -n "$NS_R" link set dp0 up
+  for ns_ip in "$NS_A:$IP_A" "$NS_B:$IP_B"; do
+    local ns=${ns_ip%%:*} addr=${ns_ip#*:}
+    ip -n "$ns" addr add "$addr/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" link set lo up
+    # veth leaves UDP checksums to "hardware" (CHECKSUM_PARTIAL); a DPDK port receives them
+    # unfinished. Real NICs finish them; here the client kernels must.
+    ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null 2>&1 || true
+  done
+  # Bridge ports forward at once (no STP learning delay).
+  ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=0
+}
+
+# topo_spawn LOGFILE NS CMD...: start CMD in NS in the background, remember its PID.
+topo_spawn() {
+  local log=$1 ns=$2
+  shift 2
+  ip netns exec "$ns" "$@" >"$log" 2>&1 &
+  TOPO_PIDS+=($!)
+  echo $!
+}
+
+topo_down() {
+  local pid
+  for pid in "${TOPO_PIDS[@]:-}"; do
+    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${TOPO_PIDS[@]:-}"; do
+    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+  done
+  TOPO_PIDS=()
+  ip netns del "$NS_A" 2>/dev/null || true
+  ip netns del "$NS_B" 2>/dev/null || true
+  ip netns del "$NS_R" 2>/dev/null || true
+}
+
+# dataplane_start LOG EXTRA_EAL...: the relay on dp0, net_af_xdp, else net_af_packet.
+# Sets DP_PID and DP_DRIVER. Single lcore unless DP_LCORES says otherwise.
+dataplane_start() {
+  local log=$1 sock=$2
+  local eal=(-l "${DP_LCORES:-0}" --no-huge --no-pci --no-shconf -m 512 --log-level=*:warning)
+  local ours=(--address="$RELAY_IP/24" --relay_port="$RELAY_PORT" --ipc_socket="$sock"
+              --idle_sleep_us="${DP_IDLE_SLEEP_US:-20}")
+  local driver
+  for driver in af_xdp af_packet; do
+    DP_PID=$(topo_spawn "$log" "$NS_R" "$DPRELAY_BIN/dataplane/dprelay-dataplane" "${eal[@]}" -- \
+      --port="$driver:dp0" "${ours[@]}")
+    local i
+    for i in $(seq 50); do
+      grep -q "dataplane running" "$log" 2>/dev/null && { DP_DRIVER=$driver; return 0; }
+      kill -0 "$DP_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -TERM "$DP_PID" 2>/dev/null || true
+    wait "$DP_PID" 2>/dev/null || true
+    echo "dataplane: net_$driver did not start ($(grep -v '^ ' "$log" | tail -n 1)); trying the next driver" >&2
+  done
+  return 1
+}
+
+# dataplane_stop: SIGINT, wait; its final counters and sessions are at the end of its log.
+dataplane_stop() {
+  kill -INT "$DP_PID" 2>/dev/null || true
+  wait "$DP_PID" 2>/dev/null || true
+}
+
+# counter LOG NAME: a value from the dataplane's final "counters:" line (0 if absent).
+counter() {
+  local v
+  v=$(grep '^counters:' "$1" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p")
+  echo "${v:-0}"
+}
