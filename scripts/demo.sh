@@ -50,10 +50,10 @@ dataplane_start "$WORK/dataplane.log" "$WORK/dataplane.sock" ||
 echo "driver net_$DP_DRIVER, pid $DP_PID"
 
 step "dprelay-control, allocation socket $CONTROL_IP:$CONTROL_PORT"
-CONTROL_PID=$(topo_spawn "$WORK/control.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \
+topo_spawn "$WORK/control.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \
   --listen="$CONTROL_IP:$CONTROL_PORT" --policy="$WORK/allow.keys" \
-  --dataplane_socket="$WORK/dataplane.sock")
-echo "pid $CONTROL_PID"
+  --dataplane_socket="$WORK/dataplane.sock"
+echo "pid $SPAWNED_PID"
 sleep 1
 
 step "ping the relay address from client a (ARP and ICMP answered by the dataplane)"

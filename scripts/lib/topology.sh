@@ -49,13 +49,15 @@ topo_up() {
   ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=0
 }
 
-# topo_spawn LOGFILE NS CMD...: start CMD in NS in the background, remember its PID.
+# topo_spawn LOGFILE NS CMD...: start CMD in NS in the background; its PID is recorded for
+# topo_down and left in SPAWNED_PID. Call it directly, not in $(...): a subshell would lose
+# the record.
 topo_spawn() {
   local log=$1 ns=$2
   shift 2
   ip netns exec "$ns" "$@" >"$log" 2>&1 &
-  TOPO_PIDS+=($!)
-  echo $!
+  SPAWNED_PID=$!
+  TOPO_PIDS+=("$SPAWNED_PID")
 }
 
 topo_down() {
@@ -81,8 +83,9 @@ dataplane_start() {
               --idle_sleep_us="${DP_IDLE_SLEEP_US:-20}")
   local driver
   for driver in af_xdp af_packet; do
-    DP_PID=$(topo_spawn "$log" "$NS_R" "$DPRELAY_BIN/dataplane/dprelay-dataplane" "${eal[@]}" -- \
-      --port="$driver:dp0" "${ours[@]}")
+    topo_spawn "$log" "$NS_R" "$DPRELAY_BIN/dataplane/dprelay-dataplane" "${eal[@]}" -- \
+      --port="$driver:dp0" "${ours[@]}"
+    DP_PID=$SPAWNED_PID
     local i
     for i in $(seq 50); do
       grep -q "dataplane running" "$log" 2>/dev/null && { DP_DRIVER=$driver; return 0; }

@@ -49,7 +49,7 @@ fi
 echo "dataplane on net_$DP_DRIVER"
 topo_spawn "$WORK/control.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \
   --listen="$CONTROL_IP:$CONTROL_PORT" --policy="$WORK/allow.keys" \
-  --dataplane_socket="$WORK/dp.sock" >/dev/null
+  --dataplane_socket="$WORK/dp.sock"
 sleep 1
 
 check "the relay address answers ping" \
