@@ -1,0 +1,70 @@
+#include "control/control_config.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "control/dataplane_link.h"
+
+namespace dprelay::control {
+namespace {
+
+absl::StatusOr<absl::Duration> ParseLifetime(const char* flag, const std::string& text) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": \"", text, "\" is not a duration (examples: 30s, 5m, 1m30s)"));
+  }
+  if (d <= absl::ZeroDuration() || d > kMaxLifetime) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", text, " is out of range (0, ",
+                                                   absl::FormatDuration(kMaxLifetime), "]"));
+  }
+  return d;
+}
+
+}  // namespace
+
+absl::StatusOr<ControlConfig> ValidateControlFlags(const ControlFlags& flags) {
+  ControlConfig config;
+  config.print_public_key = flags.print_public_key;
+  config.print_server_key = flags.print_server_key;
+  if (flags.state_dir.empty()) {
+    return absl::InvalidArgumentError("--state_dir: must not be empty");
+  }
+  config.state_dir = flags.state_dir;
+  if (config.print_only()) {
+    return config;  // printing a key needs nothing else
+  }
+
+  absl::StatusOr<AddrPort> listen = ParseAddrPort(flags.listen);
+  if (!listen.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen: \"", flags.listen,
+                     "\" is not ip:port or [ipv6]:port: ", listen.status().message()));
+  }
+  config.listen = *listen;
+
+  if (flags.policy.empty()) {
+    return absl::InvalidArgumentError(
+        "--policy: required (a file of allowed client keys, one discokey:<hex> per line)");
+  }
+  config.policy_path = flags.policy;
+
+  if (absl::Status s = ValidateSocketPath(flags.dataplane_socket); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--dataplane_socket: ", s.message()));
+  }
+  config.dataplane_socket = flags.dataplane_socket;
+
+  absl::StatusOr<absl::Duration> bind = ParseLifetime("bind_lifetime", flags.bind_lifetime);
+  if (!bind.ok()) {
+    return bind.status();
+  }
+  config.bind_lifetime = *bind;
+  absl::StatusOr<absl::Duration> steady =
+      ParseLifetime("steady_state_lifetime", flags.steady_state_lifetime);
+  if (!steady.ok()) {
+    return steady.status();
+  }
+  config.steady_state_lifetime = *steady;
+  return config;
+}
+
+}  // namespace dprelay::control

@@ -1,0 +1,45 @@
+// dprelay-control's configuration: the raw flag values main() collects, and their validation
+// into the immutable ControlConfig the rest of the process takes (STYLE.md item 10).
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "proto/addr.h"
+
+namespace dprelay::control {
+
+// Flag values as typed; only main() fills this in.
+struct ControlFlags {
+  std::string state_dir;
+  std::string listen;
+  std::string policy;
+  std::string dataplane_socket;
+  std::string bind_lifetime;
+  std::string steady_state_lifetime;
+  bool print_public_key = false;
+  bool print_server_key = false;
+};
+
+struct ControlConfig {
+  std::string state_dir;
+  AddrPort listen;          // the allocation socket
+  std::string policy_path;  // allow-list file; empty only when printing keys
+  std::string dataplane_socket;
+  absl::Duration bind_lifetime;
+  absl::Duration steady_state_lifetime;
+  bool print_public_key = false;
+  bool print_server_key = false;
+
+  bool print_only() const { return print_public_key || print_server_key; }
+};
+
+// Lifetimes are sent to clients as int64 nanoseconds; anything past a day is a typo, not a
+// policy (the reference uses 30 s and 5 min).
+inline constexpr absl::Duration kMaxLifetime = absl::Hours(24);
+
+// Errors name the flag ("--listen: ...").
+absl::StatusOr<ControlConfig> ValidateControlFlags(const ControlFlags& flags);
+
+}  // namespace dprelay::control

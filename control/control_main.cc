@@ -1,0 +1,113 @@
+// dprelay-control: keys, policy, the allocation socket and VNI assignment for dprelay
+// (DESIGN.md §4). The only file of control/ that reads flags or exits.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "control/control_config.h"
+#include "control/control_server.h"
+#include "control/key_store.h"
+#include "gflags/gflags.h"
+#include "proto/key.h"
+
+DEFINE_string(state_dir, "/var/lib/dprelay",
+              "Directory holding control.key, server_disco.key and the LamportID mark "
+              "(created 0700 if missing)");
+DEFINE_string(listen, "0.0.0.0:40001",
+              "Allocation socket address, ip:port or [ipv6]:port ([::] also accepts IPv4)");
+DEFINE_string(policy, "",
+              "Allow-list of client keys, one discokey:<hex> per line (required unless "
+              "printing a key); SIGHUP reloads it");
+DEFINE_string(dataplane_socket, "/run/dprelay/dataplane.sock",
+              "Unix SOCK_SEQPACKET socket the dataplane listens on");
+DEFINE_string(bind_lifetime, "30s", "BindLifetime told to clients and enforced by the dataplane");
+DEFINE_string(steady_state_lifetime, "5m",
+              "SteadyStateLifetime told to clients and enforced by the dataplane");
+DEFINE_bool(print_public_key, false,
+            "Print the control public key as discokey:<hex> (generating keys if needed) and exit");
+DEFINE_bool(print_server_key, false,
+            "Print the server disco public key as discokey:<hex> (generating keys if needed) "
+            "and exit");
+
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "dprelay-control: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "dprelay-control --policy=FILE [--listen=ip:port] [--state_dir=DIR] "
+      "[--dataplane_socket=PATH]");
+  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  if (argc > 1) {
+    return Fail(absl::InvalidArgumentError(std::string("unexpected argument \"") + argv[1] +
+                                           "\" (flags only; see --help)"));
+  }
+
+  absl::StatusOr<dprelay::control::ControlConfig> config =
+      dprelay::control::ValidateControlFlags(dprelay::control::ControlFlags{
+          .state_dir = FLAGS_state_dir,
+          .listen = FLAGS_listen,
+          .policy = FLAGS_policy,
+          .dataplane_socket = FLAGS_dataplane_socket,
+          .bind_lifetime = FLAGS_bind_lifetime,
+          .steady_state_lifetime = FLAGS_steady_state_lifetime,
+          .print_public_key = FLAGS_print_public_key,
+          .print_server_key = FLAGS_print_server_key,
+      });
+  if (!config.ok()) {
+    return Fail(config.status());
+  }
+
+  if (config->print_only()) {
+    absl::StatusOr<std::unique_ptr<dprelay::control::KeyStore>> keys =
+        dprelay::control::KeyStore::Open({.state_dir = config->state_dir});
+    if (!keys.ok()) {
+      return Fail(keys.status());
+    }
+    if (config->print_public_key) {
+      std::printf("%s\n", dprelay::FormatDiscoKey((*keys)->control_key().pub).c_str());
+    }
+    if (config->print_server_key) {
+      std::printf("%s\n", dprelay::FormatDiscoKey((*keys)->server_disco_key().pub).c_str());
+    }
+    return 0;
+  }
+
+  // Signals arrive as readable events on the loop's signalfd, so no handler and no globals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) {
+    return Fail(absl::InternalError("sigprocmask failed"));
+  }
+  int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd < 0) {
+    return Fail(absl::InternalError("signalfd failed"));
+  }
+
+  absl::StatusOr<std::unique_ptr<dprelay::control::ControlServer>> server =
+      dprelay::control::ControlServer::Create(*config);
+  if (!server.ok()) {
+    return Fail(server.status());
+  }
+  absl::Status run = (*server)->Run(signal_fd);
+  server->reset();
+  close(signal_fd);
+  if (!run.ok()) {
+    return Fail(run);
+  }
+  return 0;
+}

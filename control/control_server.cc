@@ -1,0 +1,266 @@
+#include "control/control_server.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "proto/key.h"
+#include "proto/log.h"
+
+namespace dprelay::control {
+namespace {
+
+// Datagrams read per wake-up before the loop looks at the other sockets again.
+constexpr int kMaxAllocationsPerWake = 64;
+// A request is 70 B of cleartext; anything up to the UDP maximum is read whole so that it is
+// refused for what it is rather than truncated.
+constexpr size_t kAllocationBufferLen = 65535;
+// Refusals are driven by whoever sends us packets: cap their log lines (they are still all
+// counted).
+constexpr uint64_t kRefusalLogsPerSecond = 20;
+// The loop wakes at least this often even when idle (reconnects are due at 1 s).
+constexpr absl::Duration kMaxPollWait = absl::Seconds(1);
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+// Kernel dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d; log and key them as IPv4.
+AddrPort Unmap(AddrPort ap) {
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (ap.ip.is_v6() && std::memcmp(ap.ip.bytes.data(), kMapped, sizeof(kMapped)) == 0) {
+    ap.ip = IpAddr::V4(ap.ip.bytes[12], ap.ip.bytes[13], ap.ip.bytes[14], ap.ip.bytes[15]);
+  }
+  return ap;
+}
+
+absl::StatusOr<int> OpenAllocationSocket(const AddrPort& listen, AddrPort* bound) {
+  const std::string name = absl::StrCat("listen ", FormatAddrPort(listen));
+  int family = listen.ip.is_v4() ? AF_INET : AF_INET6;
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat(name, ": socket: ", ErrnoText(errno)));
+  }
+  if (family == AF_INET6) {
+    // [::] also takes IPv4 requests, whatever net.ipv6.bindv6only says.
+    int off = 0;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  }
+  sockaddr_storage ss{};
+  socklen_t len = ToSockaddr(listen, &ss);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+    int err = errno;
+    close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(name, ": bind: ", ErrnoText(err)));
+  }
+  sockaddr_storage local{};
+  socklen_t local_len = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) {
+    int err = errno;
+    close(fd);
+    return absl::InternalError(absl::StrCat(name, ": getsockname: ", ErrnoText(err)));
+  }
+  absl::StatusOr<AddrPort> ap = FromSockaddr(reinterpret_cast<const sockaddr*>(&local), local_len);
+  *bound = ap.ok() ? *ap : listen;
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(const ControlConfig& config) {
+  absl::StatusOr<std::unique_ptr<KeyStore>> keys =
+      KeyStore::Open(KeyStoreConfig{.state_dir = config.state_dir});
+  if (!keys.ok()) {
+    return keys.status();
+  }
+  absl::StatusOr<Policy> policy = Policy::LoadFile(config.policy_path);
+  if (!policy.ok()) {
+    return policy.status();
+  }
+  if (policy->size() == 0) {
+    DPRELAY_LOG_WARNING("%s: no keys: every allocation will be refused", config.policy_path);
+  }
+  AddrPort local;
+  absl::StatusOr<int> fd = OpenAllocationSocket(config.listen, &local);
+  if (!fd.ok()) {
+    return fd.status();
+  }
+  return std::unique_ptr<ControlServer>(
+      new ControlServer(config, std::move(*keys), std::move(*policy), *fd, local));
+}
+
+ControlServer::ControlServer(const ControlConfig& config, std::unique_ptr<KeyStore> keys,
+                             Policy policy, int udp_fd, AddrPort local_addr)
+    : config_(config),
+      keys_(std::move(keys)),
+      udp_fd_(udp_fd),
+      local_addr_(local_addr),
+      policy_(std::move(policy)),
+      registry_(RegistryConfig{}, keys_.get()),
+      allocator_(
+          AllocatorConfig{
+              .control_key = keys_->control_key(),
+              .server_disco_key = keys_->server_disco_key(),
+              .bind_lifetime = config.bind_lifetime,
+              .steady_state_lifetime = config.steady_state_lifetime,
+          },
+          &policy_, &registry_),
+      link_(DataplaneLinkConfig{.socket_path = config.dataplane_socket},
+            allocator_.session_params(), &registry_),
+      rx_buf_(kAllocationBufferLen) {}
+
+ControlServer::~ControlServer() { close(udp_fd_); }
+
+absl::Status ControlServer::Run(int stop_fd) {
+  DPRELAY_LOG_INFO(
+      "dprelay-control: control key %s, server disco key %s, listening on %s, %d allowed keys, "
+      "lifetimes bind=%s steady=%s, next lamport > %d",
+      FormatDiscoKey(keys_->control_key().pub), FormatDiscoKey(keys_->server_disco_key().pub),
+      FormatAddrPort(local_addr_), policy_.size(), absl::FormatDuration(config_.bind_lifetime),
+      absl::FormatDuration(config_.steady_state_lifetime), registry_.last_lamport_id());
+  while (true) {
+    absl::Time now = absl::Now();
+    link_.Tick(now);
+
+    const int link_fd = link_.fd();
+    pollfd fds[3] = {
+        {.fd = stop_fd, .events = POLLIN, .revents = 0},
+        {.fd = udp_fd_, .events = POLLIN, .revents = 0},
+        {.fd = link_fd, .events = link_.poll_events(), .revents = 0},
+    };
+    const nfds_t nfds = link_fd >= 0 ? 3 : 2;
+    const absl::Duration wait =
+        std::clamp(link_.next_deadline() - now, absl::ZeroDuration(), kMaxPollWait);
+    const int timeout_ms =
+        static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+    if (poll(fds, nfds, timeout_ms) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return absl::InternalError(absl::StrCat("poll: ", ErrnoText(errno)));
+    }
+    now = absl::Now();
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      signalfd_siginfo si{};
+      ssize_t n = read(stop_fd, &si, sizeof(si));
+      if (n == static_cast<ssize_t>(sizeof(si)) && si.ssi_signo == SIGHUP) {
+        ReloadPolicy();
+      } else {
+        const char* why = n == static_cast<ssize_t>(sizeof(si))
+                              ? strsignal(static_cast<int>(si.ssi_signo))
+                              : "stop requested";
+        DPRELAY_LOG_INFO("dprelay-control: %s, exiting (%d endpoints, %d allocated, %d refused)",
+                         why, registry_.size(), counters_.allocated, TotalRefusals());
+        return absl::OkStatus();
+      }
+    }
+    if ((fds[1].revents & POLLIN) != 0) {
+      ReadAllocations(now);
+    }
+    // The allocation path may have dropped (and closed) the link; only hand it events for the
+    // connection they were polled on.
+    if (nfds == 3 && fds[2].revents != 0 && link_.fd() == link_fd) {
+      link_.OnEvents(fds[2].revents, now);
+    }
+  }
+}
+
+uint64_t ControlServer::TotalRefusals() const {
+  uint64_t total = 0;
+  for (uint64_t c : counters_.refusals) {
+    total += c;
+  }
+  return total;
+}
+
+void ControlServer::ReadAllocations(absl::Time now) {
+  for (int i = 0; i < kMaxAllocationsPerWake; ++i) {
+    sockaddr_storage sa{};
+    socklen_t sa_len = sizeof(sa);
+    ssize_t n = recvfrom(udp_fd_, rx_buf_.data(), rx_buf_.size(), MSG_DONTWAIT,
+                         reinterpret_cast<sockaddr*>(&sa), &sa_len);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        // ICMP errors from earlier replies surface here (ECONNREFUSED); nothing to do.
+        DPRELAY_LOG_WARNING("allocation socket: recv: %s", ErrnoText(errno));
+      }
+      return;
+    }
+    HandleDatagram(std::span<const uint8_t>(rx_buf_.data(), static_cast<size_t>(n)), sa, sa_len,
+                   now);
+  }
+}
+
+void ControlServer::HandleDatagram(std::span<const uint8_t> datagram, const sockaddr_storage& sa,
+                                   socklen_t sa_len, absl::Time now) {
+  ++counters_.requests;
+  absl::StatusOr<AddrPort> src = FromSockaddr(reinterpret_cast<const sockaddr*>(&sa), sa_len);
+  AddrPort source = src.ok() ? Unmap(*src) : AddrPort{};
+  AllocatorResult result = allocator_.Handle(datagram, source, now, link_.relay_addrs());
+  if (result.refusal.has_value()) {
+    ++counters_.refusals[static_cast<size_t>(*result.refusal)];
+    if (AllowRefusalLog(now)) {
+      DPRELAY_LOG_INFO("refused reason=%s sender=%s src=%s", RefusalName(*result.refusal),
+                       result.sender.has_value() ? ShortDisco(*result.sender) : "-",
+                       FormatAddrPort(source));
+    }
+    return;
+  }
+  if (sendto(udp_fd_, result.reply.data(), result.reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+             reinterpret_cast<const sockaddr*>(&sa), sa_len) < 0) {
+    ++counters_.reply_send_errors;
+    DPRELAY_LOG_WARNING("allocation reply to %s: send: %s", FormatAddrPort(source),
+                        ErrnoText(errno));
+  }
+  const Endpoint& ep = result.allocation->endpoint;
+  const bool created = result.allocation->created;
+  ++(created ? counters_.allocated : counters_.reallocated);
+  DPRELAY_LOG_INFO("%s vni=%d lamport=%d keys=%s,%s src=%s", created ? "allocated" : "reallocated",
+                   ep.vni, ep.lamport_id, ShortDisco(ep.client_keys[0]),
+                   ShortDisco(ep.client_keys[1]), FormatAddrPort(source));
+  if (result.install.has_value()) {
+    link_.InstallNew(*result.install, now);
+  }
+}
+
+void ControlServer::ReloadPolicy() {
+  absl::StatusOr<Policy> policy = Policy::LoadFile(config_.policy_path);
+  if (!policy.ok()) {
+    DPRELAY_LOG_ERROR("policy reload failed, keeping the previous one (%d keys): %s",
+                      policy_.size(), policy.status().message());
+    return;
+  }
+  policy_ = std::move(*policy);
+  // Live endpoints are not revoked: they expire on their own lifetimes.
+  DPRELAY_LOG_INFO("policy reloaded from %s: %d allowed keys", config_.policy_path, policy_.size());
+}
+
+bool ControlServer::AllowRefusalLog(absl::Time now) {
+  if (now - log_window_start_ >= absl::Seconds(1)) {
+    if (logs_suppressed_ > 0) {
+      DPRELAY_LOG_INFO("suppressed %d refusal log lines", logs_suppressed_);
+    }
+    log_window_start_ = now;
+    logs_in_window_ = 0;
+    logs_suppressed_ = 0;
+  }
+  if (logs_in_window_ < kRefusalLogsPerSecond) {
+    ++logs_in_window_;
+    return true;
+  }
+  ++logs_suppressed_;
+  return false;
+}
+
+}  // namespace dprelay::control

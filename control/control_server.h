@@ -1,0 +1,83 @@
+// dprelay-control's event loop: the allocation socket (kernel UDP) and the dataplane link,
+// multiplexed with poll() on one thread. Owns the key store, policy, registry and allocator.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "control/allocator.h"
+#include "control/control_config.h"
+#include "control/dataplane_link.h"
+#include "control/key_store.h"
+#include "control/policy.h"
+#include "control/registry.h"
+#include "proto/addr.h"
+
+namespace dprelay::control {
+
+struct ControlCounters {
+  uint64_t requests = 0;
+  uint64_t allocated = 0;    // new endpoints
+  uint64_t reallocated = 0;  // same pair again
+  uint64_t reply_send_errors = 0;
+  std::array<uint64_t, kRefusalCount> refusals{};
+};
+
+// Not thread-safe: everything runs on the thread that calls Run().
+class ControlServer {
+ public:
+  // Opens the state directory, loads the policy and binds the allocation socket. Errors name
+  // the file or address at fault.
+  static absl::StatusOr<std::unique_ptr<ControlServer>> Create(const ControlConfig& config);
+  ~ControlServer();
+
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Serves until stop_fd becomes readable. stop_fd is normally a signalfd for SIGINT, SIGTERM
+  // and SIGHUP: SIGHUP reloads the policy file, anything else stops. Any other readable fd
+  // (tests use an eventfd) also stops. Returns an error only if poll fails.
+  absl::Status Run(int stop_fd);
+
+  // The bound allocation socket address (useful with port 0).
+  const AddrPort& local_addr() const { return local_addr_; }
+  const ControlCounters& counters() const { return counters_; }
+  uint64_t TotalRefusals() const;
+  size_t endpoints() const { return registry_.size(); }
+
+ private:
+  ControlServer(const ControlConfig& config, std::unique_ptr<KeyStore> keys, Policy policy,
+                int udp_fd, AddrPort local_addr);
+
+  void ReadAllocations(absl::Time now);
+  void HandleDatagram(std::span<const uint8_t> datagram, const sockaddr_storage& sa,
+                      socklen_t sa_len, absl::Time now);
+  void ReloadPolicy();
+  // At most kRefusalLogsPerSecond refusal lines per second; the rest are summarised.
+  bool AllowRefusalLog(absl::Time now);
+
+  // Immutable after construction.
+  const ControlConfig config_;
+  const std::unique_ptr<KeyStore> keys_;
+  const int udp_fd_;
+  const AddrPort local_addr_;
+
+  // Control loop thread only. Declaration order is construction order: the allocator and the
+  // link point at policy_ and registry_.
+  Policy policy_;
+  Registry registry_;
+  Allocator allocator_;
+  DataplaneLink link_;
+  ControlCounters counters_;
+  std::vector<uint8_t> rx_buf_;
+  absl::Time log_window_start_ = absl::InfinitePast();
+  uint64_t logs_in_window_ = 0;
+  uint64_t logs_suppressed_ = 0;
+};
+
+}  // namespace dprelay::control

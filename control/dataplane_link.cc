@@ -1,0 +1,375 @@
+#include "control/dataplane_link.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "proto/key.h"
+#include "proto/log.h"
+
+namespace dprelay::control {
+namespace {
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+std::string FormatAddrs(const std::vector<AddrPort>& addrs) {
+  return absl::StrJoin(
+      addrs, ",", [](std::string* out, const AddrPort& ap) { out->append(FormatAddrPort(ap)); });
+}
+
+std::string FormatLeg(const AddrPort& ap) { return ap.valid() ? FormatAddrPort(ap) : "-"; }
+
+}  // namespace
+
+absl::Status ValidateSocketPath(const std::string& path) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError("dataplane socket path is empty");
+  }
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": unix socket path longer than ",
+                                                   sizeof(sockaddr_un::sun_path) - 1, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+DataplaneLink::DataplaneLink(const DataplaneLinkConfig& config, const SessionParams& params,
+                             Registry* registry)
+    : config_(config), params_(params), registry_(registry), rx_buf_(ipc::kMaxMessageLen) {}
+
+DataplaneLink::~DataplaneLink() {
+  if (fd_ >= 0) {
+    close(fd_);
+  }
+}
+
+short DataplaneLink::poll_events() const {
+  switch (state_) {
+    case State::kDisconnected:
+      return 0;
+    case State::kConnecting:
+      return POLLOUT;
+    case State::kConnected:
+    case State::kReady:
+      return static_cast<short>(POLLIN | (out_queue_.empty() ? 0 : POLLOUT));
+  }
+  return 0;
+}
+
+absl::Time DataplaneLink::next_deadline() const {
+  return state_ == State::kDisconnected ? next_attempt_ : absl::InfiniteFuture();
+}
+
+void DataplaneLink::Tick(absl::Time now) {
+  if (state_ == State::kDisconnected && now >= next_attempt_) {
+    Connect(now);
+  }
+}
+
+void DataplaneLink::Connect(absl::Time now) {
+  if (absl::Status s = ValidateSocketPath(config_.socket_path); !s.ok()) {
+    ConnectFailed(std::string(s.message()), now);
+    return;
+  }
+  fd_ = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    ConnectFailed(absl::StrCat("socket: ", ErrnoText(errno)), now);
+    return;
+  }
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, config_.socket_path.data(), config_.socket_path.size());
+  if (connect(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) == 0) {
+    OnConnected();
+    return;
+  }
+  int err = errno;
+  if (err == EINPROGRESS || err == EAGAIN) {
+    // Unix sockets normally connect at once; EAGAIN means the listener's backlog is full.
+    state_ = State::kConnecting;
+    return;
+  }
+  close(fd_);
+  fd_ = -1;
+  ConnectFailed(absl::StrCat("connect: ", ErrnoText(err)), now);
+}
+
+void DataplaneLink::ConnectFailed(const std::string& why, absl::Time now) {
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+  state_ = State::kDisconnected;
+  next_attempt_ = now + config_.reconnect_interval;
+  if (why != last_failure_) {
+    DPRELAY_LOG_WARNING("dataplane %s: cannot connect: %s (retrying every %s)", config_.socket_path,
+                        why, absl::FormatDuration(config_.reconnect_interval));
+    last_failure_ = why;
+  }
+}
+
+void DataplaneLink::OnConnected() {
+  state_ = State::kConnected;
+  last_failure_.clear();
+  ++stats_.connects;
+  DPRELAY_LOG_INFO("dataplane %s: connected, waiting for hello", config_.socket_path);
+}
+
+void DataplaneLink::Disconnect(const std::string& why, absl::Time now) {
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+  bool was_ready = state_ == State::kReady;
+  state_ = State::kDisconnected;
+  next_attempt_ = now + config_.reconnect_interval;
+  relay_addrs_.clear();
+  out_queue_.clear();
+  sweep_active_ = false;
+  ++stats_.disconnects;
+  DPRELAY_LOG_WARNING(
+      "dataplane %s: disconnected (%s)%s; keeping %d sessions, reconnecting every %s",
+      config_.socket_path, why, was_ready ? ", allocations paused" : "", registry_->size(),
+      absl::FormatDuration(config_.reconnect_interval));
+  // A failure of the next attempt is a new state change: log it.
+  last_failure_.clear();
+}
+
+void DataplaneLink::OnEvents(short revents, absl::Time now) {
+  if (fd_ < 0 || revents == 0) {
+    return;
+  }
+  if (state_ == State::kConnecting) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+      err = errno;
+    }
+    if (err != 0) {
+      ConnectFailed(absl::StrCat("connect: ", ErrnoText(err)), now);
+      return;
+    }
+    OnConnected();
+    return;
+  }
+  if ((revents & POLLIN) != 0) {
+    ReadAll(now);
+    if (fd_ < 0) {
+      return;
+    }
+  }
+  if ((revents & (POLLHUP | POLLERR)) != 0 && (revents & POLLIN) == 0) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    Disconnect(err != 0 ? ErrnoText(err) : "peer closed", now);
+    return;
+  }
+  if ((revents & POLLOUT) != 0) {
+    Pump(now);
+  }
+}
+
+void DataplaneLink::ReadAll(absl::Time now) {
+  for (size_t i = 0; i < config_.max_reads_per_event && fd_ >= 0; ++i) {
+    iovec iov{.iov_base = rx_buf_.data(), .iov_len = rx_buf_.size()};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    ssize_t n = recvmsg(fd_, &mh, MSG_DONTWAIT);
+    if (n < 0) {
+      int err = errno;
+      if (err == EINTR) {
+        continue;
+      }
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        return;
+      }
+      Disconnect(absl::StrCat("recv: ", ErrnoText(err)), now);
+      return;
+    }
+    if (n == 0) {
+      Disconnect("peer closed", now);
+      return;
+    }
+    ++stats_.messages_received;
+    if ((mh.msg_flags & MSG_TRUNC) != 0) {
+      ++stats_.undecodable;
+      DPRELAY_LOG_WARNING("dataplane: dropped a message larger than %d bytes", ipc::kMaxMessageLen);
+      continue;
+    }
+    absl::StatusOr<ipc::Message> msg =
+        ipc::Decode(std::span<const uint8_t>(rx_buf_.data(), static_cast<size_t>(n)));
+    if (!msg.ok()) {
+      ++stats_.undecodable;
+      DPRELAY_LOG_WARNING("dataplane: dropped an undecodable %d-byte message: %s", n,
+                          msg.status().message());
+      continue;
+    }
+    HandleMessage(*msg, now);
+  }
+}
+
+void DataplaneLink::HandleMessage(const ipc::Message& msg, absl::Time now) {
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, ipc::Hello>) {
+          HandleHello(m, now);
+        } else if constexpr (std::is_same_v<T, ipc::InstallResult>) {
+          if (m.ok) {
+            return;
+          }
+          ++stats_.installs_refused;
+          bool known = registry_->Remove(m.vni);
+          if (!known) {
+            ++stats_.unknown_vni;
+          }
+          DPRELAY_LOG_ERROR("dataplane refused install vni=%d: %s%s", m.vni, m.error,
+                            known ? "; endpoint removed" : " (no such endpoint)");
+        } else if constexpr (std::is_same_v<T, ipc::LegBound>) {
+          if (!registry_->RecordBound(m.vni, m.leg, m.addr)) {
+            ++stats_.unknown_vni;
+            DPRELAY_LOG_WARNING("dataplane: leg bound for unknown vni=%d leg=%d addr=%s", m.vni,
+                                m.leg, FormatLeg(m.addr));
+            return;
+          }
+          ++stats_.legs_bound;
+          const Endpoint* ep = registry_->FindByVni(m.vni);
+          DPRELAY_LOG_INFO("session bound vni=%d leg=%d key=%s addr=%s other=%s", m.vni, m.leg,
+                           ShortDisco(ep->client_keys[m.leg]), FormatLeg(m.addr),
+                           FormatLeg(ep->bound[1 - m.leg]));
+        } else if constexpr (std::is_same_v<T, ipc::SessionExpired>) {
+          const Endpoint* ep = registry_->FindByVni(m.vni);
+          if (ep == nullptr) {
+            ++stats_.unknown_vni;
+            DPRELAY_LOG_WARNING("dataplane: expiry of unknown vni=%d", m.vni);
+            return;
+          }
+          ++stats_.sessions_expired;
+          DPRELAY_LOG_INFO("session expired vni=%d lamport=%d keys=%s,%s legs=%s,%s", m.vni,
+                           ep->lamport_id, ShortDisco(ep->client_keys[0]),
+                           ShortDisco(ep->client_keys[1]), FormatLeg(ep->bound[0]),
+                           FormatLeg(ep->bound[1]));
+          registry_->Remove(m.vni);
+        } else if constexpr (std::is_same_v<T, ipc::StatsReply>) {
+          // Not requested yet; the metrics exporter will.
+        } else {
+          ++stats_.unexpected;
+          DPRELAY_LOG_WARNING("dataplane: unexpected message type %d",
+                              static_cast<int>(msg.index()) + 1);
+        }
+      },
+      msg);
+}
+
+void DataplaneLink::HandleHello(const ipc::Hello& hello, absl::Time now) {
+  relay_addrs_ = hello.relay_addrs;
+  registry_->SetCapacity(hello.capacity);
+  // Endpoints the (smaller) table cannot hold would only be refused: drop them now.
+  std::vector<uint32_t> too_big;
+  registry_->ForEachFrom(registry_->capacity() + 1, [&](const Endpoint& ep) {
+    too_big.push_back(ep.vni);
+    return true;
+  });
+  if (!too_big.empty()) {
+    DPRELAY_LOG_WARNING("dropping %d endpoints with VNIs %d..%d: above the dataplane's capacity %d",
+                        too_big.size(), too_big.front(), too_big.back(), registry_->capacity());
+  }
+  for (uint32_t vni : too_big) {
+    registry_->Remove(vni);
+  }
+  state_ = State::kReady;
+  DPRELAY_LOG_INFO("dataplane hello: relay_addrs=[%s] capacity=%d; reinstalling %d sessions",
+                   FormatAddrs(relay_addrs_), registry_->capacity(), registry_->size());
+  if (relay_addrs_.empty()) {
+    DPRELAY_LOG_WARNING("dataplane advertises no relay addresses: allocations stay unanswered");
+  }
+  sweep_active_ = true;
+  sweep_next_vni_ = 0;
+  sweep_count_ = 0;
+  Pump(now);
+}
+
+void DataplaneLink::InstallNew(const ipc::InstallSession& install, absl::Time now) {
+  if (state_ != State::kReady) {
+    return;
+  }
+  if (sweep_active_ && install.vni >= sweep_next_vni_) {
+    return;  // the sweep has not got there yet and will send it, with its bound legs
+  }
+  if (Enqueue(install, now)) {
+    Pump(now);
+  }
+}
+
+bool DataplaneLink::Enqueue(const ipc::Message& msg, absl::Time now) {
+  if (out_queue_.size() >= config_.max_queued_messages) {
+    ++stats_.queue_overflows;
+    Disconnect(absl::StrCat("send queue full at ", out_queue_.size(), " messages"), now);
+    return false;
+  }
+  out_queue_.push_back(ipc::Encode(msg));
+  return true;
+}
+
+void DataplaneLink::Pump(absl::Time now) {
+  while (fd_ >= 0) {
+    if (sweep_active_ && out_queue_.size() < config_.reinstall_batch) {
+      ContinueSweep(now);
+      if (fd_ < 0) {
+        return;
+      }
+    }
+    if (out_queue_.empty()) {
+      return;
+    }
+    const std::vector<uint8_t>& front = out_queue_.front();
+    ssize_t n = send(fd_, front.data(), front.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      int err = errno;
+      if (err == EINTR) {
+        continue;
+      }
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        return;  // poll_events() now asks for POLLOUT
+      }
+      Disconnect(absl::StrCat("send: ", ErrnoText(err)), now);
+      return;
+    }
+    out_queue_.pop_front();
+    ++stats_.messages_sent;
+  }
+}
+
+void DataplaneLink::ContinueSweep(absl::Time now) {
+  bool more = false;
+  bool overflow = false;
+  registry_->ForEachFrom(sweep_next_vni_, [&](const Endpoint& ep) {
+    if (out_queue_.size() >= config_.reinstall_batch) {
+      more = true;
+      return false;
+    }
+    if (!Enqueue(MakeInstallSession(ep, params_), now)) {
+      overflow = true;
+      return false;
+    }
+    sweep_next_vni_ = ep.vni + 1;
+    ++sweep_count_;
+    return true;
+  });
+  if (overflow || more) {
+    return;
+  }
+  sweep_active_ = false;
+  DPRELAY_LOG_INFO("dataplane: reinstalled %d sessions", sweep_count_);
+}
+
+}  // namespace dprelay::control

@@ -1,0 +1,128 @@
+// The control side of the control <-> dataplane IPC (DESIGN.md §5, proto/ipc.h). The dataplane
+// listens on a unix SOCK_SEQPACKET socket; this link connects to it, retries while it is away,
+// and keeps the dataplane's sessions in step with the registry:
+//   - Hello: remember the relay addresses (every allocation advertises them) and the table
+//     size, then reinstall every endpoint with its bound legs, so a restarted dataplane
+//     resumes forwarding without clients rebinding;
+//   - LegBound: record the leg in the registry; SessionExpired: remove it (frees the VNI);
+//   - InstallResult !ok: log it and remove the endpoint.
+// On disconnect the relay addresses become unknown (allocations get no reply) but the registry
+// is kept. The link is driven by the caller's poll loop; it never blocks.
+#pragma once
+
+#include <sys/poll.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "control/registry.h"
+#include "control/session_params.h"
+#include "proto/addr.h"
+#include "proto/ipc.h"
+
+namespace dprelay::control {
+
+struct DataplaneLinkConfig {
+  std::string socket_path;
+  absl::Duration reconnect_interval = absl::Seconds(1);
+  // Encoded messages waiting for socket space. Past this the dataplane is not reading; the link
+  // reconnects, which resynchronises everything through Hello. 64Ki installs is ~16 MiB.
+  size_t max_queued_messages = 65536;
+  // The reinstall sweep tops the queue up to this depth at a time, so reinstalling a large
+  // registry streams out as the socket drains instead of being queued whole.
+  size_t reinstall_batch = 256;
+  // Datagrams read per OnEvents call, so a chatty dataplane cannot starve allocation.
+  size_t max_reads_per_event = 1024;
+};
+
+// The socket path must fit sockaddr_un; errors name the path.
+absl::Status ValidateSocketPath(const std::string& path);
+
+// Not thread-safe: owned by the control loop's single thread, as is the registry it updates.
+class DataplaneLink {
+ public:
+  enum class State { kDisconnected, kConnecting, kConnected, kReady };
+
+  struct Stats {
+    uint64_t connects = 0;
+    uint64_t disconnects = 0;
+    uint64_t messages_sent = 0;
+    uint64_t messages_received = 0;
+    uint64_t undecodable = 0;  // truncated or failing ipc::Decode
+    uint64_t unexpected = 0;   // decodable but not a dataplane -> control message
+    uint64_t installs_refused = 0;
+    uint64_t legs_bound = 0;
+    uint64_t sessions_expired = 0;
+    uint64_t unknown_vni = 0;  // LegBound/SessionExpired/InstallResult for no endpoint of ours
+    uint64_t queue_overflows = 0;
+  };
+
+  // registry must outlive the link.
+  DataplaneLink(const DataplaneLinkConfig& config, const SessionParams& params, Registry* registry);
+  ~DataplaneLink();
+
+  DataplaneLink(const DataplaneLink&) = delete;
+  DataplaneLink& operator=(const DataplaneLink&) = delete;
+
+  // Poll integration: the fd (-1 while disconnected), the events to wait for, and the time by
+  // which Tick must run even without events (InfiniteFuture when nothing is scheduled).
+  int fd() const { return fd_; }
+  short poll_events() const;
+  absl::Time next_deadline() const;
+
+  // Attempts a connection when one is due.
+  void Tick(absl::Time now);
+  // Handles poll results for fd().
+  void OnEvents(short revents, absl::Time now);
+
+  // Sends the install for a newly allocated endpoint. Dropped while not ready: the Hello of the
+  // next connection reinstalls every endpoint anyway.
+  void InstallNew(const ipc::InstallSession& install, absl::Time now);
+
+  State state() const { return state_; }
+  bool ready() const { return state_ == State::kReady; }
+  // The dataplane's relay addresses; empty unless ready.
+  const std::vector<AddrPort>& relay_addrs() const { return relay_addrs_; }
+  bool reinstall_in_progress() const { return sweep_active_; }
+  const Stats& stats() const { return stats_; }
+
+ private:
+  void Connect(absl::Time now);
+  void OnConnected();
+  void ConnectFailed(const std::string& why, absl::Time now);
+  void Disconnect(const std::string& why, absl::Time now);
+  void ReadAll(absl::Time now);
+  void HandleMessage(const ipc::Message& msg, absl::Time now);
+  void HandleHello(const ipc::Hello& hello, absl::Time now);
+  // Encodes and queues; false if the link was dropped on overflow.
+  bool Enqueue(const ipc::Message& msg, absl::Time now);
+  // Moves queued messages to the socket and tops the queue up from the reinstall sweep.
+  void Pump(absl::Time now);
+  // Queues up to reinstall_batch more installs; ends the sweep after the last endpoint.
+  void ContinueSweep(absl::Time now);
+
+  // Immutable after construction.
+  const DataplaneLinkConfig config_;
+  const SessionParams params_;
+  Registry* const registry_;
+
+  // Everything below: control loop thread only.
+  int fd_ = -1;
+  State state_ = State::kDisconnected;
+  absl::Time next_attempt_ = absl::InfinitePast();
+  std::string last_failure_;  // last connect failure logged, to log once per state change
+  std::vector<AddrPort> relay_addrs_;
+  std::deque<std::vector<uint8_t>> out_queue_;
+  bool sweep_active_ = false;
+  uint32_t sweep_next_vni_ = 0;  // the sweep has queued every endpoint below this VNI
+  uint64_t sweep_count_ = 0;
+  std::vector<uint8_t> rx_buf_;
+  Stats stats_;
+};
+
+}  // namespace dprelay::control

@@ -1,0 +1,273 @@
+#include "control/key_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "proto/log.h"
+
+namespace dprelay::control {
+namespace {
+
+// Key and counter files are a line each; anything bigger is not ours.
+constexpr size_t kMaxStateFileLen = 4096;
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+std::string JoinPath(const std::string& dir, absl::string_view name) {
+  if (!dir.empty() && dir.back() == '/') {
+    return absl::StrCat(dir, name);
+  }
+  return absl::StrCat(dir, "/", name);
+}
+
+// Closes an fd on scope exit.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() {
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+  }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  // Closes now and reports the result (close can report a deferred write error).
+  int Close() {
+    int rc = close(fd_);
+    fd_ = -1;
+    return rc;
+  }
+
+ private:
+  int fd_;
+};
+
+// NotFound when the file does not exist; other errors name the file.
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) {
+      return absl::NotFoundError(absl::StrCat(path, ": does not exist"));
+    }
+    return absl::PermissionDeniedError(absl::StrCat(path, ": cannot open: ", ErrnoText(err)));
+  }
+  FdCloser closer(fd);
+  std::string content;
+  char buf[512];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return absl::DataLossError(absl::StrCat(path, ": read failed: ", ErrnoText(errno)));
+    }
+    if (n == 0) {
+      break;
+    }
+    content.append(buf, static_cast<size_t>(n));
+    if (content.size() > kMaxStateFileLen) {
+      return absl::DataLossError(
+          absl::StrCat(path, ": malformed: larger than ", kMaxStateFileLen, " bytes"));
+    }
+  }
+  return content;
+}
+
+absl::Status EnsureDirectory(const std::string& dir) {
+  if (dir.empty()) {
+    return absl::InvalidArgumentError("state directory: empty path");
+  }
+  // Missing parents are created like `mkdir -p` would (0755 less the umask); only the state
+  // directory itself is private.
+  for (size_t slash = dir.find('/', 1); slash != std::string::npos;
+       slash = dir.find('/', slash + 1)) {
+    std::string parent = dir.substr(0, slash);
+    if (mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(dir, ": cannot create state directory: ", parent, ": ", ErrnoText(errno)));
+    }
+  }
+  if (mkdir(dir.c_str(), 0700) == 0) {
+    DPRELAY_LOG_INFO("created state directory %s", dir);
+    return absl::OkStatus();
+  }
+  int err = errno;
+  if (err != EEXIST) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir, ": cannot create state directory: ", ErrnoText(err)));
+  }
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(dir, ": cannot stat: ", ErrnoText(errno)));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(dir, ": not a directory"));
+  }
+  return absl::OkStatus();
+}
+
+// Loads a private key file, generating it first if it does not exist.
+absl::StatusOr<DiscoKeyPair> LoadOrGenerateKey(const std::string& path) {
+  absl::StatusOr<std::string> content = ReadSmallFile(path);
+  if (absl::IsNotFound(content.status())) {
+    DiscoKeyPair pair = GenerateKeyPair();
+    absl::Status written =
+        WriteFileAtomically(path, absl::StrCat(FormatPrivateKey(pair.priv), "\n"), 0600);
+    if (!written.ok()) {
+      return written;
+    }
+    DPRELAY_LOG_INFO("generated %s (public %s)", path, FormatDiscoKey(pair.pub));
+    return pair;
+  }
+  if (!content.ok()) {
+    return content.status();
+  }
+  absl::string_view text = absl::StripAsciiWhitespace(*content);
+  absl::StatusOr<DiscoPrivateKey> priv =
+      ParsePrivateKey(std::string_view(text.data(), text.size()));
+  if (!priv.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": malformed private key: ", priv.status().message()));
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+    DPRELAY_LOG_WARNING("%s: mode %04o lets others read a private key; chmod 600 it", path,
+                        st.st_mode & 07777);
+  }
+  return KeyPairFromPrivate(*priv);
+}
+
+absl::StatusOr<uint64_t> LoadLamportFile(const std::string& path) {
+  absl::StatusOr<std::string> content = ReadSmallFile(path);
+  if (absl::IsNotFound(content.status())) {
+    return 0;
+  }
+  if (!content.ok()) {
+    return content.status();
+  }
+  absl::string_view text = absl::StripAsciiWhitespace(*content);
+  uint64_t value = 0;
+  // SimpleAtoi accepts a leading '+'; insist on digits only.
+  if (text.empty() || text.find_first_not_of("0123456789") != absl::string_view::npos ||
+      !absl::SimpleAtoi(text, &value)) {
+    return absl::DataLossError(absl::StrCat(path,
+                                            ": malformed: expected a decimal LamportID, got \"",
+                                            absl::CEscape(text.substr(0, 64)), "\""));
+  }
+  return value;
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& content, int mode) {
+  std::string dir = ".";
+  if (size_t slash = path.rfind('/'); slash != std::string::npos) {
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  std::string tmp = absl::StrCat(path, ".tmp.XXXXXX");
+  int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": cannot create temp file: ", ErrnoText(errno)));
+  }
+  FdCloser closer(fd);
+  auto fail = [&](absl::string_view what, int err) {
+    unlink(tmp.c_str());
+    return absl::DataLossError(absl::StrCat(path, ": ", what, ": ", ErrnoText(err)));
+  };
+  if (fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    return fail("chmod", errno);
+  }
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = write(fd, content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return fail("write", errno);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0) {
+    return fail("fsync", errno);
+  }
+  if (closer.Close() != 0) {
+    return fail("close", errno);
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    return fail("rename", errno);
+  }
+  // Make the rename itself durable.
+  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    return absl::DataLossError(
+        absl::StrCat(dir, ": cannot open directory to fsync: ", ErrnoText(errno)));
+  }
+  FdCloser dir_closer(dir_fd);
+  if (fsync(dir_fd) != 0) {
+    return absl::DataLossError(absl::StrCat(dir, ": fsync failed: ", ErrnoText(errno)));
+  }
+  return absl::OkStatus();
+}
+
+KeyStore::KeyStore(std::string state_dir, DiscoKeyPair control_key, DiscoKeyPair server_disco_key,
+                   uint64_t lamport)
+    : state_dir_(std::move(state_dir)),
+      control_key_(control_key),
+      server_disco_key_(server_disco_key),
+      lamport_(lamport) {}
+
+absl::StatusOr<std::unique_ptr<KeyStore>> KeyStore::Open(const KeyStoreConfig& config_in) {
+  KeyStoreConfig config = config_in;
+  while (config.state_dir.size() > 1 && config.state_dir.back() == '/') {
+    config.state_dir.pop_back();
+  }
+  if (absl::Status s = EnsureDirectory(config.state_dir); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<DiscoKeyPair> control_key =
+      LoadOrGenerateKey(JoinPath(config.state_dir, kControlKeyFile));
+  if (!control_key.ok()) {
+    return control_key.status();
+  }
+  absl::StatusOr<DiscoKeyPair> server_key =
+      LoadOrGenerateKey(JoinPath(config.state_dir, kServerDiscoKeyFile));
+  if (!server_key.ok()) {
+    return server_key.status();
+  }
+  if (control_key->pub == server_key->pub) {
+    // Only a hand-edited state directory gets here; the two roles must not share a key.
+    return absl::FailedPreconditionError(absl::StrCat(
+        JoinPath(config.state_dir, kServerDiscoKeyFile), ": same key as ", kControlKeyFile));
+  }
+  absl::StatusOr<uint64_t> lamport = LoadLamportFile(JoinPath(config.state_dir, kLamportFile));
+  if (!lamport.ok()) {
+    return lamport.status();
+  }
+  return std::unique_ptr<KeyStore>(
+      new KeyStore(config.state_dir, *control_key, *server_key, *lamport));
+}
+
+absl::Status KeyStore::StoreLamport(uint64_t high_water) {
+  absl::Status s =
+      WriteFileAtomically(JoinPath(state_dir_, kLamportFile), absl::StrCat(high_water, "\n"), 0600);
+  if (s.ok()) {
+    lamport_ = high_water;
+  }
+  return s;
+}
+
+}  // namespace dprelay::control

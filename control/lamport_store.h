@@ -1,0 +1,23 @@
+// The durable high-water mark for LamportIDs (PROTOCOL.md §0 "Persistence", §9 item 7).
+// The registry reserves IDs in blocks through this seam; the key store implements it on disk
+// and tests use an in-memory one.
+#pragma once
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+
+namespace dprelay::control {
+
+class LamportStore {
+ public:
+  virtual ~LamportStore() = default;
+
+  // The highest LamportID that may already have been handed out (0 when none ever was).
+  virtual uint64_t LoadLamport() const = 0;
+  // Durably records that every ID up to high_water may be handed out. Returns only after the
+  // value is on stable storage; on error nothing above the previous mark may be used.
+  virtual absl::Status StoreLamport(uint64_t high_water) = 0;
+};
+
+}  // namespace dprelay::control

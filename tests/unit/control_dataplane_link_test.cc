@@ -1,0 +1,266 @@
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "control/dataplane_link.h"
+#include "control/registry.h"
+#include "control/session_params.h"
+#include "control_test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/ipc.h"
+
+namespace dprelay::control {
+namespace {
+
+using ::testing::ElementsAre;
+using testing::FakeDataplane;
+using testing::MemoryLamportStore;
+using testing::TempDir;
+
+KeyPair Pair(int i) {
+  KeyPair p;
+  p[0].bytes[0] = 1;
+  p[1].bytes[0] = 2;
+  p[0].bytes[1] = p[1].bytes[1] = static_cast<uint8_t>(i);
+  p[0].bytes[2] = p[1].bytes[2] = static_cast<uint8_t>(i >> 8);
+  return p;
+}
+
+class DataplaneLinkTest : public ::testing::Test {
+ protected:
+  DataplaneLinkTest()
+      : path_(tmp_.File("dp.sock")),
+        registry_({}, &lamport_),
+        params_{.server_key =
+                    [] {
+                      DiscoKey k;
+                      k.bytes[0] = 0x33;
+                      return k;
+                    }(),
+                .bind_lifetime = absl::Seconds(30),
+                .steady_state_lifetime = absl::Minutes(5)} {}
+
+  std::unique_ptr<DataplaneLink> MakeLink(DataplaneLinkConfig config = {}) {
+    config.socket_path = path_;
+    return std::make_unique<DataplaneLink>(config, params_, &registry_);
+  }
+
+  uint32_t Allocate(int i) {
+    std::array<SharedKey, 2> shared{};
+    shared[0].bytes[0] = static_cast<uint8_t>(i);
+    shared[1].bytes[0] = static_cast<uint8_t>(i + 100);
+    absl::StatusOr<Allocation> a = registry_.Allocate(Pair(i), shared, now_);
+    EXPECT_TRUE(a.ok());
+    return a->endpoint.vni;
+  }
+
+  // Connects link to dp and delivers a Hello.
+  void ConnectAndHello(DataplaneLink& link, FakeDataplane& dp, uint32_t capacity = 1000) {
+    link.Tick(now_);
+    ASSERT_EQ(link.state(), DataplaneLink::State::kConnected);
+    ASSERT_TRUE(dp.Accept());
+    EXPECT_FALSE(link.ready());
+    EXPECT_TRUE(link.relay_addrs().empty());
+    dp.Send(ipc::Hello{.relay_addrs = relay_addrs_, .capacity = capacity});
+    link.OnEvents(POLLIN, now_);
+    ASSERT_TRUE(link.ready());
+  }
+
+  TempDir tmp_;
+  const std::string path_;
+  MemoryLamportStore lamport_;
+  Registry registry_;
+  const SessionParams params_;
+  absl::Time now_ = absl::FromUnixSeconds(1700000000);
+  const std::vector<AddrPort> relay_addrs_ = {*ParseAddrPort("203.0.113.5:40000"),
+                                              *ParseAddrPort("[2001:db8::5]:40000")};
+};
+
+TEST_F(DataplaneLinkTest, RetriesEverySecondWhileTheDataplaneIsAway) {
+  auto link = MakeLink();
+  EXPECT_EQ(link->next_deadline(), absl::InfinitePast());  // connect at once
+  link->Tick(now_);
+  EXPECT_EQ(link->state(), DataplaneLink::State::kDisconnected);
+  EXPECT_EQ(link->fd(), -1);
+  EXPECT_EQ(link->next_deadline(), now_ + absl::Seconds(1));
+  EXPECT_TRUE(link->relay_addrs().empty());
+
+  FakeDataplane dp(path_);
+  link->Tick(now_ + absl::Milliseconds(500));  // not due yet
+  EXPECT_EQ(link->state(), DataplaneLink::State::kDisconnected);
+  EXPECT_FALSE(dp.HasPendingConnection());
+  link->Tick(now_ + absl::Seconds(1));
+  EXPECT_EQ(link->state(), DataplaneLink::State::kConnected);
+  EXPECT_GE(link->fd(), 0);
+  EXPECT_EQ(link->poll_events() & POLLIN, POLLIN);
+  EXPECT_EQ(link->next_deadline(), absl::InfiniteFuture());
+  EXPECT_TRUE(dp.Accept());
+}
+
+TEST_F(DataplaneLinkTest, HelloReinstallsEveryLiveEndpointWithBoundLegs) {
+  uint32_t v1 = Allocate(1);
+  uint32_t v2 = Allocate(2);
+  uint32_t v3 = Allocate(3);
+  registry_.Remove(v2);
+  AddrPort leg = *ParseAddrPort("198.51.100.7:41641");
+  registry_.RecordBound(v3, 1, leg);
+
+  FakeDataplane dp(path_);
+  auto link = MakeLink();
+  ConnectAndHello(*link, dp, 500);
+  EXPECT_EQ(link->relay_addrs(), relay_addrs_);
+  EXPECT_EQ(registry_.capacity(), 500u);
+
+  std::vector<ipc::InstallSession> installs = dp.ReceiveInstalls();
+  ASSERT_EQ(installs.size(), 2u);
+  EXPECT_EQ(installs[0].vni, v1);
+  EXPECT_EQ(installs[0].client_keys, Pair(1));
+  EXPECT_EQ(installs[0].shared[0].bytes[0], 1);
+  EXPECT_EQ(installs[0].shared[1].bytes[0], 101);
+  EXPECT_EQ(installs[0].server_key, params_.server_key);
+  EXPECT_EQ(installs[0].bind_lifetime_ns, 30'000'000'000);
+  EXPECT_EQ(installs[0].steady_state_lifetime_ns, 300'000'000'000);
+  EXPECT_FALSE(installs[0].bound[0].valid());
+  EXPECT_FALSE(installs[0].bound[1].valid());
+  EXPECT_EQ(installs[1].vni, v3);
+  EXPECT_FALSE(installs[1].bound[0].valid());
+  EXPECT_EQ(installs[1].bound[1], leg);
+  EXPECT_FALSE(link->reinstall_in_progress());
+}
+
+TEST_F(DataplaneLinkTest, EventsFromTheDataplaneUpdateTheRegistry) {
+  uint32_t v1 = Allocate(1);
+  uint32_t v2 = Allocate(2);
+  uint32_t v3 = Allocate(3);
+  FakeDataplane dp(path_);
+  auto link = MakeLink();
+  ConnectAndHello(*link, dp);
+  EXPECT_EQ(dp.ReceiveInstalls().size(), 3u);
+
+  AddrPort a = *ParseAddrPort("198.51.100.7:41641");
+  AddrPort b = *ParseAddrPort("[2001:db8::9]:5555");
+  dp.Send(ipc::LegBound{.vni = v2, .leg = 0, .addr = a});
+  dp.Send(ipc::LegBound{.vni = v2, .leg = 1, .addr = b});
+  dp.Send(ipc::LegBound{.vni = 999, .leg = 0, .addr = a});  // unknown: counted only
+  dp.SendRaw({0xde, 0xad, 0xbe, 0xef});                     // undecodable: counted only
+  dp.Send(ipc::SessionExpired{.vni = v1});
+  dp.Send(ipc::InstallResult{.vni = v3, .ok = false, .error = "table full"});
+  dp.Send(ipc::InstallResult{.vni = v2, .ok = true});
+  link->OnEvents(POLLIN, now_);
+
+  ASSERT_TRUE(link->ready());
+  const Endpoint* ep = registry_.FindByVni(v2);
+  ASSERT_NE(ep, nullptr);
+  EXPECT_EQ(ep->bound[0], a);
+  EXPECT_EQ(ep->bound[1], b);
+  EXPECT_EQ(registry_.FindByVni(v1), nullptr);  // expired: VNI freed
+  EXPECT_EQ(registry_.FindByPair(Pair(1)), nullptr);
+  EXPECT_EQ(registry_.FindByVni(v3), nullptr);  // refused: removed
+  EXPECT_EQ(registry_.size(), 1u);
+  EXPECT_EQ(link->stats().legs_bound, 2u);
+  EXPECT_EQ(link->stats().sessions_expired, 1u);
+  EXPECT_EQ(link->stats().installs_refused, 1u);
+  EXPECT_EQ(link->stats().unknown_vni, 1u);
+  EXPECT_EQ(link->stats().undecodable, 1u);
+
+  // A new allocation goes straight out.
+  absl::StatusOr<Allocation> fresh = registry_.Allocate(Pair(9), {}, now_);
+  ASSERT_TRUE(fresh.ok());
+  link->InstallNew(MakeInstallSession(fresh->endpoint, params_), now_);
+  std::vector<ipc::InstallSession> installs = dp.ReceiveInstalls();
+  ASSERT_EQ(installs.size(), 1u);
+  EXPECT_EQ(installs[0].vni, fresh->endpoint.vni);
+}
+
+TEST_F(DataplaneLinkTest, DisconnectKeepsTheRegistryAndReconnectResyncs) {
+  uint32_t v1 = Allocate(1);
+  auto dp = std::make_unique<FakeDataplane>(path_);
+  auto link = MakeLink();
+  ConnectAndHello(*link, *dp);
+  EXPECT_EQ(dp->ReceiveInstalls().size(), 1u);
+  AddrPort a = *ParseAddrPort("198.51.100.7:41641");
+  dp->Send(ipc::LegBound{.vni = v1, .leg = 1, .addr = a});
+  link->OnEvents(POLLIN, now_);
+
+  // The dataplane restarts.
+  dp.reset();
+  link->OnEvents(POLLIN | POLLHUP, now_);
+  EXPECT_EQ(link->state(), DataplaneLink::State::kDisconnected);
+  EXPECT_TRUE(link->relay_addrs().empty());
+  EXPECT_EQ(registry_.size(), 1u);
+  EXPECT_EQ(link->stats().disconnects, 1u);
+  // Installs while away are dropped (the next Hello resends everything).
+  link->InstallNew(MakeInstallSession(*registry_.FindByVni(v1), params_), now_);
+
+  dp = std::make_unique<FakeDataplane>(path_);
+  link->Tick(now_ + absl::Milliseconds(999));
+  EXPECT_EQ(link->state(), DataplaneLink::State::kDisconnected);
+  now_ += absl::Seconds(1);
+  ConnectAndHello(*link, *dp);
+  std::vector<ipc::InstallSession> installs = dp->ReceiveInstalls();
+  ASSERT_EQ(installs.size(), 1u);
+  EXPECT_EQ(installs[0].vni, v1);
+  EXPECT_FALSE(installs[0].bound[0].valid());
+  EXPECT_EQ(installs[0].bound[1], a);
+  EXPECT_EQ(link->stats().connects, 2u);
+}
+
+TEST_F(DataplaneLinkTest, HelloWithASmallerTableDropsEndpointsAboveIt) {
+  for (int i = 0; i < 5; ++i) {
+    Allocate(i);
+  }
+  FakeDataplane dp(path_);
+  auto link = MakeLink();
+  ConnectAndHello(*link, dp, 3);
+  std::vector<uint32_t> vnis;
+  for (const auto& in : dp.ReceiveInstalls()) {
+    vnis.push_back(in.vni);
+  }
+  EXPECT_THAT(vnis, ElementsAre(1, 2, 3));
+  EXPECT_EQ(registry_.size(), 3u);
+}
+
+// A registry larger than the socket buffer streams out as the dataplane reads, and an endpoint
+// allocated during the sweep is installed exactly once.
+TEST_F(DataplaneLinkTest, LargeReinstallStreamsWithoutDuplicates) {
+  constexpr int kEndpoints = 3000;
+  for (int i = 0; i < kEndpoints; ++i) {
+    Allocate(i);
+  }
+  FakeDataplane dp(path_);
+  auto link = MakeLink({.reinstall_batch = 16});
+  ConnectAndHello(*link, dp, kMaxVni);
+  ASSERT_TRUE(link->reinstall_in_progress()) << "socket buffer larger than expected";
+
+  absl::StatusOr<Allocation> during = registry_.Allocate(Pair(kEndpoints), {}, now_);
+  ASSERT_TRUE(during.ok());
+  link->InstallNew(MakeInstallSession(during->endpoint, params_), now_);
+
+  std::vector<uint32_t> vnis;
+  for (int round = 0; round < 10000 && static_cast<int>(vnis.size()) < kEndpoints + 1; ++round) {
+    for (const auto& in : dp.ReceiveInstalls()) {
+      vnis.push_back(in.vni);
+    }
+    if (link->poll_events() & POLLOUT) {
+      link->OnEvents(POLLOUT, now_);
+    }
+  }
+  for (const auto& in : dp.ReceiveInstalls()) {
+    vnis.push_back(in.vni);
+  }
+  ASSERT_EQ(vnis.size(), static_cast<size_t>(kEndpoints + 1));
+  for (size_t i = 0; i < vnis.size(); ++i) {
+    EXPECT_EQ(vnis[i], i + 1);
+  }
+  EXPECT_FALSE(link->reinstall_in_progress());
+}
+
+}  // namespace
+}  // namespace dprelay::control

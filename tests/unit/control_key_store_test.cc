@@ -1,0 +1,179 @@
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "control/key_store.h"
+#include "control/registry.h"
+#include "control_test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/key.h"
+
+namespace dprelay::control {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using testing::TempDir;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream(path) << content;
+}
+
+int Mode(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+TEST(KeyStoreTest, GeneratesKeysOnFirstStart) {
+  TempDir tmp;
+  const std::string dir = tmp.File("state/nested");
+  absl::StatusOr<std::unique_ptr<KeyStore>> store = KeyStore::Open({.state_dir = dir});
+  ASSERT_TRUE(store.ok()) << store.status();
+
+  EXPECT_EQ(Mode(dir), 0700);
+  for (const char* name : {kControlKeyFile, kServerDiscoKeyFile}) {
+    const std::string path = dir + "/" + name;
+    EXPECT_EQ(Mode(path), 0600) << name;
+    EXPECT_THAT(ReadFile(path), MatchesRegex("privkey:[0-9a-f]{64}\n")) << name;
+  }
+  const KeyStore& ks = **store;
+  EXPECT_NE(ks.control_key().pub, ks.server_disco_key().pub);
+  EXPECT_EQ(ks.control_key().pub, KeyPairFromPrivate(ks.control_key().priv).pub);
+  EXPECT_EQ(ReadFile(dir + "/" + kControlKeyFile), FormatPrivateKey(ks.control_key().priv) + "\n");
+  EXPECT_EQ(ks.LoadLamport(), 0u);
+  // No temp files left behind.
+  int entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    EXPECT_THAT(e.path().filename().string(), ::testing::Not(HasSubstr(".tmp"))) << e.path();
+    ++entries;
+  }
+  EXPECT_EQ(entries, 2);
+}
+
+TEST(KeyStoreTest, LoadsTheSameKeysAfterwards) {
+  TempDir tmp;
+  auto first = KeyStore::Open({.state_dir = tmp.path()});
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = KeyStore::Open({.state_dir = tmp.path() + "/"});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*first)->control_key().pub, (*second)->control_key().pub);
+  EXPECT_EQ((*first)->control_key().priv.bytes, (*second)->control_key().priv.bytes);
+  EXPECT_EQ((*first)->server_disco_key().pub, (*second)->server_disco_key().pub);
+}
+
+TEST(KeyStoreTest, LoadsAHandWrittenKeyFile) {
+  TempDir tmp;
+  DiscoKeyPair kp = GenerateKeyPair();
+  WriteFile(tmp.File(kControlKeyFile), "  " + FormatPrivateKey(kp.priv) + "\n\n");
+  chmod(tmp.File(kControlKeyFile).c_str(), 0600);
+  auto store = KeyStore::Open({.state_dir = tmp.path()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->control_key().pub, kp.pub);
+}
+
+TEST(KeyStoreTest, MalformedKeyFileIsAnErrorNamingIt) {
+  TempDir tmp;
+  ASSERT_TRUE(KeyStore::Open({.state_dir = tmp.path()}).ok());
+  WriteFile(tmp.File(kServerDiscoKeyFile), "privkey:1234\n");
+  auto store = KeyStore::Open({.state_dir = tmp.path()});
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr(tmp.File(kServerDiscoKeyFile)));
+  // The bad file is not silently replaced.
+  EXPECT_EQ(ReadFile(tmp.File(kServerDiscoKeyFile)), "privkey:1234\n");
+}
+
+TEST(KeyStoreTest, UnreadableKeyFileIsAnErrorNamingIt) {
+  TempDir tmp;
+  // A directory where the key file should be: open works, read fails (even as root).
+  ASSERT_EQ(mkdir(tmp.File(kControlKeyFile).c_str(), 0700), 0);
+  auto store = KeyStore::Open({.state_dir = tmp.path()});
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr(tmp.File(kControlKeyFile)));
+}
+
+TEST(KeyStoreTest, StateDirThatIsAFileIsAnError) {
+  TempDir tmp;
+  WriteFile(tmp.File("file"), "x");
+  auto store = KeyStore::Open({.state_dir = tmp.File("file")});
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr(tmp.File("file")));
+}
+
+TEST(KeyStoreTest, LamportPersistsAcrossReopen) {
+  TempDir tmp;
+  {
+    auto store = KeyStore::Open({.state_dir = tmp.path()});
+    ASSERT_TRUE(store.ok());
+    EXPECT_EQ((*store)->LoadLamport(), 0u);
+    ASSERT_TRUE((*store)->StoreLamport(1234).ok());
+    EXPECT_EQ((*store)->LoadLamport(), 1234u);
+  }
+  EXPECT_EQ(ReadFile(tmp.File(kLamportFile)), "1234\n");
+  EXPECT_EQ(Mode(tmp.File(kLamportFile)), 0600);
+  auto store = KeyStore::Open({.state_dir = tmp.path()});
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->LoadLamport(), 1234u);
+}
+
+TEST(KeyStoreTest, MalformedLamportIsAnErrorNamingIt) {
+  TempDir tmp;
+  for (const char* bad : {"abc\n", "-5\n", "+5\n", "99999999999999999999999\n", "\n"}) {
+    WriteFile(tmp.File(kLamportFile), bad);
+    auto store = KeyStore::Open({.state_dir = tmp.path()});
+    ASSERT_FALSE(store.ok()) << bad;
+    EXPECT_THAT(std::string(store.status().message()), HasSubstr(tmp.File(kLamportFile))) << bad;
+  }
+}
+
+// The registry never hands out a LamportID at or below one that may have been used before a
+// restart, even though it reserves them in blocks.
+TEST(KeyStoreTest, RegistryLamportIdsIncreaseAcrossRestarts) {
+  TempDir tmp;
+  auto key = [](uint8_t i) {
+    DiscoKey k;
+    k.bytes[0] = i;
+    return k;
+  };
+  uint64_t last = 0;
+  for (int run = 0; run < 3; ++run) {
+    auto store = KeyStore::Open({.state_dir = tmp.path()});
+    ASSERT_TRUE(store.ok());
+    Registry registry({.lamport_reserve_block = 5}, store->get());
+    for (uint8_t i = 0; i < 7; ++i) {
+      auto a = registry.Allocate({key(2 * i + 1), key(2 * i + 2)}, {}, absl::Now());
+      ASSERT_TRUE(a.ok()) << a.status();
+      EXPECT_GT(a->endpoint.lamport_id, last);
+      last = a->endpoint.lamport_id;
+      // Persisted before handed out.
+      EXPECT_GE((*store)->LoadLamport(), last);
+      EXPECT_EQ(ReadFile(tmp.File(kLamportFile)), std::to_string((*store)->LoadLamport()) + "\n");
+    }
+  }
+}
+
+TEST(KeyStoreTest, WriteFileAtomicallyReplacesContent) {
+  TempDir tmp;
+  const std::string path = tmp.File("f");
+  ASSERT_TRUE(WriteFileAtomically(path, "one", 0600).ok());
+  ASSERT_TRUE(WriteFileAtomically(path, "two", 0640).ok());
+  EXPECT_EQ(ReadFile(path), "two");
+  EXPECT_EQ(Mode(path), 0640);
+  absl::Status s = WriteFileAtomically(tmp.File("missing/f"), "x", 0600);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), HasSubstr(tmp.File("missing/f")));
+}
+
+}  // namespace
+}  // namespace dprelay::control
