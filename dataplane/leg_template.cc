@@ -46,9 +46,12 @@ LegFwd BuildLegFwd(const LegEndpoints& e, const MacAddr* next_hop_mac) {
   udp->dgram_len = 0;    // per packet
   udp->dgram_cksum = 0;  // per packet
   f.ip_sum = rte_raw_cksum(ip, kIpv4HdrLen);  // folded, not complemented
-  f.l4_sum = CsumAdd32(CsumAdd32(CsumAdd16(CsumAdd16(0, udp->src_port), udp->dst_port),
-                                 ip->src_addr),
-                       ip->dst_addr);
+  uint32_t ports;
+  std::memcpy(&ports, &udp->src_port, sizeof(ports));
+  uint64_t sum = uint64_t{ip->src_addr} + ip->dst_addr + ports;
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  f.l4_sum = static_cast<uint32_t>(sum);
   return f;
 }
 

@@ -225,7 +225,6 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
       now_ns, &bound);
   for (const ipc::LegBound& b : bound) {
     Bump(ctx_.counters->legs_bound);
-    DPRELAY_LOG_INFO("session vni=%u leg %u bound to %s", b.vni, b.leg, FormatAddrPort(b.addr));
     if (ipc_) {
       ipc_->Send(b);
     }

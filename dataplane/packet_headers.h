@@ -23,10 +23,6 @@ static_assert(offsetof(rte_ipv4_hdr, src_addr) == 12 && offsetof(rte_ipv4_hdr, d
 
 // Ones'-complement helpers (RFC 1071/1624). Sums are over 16-bit words in memory order; the
 // arithmetic is byte-order independent as long as every operand is taken the same way.
-inline uint32_t CsumAdd16(uint32_t sum, uint16_t word) { return sum + word; }
-inline uint32_t CsumAdd32(uint32_t sum, uint32_t dword) {
-  return sum + (dword & 0xffff) + (dword >> 16);
-}
 inline uint16_t CsumFold(uint32_t sum) {
   sum = (sum & 0xffff) + (sum >> 16);
   sum = (sum & 0xffff) + (sum >> 16);

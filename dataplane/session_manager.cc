@@ -23,6 +23,15 @@ absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_
           absl::StrFormat("VNI %u: bound leg %s is not IPv4", m.vni, FormatAddrPort(b)));
     }
   }
+  // A re-install (control reconnecting) carries the same keys. Different keys for a live VNI
+  // mean control lost track of it (e.g. restarted without the session list): the established
+  // session wins and the install is refused, so no one can take over a live VNI.
+  if (auto live = sessions_.find(m.vni);
+      live != sessions_.end() && live->second.hs.keys != m.client_keys) {
+    return absl::AlreadyExistsError(
+        absl::StrFormat("VNI %u is live with other client keys (%s, %s)", m.vni,
+                        ShortDisco(live->second.hs.keys[0]), ShortDisco(live->second.hs.keys[1])));
+  }
   auto [it, inserted] = sessions_.try_emplace(m.vni);
   Session& s = it->second;
   if (inserted) {

@@ -27,7 +27,9 @@ struct LegFwd {
   uint8_t reachable = 0;  // 1 when hdr carries a resolved next-hop MAC: we can send to it
   uint16_t tx_port = 0;   // DPDK port the leg is reached through
   uint16_t ip_sum = 0;    // folded sum of hdr's IPv4 header with total length and checksum 0
-  uint32_t l4_sum = 0;    // sum of hdr's IPv4 src/dst and UDP ports (UDP checksum delta input)
+  // Ones'-complement sum, in 32-bit words with end-around carry, of hdr's IPv4 source,
+  // destination and UDP ports: the template's side of the incremental UDP checksum update.
+  uint32_t l4_sum = 0;
   uint8_t hdr[kV4HeaderLen] = {};  // Ethernet + IPv4 + UDP towards the client
 };
 

@@ -580,6 +580,22 @@ TEST_F(RelayEalTest, ResolvesAnUnknownPeerBeforeForwardingToIt) {
   EXPECT_EQ(0, std::memcmp(&out[0][0], kMacB, 6));
 }
 
+TEST_F(RelayEalTest, AnInstallNeverTakesOverALiveVniWithOtherKeys) {
+  Install();
+  LearnNeighbours();
+  Handshake(a_, b_, 1);
+  Handshake(b_, a_, 1);
+  ipc::InstallSession other;
+  other.vni = kVni;
+  other.client_keys = SortedPair(KeyFromByte(0x55).pub, KeyFromByte(0x66).pub);
+  other.bind_lifetime_ns = 30 * kSecond;
+  other.steady_state_lifetime_ns = 300 * kSecond;
+  EXPECT_EQ(main_->sessions().Install(other, now_ns_).code(), absl::StatusCode::kAlreadyExists);
+  Inject(FromClient(a_, Data(kVni, {1})).Build());
+  Step();
+  EXPECT_EQ(Sent(0).size(), 1u);  // still forwarding for the established pair
+}
+
 TEST_F(RelayEalTest, UnboundSessionsExpireAfterTheBindLifetime) {
   Install();
   now_ns_ += 29 * kSecond;

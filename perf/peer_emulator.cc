@@ -1,0 +1,253 @@
+#include "perf/peer_emulator.h"
+
+#include <arpa/inet.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <cstring>
+#include <variant>
+
+#include "dataplane/packet_headers.h"
+#include "proto/disco.h"
+#include "proto/geneve.h"
+#include "proto/wire.h"
+
+namespace dprelay::perf {
+namespace {
+
+constexpr uint32_t kClientBase = 0x64400000;  // 100.64.0.0/10: room for 2^22 client addresses
+constexpr uint8_t kGatewayMac[6] = {0x02, 0x00, 0x5e, 0x00, 0x00, 0xfe};
+constexpr unsigned kBatch = 32;
+constexpr uint32_t kHandshakeBatch = 256;  // sessions per handshake round (512 legs in flight)
+
+uint32_t Sum(const uint8_t* p, size_t n, uint32_t s = 0) {
+  for (size_t i = 0; i + 1 < n; i += 2) {
+    s += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+  }
+  if (n % 2 != 0) {
+    s += static_cast<uint32_t>(p[n - 1] << 8);
+  }
+  return s;
+}
+uint16_t Fold(uint32_t s) {
+  while (s >> 16) {
+    s = (s & 0xffff) + (s >> 16);
+  }
+  return static_cast<uint16_t>(~s);
+}
+
+DiscoKeyPair KeyFromByte(uint8_t b) {
+  DiscoPrivateKey p;
+  p.bytes.fill(b);
+  return KeyPairFromPrivate(p);
+}
+
+}  // namespace
+
+PeerEmulator::PeerEmulator(const EmulatorConfig& config, rte_ring* to_relay,
+                           rte_ring* from_relay, rte_mempool* pool)
+    : config_(config), to_relay_(to_relay), from_relay_(from_relay), pool_(pool) {
+  // One key pair per side for every session: the relay's work per handshake is the same, and
+  // the emulator avoids millions of X25519 operations.
+  DiscoKeyPair a = KeyFromByte(0x11), b = KeyFromByte(0x22);
+  std::array<DiscoKey, 2> sorted = SortedPair(a.pub, b.pub);
+  keys_[0] = sorted[0] == a.pub ? a : b;
+  keys_[1] = sorted[0] == a.pub ? b : a;
+  server_ = KeyFromByte(0x33);
+  for (int i = 0; i < 2; ++i) {
+    client_shared_[i] = *ComputeSharedKey(server_.pub, keys_[i].priv);
+  }
+}
+
+uint32_t PeerEmulator::ClientIp(uint32_t vni, int leg) const {
+  return htonl(kClientBase + vni * 2 + static_cast<uint32_t>(leg));
+}
+
+std::vector<uint8_t> PeerEmulator::Frame(uint32_t vni, int leg, const uint8_t* payload,
+                                         size_t len) const {
+  std::vector<uint8_t> f(kV4HeaderLen + len, 0);
+  std::memcpy(&f[0], config_.relay_mac, 6);
+  std::memcpy(&f[6], kGatewayMac, 6);
+  f[12] = 0x08;
+  uint8_t* ip = &f[kEthHdrLen];
+  ip[0] = 0x45;
+  StoreBe16(ip + 2, static_cast<uint16_t>(kIpv4HdrLen + kUdpHdrLen + len));
+  ip[8] = 64;
+  ip[9] = 17;
+  uint32_t src = ClientIp(vni, leg);
+  std::memcpy(ip + 12, &src, 4);
+  std::memcpy(ip + 16, &config_.relay_ip_be, 4);
+  StoreBe16(ip + 10, Fold(Sum(ip, kIpv4HdrLen)));
+  uint8_t* udp = ip + kIpv4HdrLen;
+  StoreBe16(udp, ClientPort(leg));
+  std::memcpy(udp + 2, &config_.relay_port_be, 2);
+  StoreBe16(udp + 4, static_cast<uint16_t>(kUdpHdrLen + len));
+  std::memcpy(udp + 8, payload, len);
+  uint32_t s = Sum(ip + 12, 8) + 17 + kUdpHdrLen + static_cast<uint32_t>(len);
+  uint16_t c = Fold(Sum(udp, kUdpHdrLen + len, s));
+  StoreBe16(udp + 6, c == 0 ? 0xffff : c);
+  return f;
+}
+
+void PeerEmulator::AnnounceGateway() {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  auto* p = m == nullptr ? nullptr : reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, 42));
+  if (p == nullptr) {
+    return;
+  }
+  std::memset(p, 0, 42);
+  std::memset(p, 0xff, 6);
+  std::memcpy(p + 6, kGatewayMac, 6);
+  p[12] = 0x08, p[13] = 0x06, p[15] = 1, p[16] = 0x08, p[18] = 6, p[19] = 4, p[21] = 1;
+  std::memcpy(p + 22, kGatewayMac, 6);
+  std::memcpy(p + 28, &config_.gateway_ip_be, 4);
+  std::memcpy(p + 38, &config_.relay_ip_be, 4);
+  rte_ring_enqueue(to_relay_, m);
+}
+
+bool PeerEmulator::BindAll(MainLcore& main, bool handshake, const std::function<void()>& pump) {
+  ipc::InstallSession install;
+  install.client_keys = {keys_[0].pub, keys_[1].pub};
+  for (int i = 0; i < 2; ++i) {
+    install.shared[i] = *ComputeSharedKey(keys_[i].pub, server_.priv);
+  }
+  install.server_key = server_.pub;
+  install.bind_lifetime_ns = 30ll * 1'000'000'000;
+  install.steady_state_lifetime_ns = 3600ll * 1'000'000'000;
+  const uint64_t now_ns = 1'000'000'000;
+  for (uint32_t first = 1; first <= config_.sessions; first += kHandshakeBatch) {
+    const uint32_t last = std::min(config_.sessions, first + kHandshakeBatch - 1);
+    for (uint32_t vni = first; vni <= last; ++vni) {
+      install.vni = vni;
+      for (int leg = 0; leg < 2; ++leg) {
+        install.bound[leg] =
+            handshake ? AddrPort{} : AddrPort{IpAddr::V4FromBe(ClientIp(vni, leg)), ClientPort(leg)};
+      }
+      if (!main.sessions().Install(install, now_ns).ok()) {
+        return false;
+      }
+    }
+    if (!handshake) {
+      continue;
+    }
+    auto send = [&](uint32_t vni, int leg, DiscoType type, const Challenge& ch) {
+      uint8_t clear[kBindMessageLen];
+      EncodeBindMessage(type, BindCommon{vni, 1, keys_[1 - leg].pub, ch},
+                        std::span<uint8_t, kBindMessageLen>(clear));
+      uint8_t payload[kGeneveHeaderLen + SealedDiscoLen(kBindMessageLen)];
+      (void)EncodeGeneve({.control = true, .protocol = kGeneveProtocolDisco, .vni = vni},
+                         std::span<uint8_t>(payload, kGeneveHeaderLen));
+      SealDisco(client_shared_[leg], keys_[leg].pub, clear,
+                std::span<uint8_t>(payload + kGeneveHeaderLen, sizeof(payload) - kGeneveHeaderLen));
+      std::vector<uint8_t> f = Frame(vni, leg, payload, sizeof(payload));
+      rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+      std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
+      rte_ring_enqueue(to_relay_, m);
+    };
+    for (uint32_t vni = first; vni <= last; ++vni) {
+      send(vni, 0, DiscoType::kBindUdpRelayEndpoint, Challenge{});
+      send(vni, 1, DiscoType::kBindUdpRelayEndpoint, Challenge{});
+    }
+    pump();
+    uint32_t answered = 0;
+    void* obj;
+    while (rte_ring_dequeue(from_relay_, &obj) == 0) {
+      auto* m = static_cast<rte_mbuf*>(obj);
+      const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+      if (rte_pktmbuf_data_len(m) == kV4HeaderLen + 160) {
+        uint32_t dst;
+        std::memcpy(&dst, p + kEthHdrLen + 16, 4);
+        const uint32_t index = ntohl(dst) - kClientBase;
+        const uint32_t vni = index / 2;
+        const int leg = static_cast<int>(index % 2);
+        absl::StatusOr<std::vector<uint8_t>> clear = OpenDisco(
+            client_shared_[leg],
+            std::span<const uint8_t>(p + kV4HeaderLen + kGeneveHeaderLen, 152));
+        absl::StatusOr<DiscoMessage> msg =
+            clear.ok() ? ParseDisco(*clear) : absl::StatusOr<DiscoMessage>(clear.status());
+        if (msg.ok() && std::holds_alternative<BindUdpRelayEndpointChallenge>(*msg)) {
+          send(vni, leg, DiscoType::kBindUdpRelayEndpointAnswer,
+               std::get<BindUdpRelayEndpointChallenge>(*msg).challenge);
+          ++answered;
+        }
+      }
+      rte_pktmbuf_free(m);
+    }
+    if (answered != 2 * (last - first + 1)) {
+      return false;
+    }
+    pump();
+  }
+  BuildTemplates();
+  return true;
+}
+
+void PeerEmulator::SetPayload(uint32_t payload) {
+  config_.payload = payload;
+  BuildTemplates();
+}
+
+void PeerEmulator::BuildTemplates() {
+  templates_.assign((size_t{config_.sessions} + 1) * 2, LegTemplate{});
+  std::vector<uint8_t> payload(config_.payload, 0);
+  for (uint32_t vni = 1; vni <= config_.sessions; ++vni) {
+    (void)EncodeGeneve({.protocol = kGeneveProtocolWireGuard, .vni = vni},
+                       std::span<uint8_t>(payload.data(), kGeneveHeaderLen));
+    for (int leg = 0; leg < 2; ++leg) {
+      std::vector<uint8_t> f = Frame(vni, leg, payload.data(), payload.size());
+      std::memcpy(templates_[size_t{vni} * 2 + leg].bytes, f.data(), sizeof(LegTemplate::bytes));
+    }
+  }
+}
+
+void PeerEmulator::Fill(rte_mbuf* m) {
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  const uint32_t vni = 1 + static_cast<uint32_t>(rng_ % config_.sessions);
+  next_leg_ ^= 1;
+  std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), templates_[size_t{vni} * 2 + next_leg_].bytes,
+              sizeof(LegTemplate::bytes));
+}
+
+bool PeerEmulator::Prime() {
+  const uint16_t len = static_cast<uint16_t>(kV4HeaderLen + config_.payload);
+  for (uint32_t i = 0; i < config_.inflight; ++i) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr) {
+      return false;
+    }
+    std::memset(rte_pktmbuf_append(m, len), 0, len);
+    Fill(m);
+    if (rte_ring_enqueue(to_relay_, m) != 0) {
+      rte_pktmbuf_free(m);
+      return false;
+    }
+  }
+  return true;
+}
+
+uint32_t PeerEmulator::Step() {
+  rte_mbuf* pkts[kBatch];
+  const unsigned n =
+      rte_ring_dequeue_burst(from_relay_, reinterpret_cast<void**>(pkts), kBatch, nullptr);
+  const uint32_t expected_len = kV4HeaderLen + config_.payload;
+  for (unsigned i = 0; i < n; ++i) {
+    if (rte_pktmbuf_data_len(pkts[i]) != expected_len) {
+      ++unexpected_;
+    }
+    // The forwarded packet keeps its payload (zeros after Geneve); only the first 50 bytes are
+    // rewritten to turn it into the next packet towards the relay.
+    Fill(pkts[i]);
+  }
+  const unsigned sent =
+      rte_ring_enqueue_burst(to_relay_, reinterpret_cast<void**>(pkts), n, nullptr);
+  if (sent < n) {
+    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+  }
+  received_ += n;
+  return n;
+}
+
+}  // namespace dprelay::perf

@@ -1,0 +1,75 @@
+// The benchmark's peer emulator: plays both clients of K sessions towards a relay port over
+// rte_rings. It binds every leg through the real handshake (or installs legs pre-bound, the
+// path control uses after a dataplane restart), then keeps a closed loop of valid data.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/main_lcore.h"
+#include "dataplane/worker.h"
+#include "proto/disco_box.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_ring;
+
+namespace dprelay::perf {
+
+struct EmulatorConfig {
+  uint32_t sessions = 1000;
+  uint32_t payload = 86;      // UDP payload bytes (Geneve header included)
+  uint32_t inflight = 512;    // packets kept in the loop
+  uint32_t relay_ip_be = 0;   // relay address
+  uint16_t relay_port_be = 0;
+  uint8_t relay_mac[6] = {};
+  uint32_t gateway_ip_be = 0;  // every emulated client sits behind this next hop
+};
+
+class PeerEmulator {
+ public:
+  PeerEmulator(const EmulatorConfig& config, rte_ring* to_relay, rte_ring* from_relay,
+               rte_mempool* pool);
+
+  // A gratuitous ARP from the gateway, so the relay can resolve its next hop.
+  void AnnounceGateway();
+  // Installs every session in `main` as control would, and binds both legs: through Bind,
+  // Challenge and Answer packets when handshake is set, else as pre-bound legs.
+  // `pump` runs the relay (worker and main lcore) until the queued packets are handled.
+  bool BindAll(MainLcore& main, bool handshake, const std::function<void()>& pump);
+  // Fills the loop with `inflight` data packets of random sessions.
+  bool Prime();
+  // Receives what the relay forwarded and answers each with a data packet of a random
+  // session (uniform over all of them). Returns packets received.
+  uint32_t Step();
+  // Builds the data templates for another payload size (after BindAll).
+  void SetPayload(uint32_t payload);
+
+  uint64_t received() const { return received_; }
+  uint64_t unexpected() const { return unexpected_; }
+
+ private:
+  struct LegTemplate {
+    uint8_t bytes[50];  // Ethernet + IPv4 + UDP (checksummed) + Geneve towards the relay
+  };
+  uint32_t ClientIp(uint32_t vni, int leg) const;
+  uint16_t ClientPort(int leg) const { return static_cast<uint16_t>(10000 + leg); }
+  void BuildTemplates();
+  void Fill(rte_mbuf* m);
+  std::vector<uint8_t> Frame(uint32_t vni, int leg, const uint8_t* payload, size_t len) const;
+
+  EmulatorConfig config_;
+  rte_ring* to_relay_;
+  rte_ring* from_relay_;
+  rte_mempool* pool_;
+  DiscoKeyPair keys_[2];
+  DiscoKeyPair server_;
+  SharedKey client_shared_[2];  // client i with the server
+  std::vector<LegTemplate> templates_;  // [vni * 2 + leg]
+  uint64_t rng_ = 0x9e3779b97f4a7c15ull;
+  int next_leg_ = 0;
+  uint64_t received_ = 0;
+  uint64_t unexpected_ = 0;
+};
+
+}  // namespace dprelay::perf

@@ -1,0 +1,259 @@
+// dprelay-bench: per-core forwarding capacity of the relay worker against a peer emulator over
+// ring-backed ports, and the same harness's bare-forwarding ceiling, in one run.
+//   dprelay-bench -l 0-1 --no-huge --no-pci --no-shconf -m 2048 -- --sessions=1000
+// With --packets=N it runs single-threaded until N packets were forwarded (for callgrind).
+#include <arpa/inet.h>
+#include <gflags/gflags.h>
+#include <malloc.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "dataplane/main_lcore.h"
+#include "dataplane/worker.h"
+#include "drivers/eal.h"
+#include "drivers/port.h"
+#include "perf/peer_emulator.h"
+
+DEFINE_uint32(sessions, 1000, "sessions bound before traffic starts");
+DEFINE_string(payloads, "86,512,1366", "UDP payload sizes to measure (Geneve header included)");
+DEFINE_double(seconds, 3.0, "measured seconds per payload size and mode");
+DEFINE_uint32(inflight, 512, "packets in the closed loop");
+DEFINE_string(bind, "handshake", "handshake: Bind/Challenge/Answer per leg; install: pre-bound legs");
+DEFINE_string(mode, "both", "relay, bare, or both");
+DEFINE_uint64(packets, 0, "single-threaded run until this many packets are forwarded (callgrind)");
+
+namespace dprelay::perf {
+namespace {
+
+constexpr uint16_t kRelayPort = 40000;
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+struct LoopArg {
+  Worker* worker;  // nullptr: bare forwarding
+  uint16_t port;
+  std::atomic<bool>* stop;
+};
+
+// The harness's ceiling: the same port and rings, no relay logic at all.
+int BareLoop(void* p) {
+  auto* a = static_cast<LoopArg*>(p);
+  rte_mbuf* pkts[kBurstSize];
+  while (!a->stop->load(std::memory_order_relaxed)) {
+    const uint16_t n = rte_eth_rx_burst(a->port, 0, pkts, kBurstSize);
+    const uint16_t sent = rte_eth_tx_burst(a->port, 0, pkts, n);
+    if (sent < n) {
+      rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+    }
+  }
+  return 0;
+}
+
+int RelayLoop(void* p) {
+  auto* a = static_cast<LoopArg*>(p);
+  while (!a->stop->load(std::memory_order_relaxed)) {
+    a->worker->Poll(rte_rdtsc());
+  }
+  return 0;
+}
+
+void Drain(rte_ring* r) {
+  void* obj;
+  while (rte_ring_dequeue(r, &obj) == 0) {
+    rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+  }
+}
+
+int Run() {
+  std::vector<uint32_t> payloads;
+  for (absl::string_view s : absl::StrSplit(FLAGS_payloads, ',')) {
+    uint32_t v;
+    if (!absl::SimpleAtoi(s, &v) || v < 8 || v > 1458) {
+      std::fprintf(stderr, "--payloads: '%s' is not a size in 8..1458\n", std::string(s).c_str());
+      return 1;
+    }
+    payloads.push_back(v);
+  }
+  if (FLAGS_bind != "handshake" && FLAGS_bind != "install") {
+    std::fprintf(stderr, "--bind=%s: expected handshake or install\n", FLAGS_bind.c_str());
+    return 1;
+  }
+  const bool threaded = FLAGS_packets == 0;
+  if (threaded && rte_lcore_count() < 2) {
+    std::fprintf(stderr, "-l: give EAL two lcores (emulator and relay worker), e.g. -l 0-1\n");
+    return 1;
+  }
+
+  rte_ring* e2r = rte_ring_create("bench_e2r", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  rte_ring* r2e = rte_ring_create("bench_r2e", 4096, 0, RING_F_SC_DEQ);
+  rte_ring* to_main = rte_ring_create("bench_main", 4096, 0, RING_F_SC_DEQ);
+  rte_ring* tx[2] = {r2e, r2e};
+  int port_id = rte_eth_from_rings("bench", &e2r, 1, tx, 2, 0);
+  if (port_id < 0) {
+    std::fprintf(stderr, "cannot create the ring port\n");
+    return 1;
+  }
+  absl::StatusOr<PortInfo> port =
+      StartExistingPort(static_cast<uint16_t>(port_id), PortConfig{.workers = 1, .mbufs = 8192});
+  if (!port.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(port.status().message()).c_str());
+    return 1;
+  }
+  rte_mempool* pool = rte_pktmbuf_pool_create("bench_emu", 16384, 256, 0,
+                                              RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+
+  const uint32_t relay_ip = htonl(0x0a4d0001);   // 10.77.0.1
+  const uint32_t gateway = htonl(0x0a4d00fe);    // 10.77.0.254
+  const size_t heap_before = mallinfo2().uordblks;
+  SessionTable table(FLAGS_sessions, 1);
+  Neighbours neighbours(Ipv4Subnet{relay_ip, 24}, gateway);
+  LcoreCounters counters[2];
+  LocalIdentity local{.ip_be = relay_ip, .port_be = htons(kRelayPort), .port_id = port->port_id};
+  std::memcpy(local.mac.data(), port->mac, 6);
+  Worker worker(WorkerContext{.port_id = port->port_id,
+                              .tx_queue = 0,
+                              .table = &table,
+                              .counters = &counters[0],
+                              .to_main = to_main,
+                              .local_ip_be = relay_ip,
+                              .relay_port_be = local.port_be});
+  MainLcore main(MainLcoreContext{.local = local,
+                                  .tx_queue = 1,
+                                  .lcore_index = 1,
+                                  .counters = &counters[1],
+                                  .from_workers = to_main,
+                                  .pool = port->pool,
+                                  .capacity = FLAGS_sessions,
+                                  .tsc_hz = rte_get_tsc_hz()},
+                 &table, &neighbours, nullptr);
+  main.set_all_counters(counters, 2);
+
+  EmulatorConfig ec{.sessions = FLAGS_sessions,
+                    .payload = payloads[0],
+                    .inflight = FLAGS_inflight,
+                    .relay_ip_be = relay_ip,
+                    .relay_port_be = htons(kRelayPort),
+                    .gateway_ip_be = gateway};
+  std::memcpy(ec.relay_mac, port->mac, 6);
+  PeerEmulator emu(ec, e2r, r2e, pool);
+  auto pump = [&] {
+    while (rte_ring_count(e2r) != 0 || rte_ring_count(to_main) != 0) {
+      worker.Poll(rte_rdtsc());
+      main.Poll(NowNs(), rte_rdtsc());
+    }
+  };
+  emu.AnnounceGateway();
+  pump();
+  const uint64_t bind_start = NowNs();
+  if (!emu.BindAll(main, FLAGS_bind == "handshake", pump)) {
+    std::fprintf(stderr, "binding the sessions failed; counters:\n");
+    for (const auto& [n, v] : main.Counters()) std::fprintf(stderr, "  %s=%lu\n", n.c_str(), v);
+    return 1;
+  }
+  const double bind_s = double(NowNs() - bind_start) / 1e9;
+  const size_t heap_after = mallinfo2().uordblks;
+  std::printf("sessions=%u bind=%s bind_seconds=%.2f legs_bound=%lu binds_per_second=%.0f\n",
+              FLAGS_sessions, FLAGS_bind.c_str(), bind_s, counters[1].legs_bound.load(),
+              FLAGS_bind == "handshake" ? 2.0 * FLAGS_sessions / bind_s : 0.0);
+  std::printf("memory_per_session slot=%zu leg_stats_per_lcore=%zu control_state=%.0f\n",
+              sizeof(SessionSlot), 2 * sizeof(LegStats),
+              double(heap_after - heap_before - 2 * sizeof(LegStats) * (FLAGS_sessions + 1)) /
+                  FLAGS_sessions);
+
+  if (!threaded) {
+    emu.SetPayload(payloads[0]);
+    emu.Prime();
+    while (counters[0].forwarded_packets.load() < FLAGS_packets) {
+      worker.Poll(rte_rdtsc());
+      emu.Step();
+    }
+    std::printf("forwarded_packets=%lu payload=%u\n", counters[0].forwarded_packets.load(),
+                payloads[0]);
+    return 0;
+  }
+
+  unsigned relay_lcore = rte_get_next_lcore(-1, 1, 0);
+  for (uint32_t payload : payloads) {
+    emu.SetPayload(payload);
+    double mpps[2] = {0, 0};
+    for (int bare = 1; bare >= 0; --bare) {
+      if ((bare && FLAGS_mode == "relay") || (!bare && FLAGS_mode == "bare")) {
+        continue;
+      }
+      std::atomic<bool> stop{false};
+      LoopArg arg{bare ? nullptr : &worker, port->port_id, &stop};
+      const uint64_t drops_before = counters[0].drops[0].load();
+      rte_eal_remote_launch(bare ? BareLoop : RelayLoop, &arg, relay_lcore);
+      emu.Prime();
+      const uint64_t warm_end = NowNs() + 300'000'000;
+      while (NowNs() < warm_end) emu.Step();
+      const uint64_t r0 = emu.received(), t0 = NowNs();
+      const uint64_t end = t0 + static_cast<uint64_t>(FLAGS_seconds * 1e9);
+      uint64_t now = t0;
+      while (now < end) {
+        for (int i = 0; i < 64; ++i) emu.Step();
+        now = NowNs();
+      }
+      mpps[bare] = double(emu.received() - r0) / (double(now - t0) / 1e3);
+      stop.store(true);
+      rte_eal_wait_lcore(relay_lcore);
+      Drain(e2r);
+      Drain(r2e);
+      (void)drops_before;
+    }
+    std::printf("payload=%u sessions=%u bare_mpps=%.3f relay_mpps=%.3f ratio=%.3f\n", payload,
+                FLAGS_sessions, mpps[1], mpps[0], mpps[1] > 0 ? mpps[0] / mpps[1] : 0.0);
+    std::fflush(stdout);
+  }
+  std::printf("unexpected_packets=%lu\n", emu.unexpected());
+  for (const auto& [n, v] : main.Counters()) {
+    if (n.rfind("drop_", 0) == 0) std::printf("%s=%lu\n", n.c_str(), v);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace dprelay::perf
+
+int main(int argc, char** argv) {
+  int split = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) {
+      split = i;
+      break;
+    }
+  }
+  std::vector<char*> ours = {argv[0]};
+  for (int i = split + 1; i < argc; ++i) ours.push_back(argv[i]);
+  int our_argc = static_cast<int>(ours.size());
+  char** our_argv = ours.data();
+  gflags::ParseCommandLineFlags(&our_argc, &our_argv, true);
+  absl::StatusOr<int> eal = dprelay::InitEal(split, argv);
+  if (!eal.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(eal.status().message()).c_str());
+    return 1;
+  }
+  int rc = dprelay::perf::Run();
+  rte_eal_cleanup();
+  return rc;
+}
