@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Capacity benchmark: writes perf/RESULTS.md. Ratios are measured in one run (relay worker vs
+# the same harness forwarding with no relay logic); instructions per packet come from callgrind.
+#   scripts/bench.sh [--quick]     (--quick: 1k sessions only, shorter runs)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+[ "$(id -u)" -eq 0 ] || { echo "bench: must run as root (hugepages)" >&2; exit 1; }
+"$ROOT/scripts/setup.sh" >/dev/null
+command -v valgrind >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
+BENCH="$ROOT/build/perf/dprelay-bench"
+OUT="$ROOT/perf/RESULTS.md"
+TMP=$(mktemp -d /tmp/dprelay-bench.XXXXXX)
+
+# Hugepages if they can be had (2 MiB pages on a private hugetlbfs mount), else --no-huge.
+HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
+HUGE_DIR="$TMP/huge"
+cleanup() {
+  mountpoint -q "$HUGE_DIR" 2>/dev/null && { rm -f "$HUGE_DIR"/* 2>/dev/null; umount "$HUGE_DIR"; }
+  echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+MEM_MB=2048
+EAL=(--no-pci --file-prefix="dprelay-bench-$$" --log-level=*:error)
+mkdir -p "$HUGE_DIR"
+if echo $((HUGE_BEFORE + MEM_MB / 2)) >/proc/sys/vm/nr_hugepages 2>/dev/null &&
+   [ "$(cat /proc/sys/vm/nr_hugepages)" -ge $((HUGE_BEFORE + MEM_MB / 2)) ] &&
+   mount -t hugetlbfs -o pagesize=2M none "$HUGE_DIR" 2>/dev/null; then
+  EAL+=(--huge-dir="$HUGE_DIR" -m "$MEM_MB")
+  MEMORY="2 MiB hugepages"
+else
+  EAL+=(--no-huge --no-shconf -m "$MEM_MB")
+  MEMORY="no hugepages (--no-huge)"
+fi
+SECONDS_EACH=3
+[ $QUICK -eq 1 ] && SECONDS_EACH=1
+
+run() {  # run NAME ARGS...: prints the command and keeps its output
+  local name=$1
+  shift
+  echo "+ $*" >"$TMP/$name.cmd"
+  "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || { cat "$TMP/$name.err" >&2; return 1; }
+}
+field() { sed -n "s/.*[ ^]$2=\([^ ]*\).*/\1/p" <<<" $1" | head -n 1; }
+
+echo "bench: 1k sessions (relay worker and bare ceiling, lcore 1; emulator lcore 0)"
+run k1 "$BENCH" -l 0-1 "${EAL[@]}" -- --sessions=1000 --seconds=$SECONDS_EACH
+SCALE_SESSIONS=1000000
+[ $QUICK -eq 1 ] && SCALE_SESSIONS=100000
+echo "bench: $SCALE_SESSIONS sessions, 86-byte payloads"
+run m1 "$BENCH" -l 0-1 "${EAL[@]}" -- --sessions=$SCALE_SESSIONS --payloads=86 --seconds=$SECONDS_EACH
+echo "bench: instructions per forwarded packet (callgrind, worker loop only)"
+CG_PACKETS=200000
+run cg valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.out" \
+  --toggle-collect='dprelay::Worker::Poll*' "$BENCH" -l 0 --no-huge --no-shconf -m 512 \
+  --no-pci --log-level=*:error -- --sessions=1000 --payloads=86 --packets=$CG_PACKETS
+IR=$(sed -n 's/^summary: //p' "$TMP/callgrind.out")
+FWD=$(sed -n 's/.*forwarded_packets=\([0-9]*\).*/\1/p' "$TMP/cg.out")
+IPP=$(awk -v ir="$IR" -v n="$FWD" 'BEGIN{printf "%.0f", ir / n}')
+
+{
+  echo "# dprelay benchmark results"
+  echo
+  echo "Written by \`scripts/bench.sh$([ $QUICK -eq 1 ] && echo ' --quick')\` on $(date -u +%Y-%m-%d), $(nproc) cores"
+  echo "($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $MEMORY."
+  echo "Wall-clock rates on a shared 2-core VM are noisy: read the ratios, measured in one run,"
+  echo "and the instruction count, which is stable."
+  echo
+  echo "## Per-core capacity (ring-backed port, closed loop, 1k sessions bound by handshake)"
+  echo
+  echo "Relay worker on lcore 1, peer emulator on lcore 0. *bare* is the same harness with the"
+  echo "worker replaced by rx_burst -> tx_burst (no relay logic): the harness's ceiling."
+  echo
+  echo "| UDP payload | bare ceiling Mpps | relay Mpps | relay / ceiling |"
+  echo "|---|---|---|---|"
+  grep '^payload=' "$TMP/k1.out" | while read -r line; do
+    echo "| $(field "$line" payload) B | $(field "$line" bare_mpps) | $(field "$line" relay_mpps) | $(field "$line" ratio) |"
+  done
+  echo
+  echo '```'
+  cat "$TMP/k1.cmd"
+  grep -E '^(sessions|memory|unexpected|drop_)' "$TMP/k1.out" || true
+  echo '```'
+  echo
+  echo "## Scale: $SCALE_SESSIONS sessions, random access over all of them (86 B)"
+  echo
+  local_1k=$(grep '^payload=86 ' "$TMP/k1.out" | head -n1)
+  line_m=$(grep '^payload=86 ' "$TMP/m1.out" | head -n1)
+  echo "| sessions | relay Mpps | relay / ceiling |"
+  echo "|---|---|---|"
+  echo "| 1000 | $(field "$local_1k" relay_mpps) | $(field "$local_1k" ratio) |"
+  echo "| $SCALE_SESSIONS | $(field "$line_m" relay_mpps) | $(field "$line_m" ratio) |"
+  echo
+  echo "$SCALE_SESSIONS vs 1k relay rate: $(awk -v a="$(field "$line_m" relay_mpps)" -v b="$(field "$local_1k" relay_mpps)" 'BEGIN{printf "%.2f", a / b}')x"
+  echo
+  echo '```'
+  cat "$TMP/m1.cmd"
+  grep -E '^(sessions|memory)' "$TMP/m1.out" || true
+  echo '```'
+  echo
+  echo "Memory per session: the forwarding slot (two cache lines), per-lcore leg counters, and"
+  echo "the main lcore's handshake state (heap bytes per session measured around the installs)."
+  echo
+  echo "## Instructions per forwarded packet"
+  echo
+  echo "**$IPP** instructions per forwarded packet (callgrind Ir inside \`Worker::Poll\`, including"
+  echo "the ring PMD's rx/tx burst; $FWD packets of 86 B over 1k sessions)."
+  echo
+  echo '```'
+  cat "$TMP/cg.cmd"
+  echo "summary: $IR"
+  echo '```'
+  echo
+  echo "## Targets (issue: dataplane at line rate)"
+  echo
+  echo "relay >= 0.5x ceiling per core; <= 120 instructions per packet; 1M sessions >= 0.7x the"
+  echo "1k rate; <= 256 B per session; >= 50x a kernel-socket relay per core (baseline not built"
+  echo "yet). See the issue's closing note for what bounds each figure."
+} >"$OUT"
+echo "bench: wrote $OUT"
+cat "$OUT"
