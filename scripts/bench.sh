@@ -138,8 +138,8 @@ IPP=$(awk -v ir="$IR" -v n="$FWD" 'BEGIN{printf "%.0f", ir / n}')
   echo "## Targets (issue: dataplane at line rate)"
   echo
   echo "relay >= 0.5x ceiling per core; <= 120 instructions per packet; 1M sessions >= 0.7x the"
-  echo "1k rate; <= 256 B per session; >= 50x a kernel-socket relay per core. coturn is not measured
-  echo "yet. See the issue's closing note for what bounds each figure."
+  echo "1k rate; <= 256 B per session; >= 50x a kernel-socket relay per core. coturn is not"
+  echo "measured yet. See the issue's closing note for what bounds each figure."
 } >"$OUT"
 echo "bench: wrote $OUT"
 cat "$OUT"
