@@ -22,6 +22,9 @@ inline constexpr uint16_t kVersion = 1;
 inline constexpr size_t kHeaderLen = 8;
 // Largest datagram either side sends or accepts; a stats reply is the biggest message.
 inline constexpr size_t kMaxMessageLen = 64 * 1024;
+// Longest string field (an install error, a counter name). Encode cuts longer strings to this
+// length; Decode refuses longer ones.
+inline constexpr size_t kMaxStringLen = 1024;
 
 enum class Type : uint16_t {
   kHello = 1,           // dataplane -> control, first message after connect

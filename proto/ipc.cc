@@ -1,0 +1,381 @@
+#include "proto/ipc.h"
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "proto/wire.h"
+
+namespace dprelay::ipc {
+namespace {
+
+// On the wire: family u8 (0 none, 4, 6), 16 address bytes, port u16.
+constexpr size_t kAddrPortLen = 1 + 16 + 2;
+// Smallest StatsReply entry: empty name (u16 length) and the u64 value.
+constexpr size_t kMinCounterLen = 2 + 8;
+
+static_assert(std::variant_size_v<Message> == 8);
+static_assert(std::is_same_v<
+              std::variant_alternative_t<static_cast<size_t>(Type::kHello) - 1, Message>, Hello>);
+static_assert(
+    std::is_same_v<std::variant_alternative_t<static_cast<size_t>(Type::kStatsReply) - 1, Message>,
+                   StatsReply>);
+
+// Type value = variant index + 1 (checked above at both ends of the list).
+Type TypeOf(const Message& m) { return static_cast<Type>(m.index() + 1); }
+
+const char* TypeName(Type t) {
+  switch (t) {
+    case Type::kHello:
+      return "Hello";
+    case Type::kInstallSession:
+      return "InstallSession";
+    case Type::kRemoveSession:
+      return "RemoveSession";
+    case Type::kInstallResult:
+      return "InstallResult";
+    case Type::kLegBound:
+      return "LegBound";
+    case Type::kSessionExpired:
+      return "SessionExpired";
+    case Type::kStatsRequest:
+      return "StatsRequest";
+    case Type::kStatsReply:
+      return "StatsReply";
+  }
+  return nullptr;
+}
+
+// ---- encoding ----
+
+struct BodyWriter {
+  ByteWriter& w;
+
+  void Addr(const AddrPort& ap) {
+    uint8_t b[16] = {};
+    if (ap.ip.is_v4()) {
+      std::memcpy(b, ap.ip.bytes.data(), 4);
+    } else if (ap.ip.is_v6()) {
+      std::memcpy(b, ap.ip.bytes.data(), 16);
+    }
+    w.U8(static_cast<uint8_t>(ap.ip.family));
+    w.Bytes(b);
+    w.U16(ap.port);
+  }
+  void Str(const std::string& s) {
+    size_t n = std::min(s.size(), kMaxStringLen);
+    w.U16(static_cast<uint16_t>(n));
+    w.Bytes({reinterpret_cast<const uint8_t*>(s.data()), n});
+  }
+
+  void operator()(const Hello& m) {
+    // The count is a u16; a dataplane never has that many addresses, so extra ones are dropped.
+    size_t n = std::min<size_t>(m.relay_addrs.size(), UINT16_MAX);
+    w.U16(static_cast<uint16_t>(n));
+    for (size_t i = 0; i < n; ++i) {
+      Addr(m.relay_addrs[i]);
+    }
+    w.U32(m.capacity);
+  }
+  void operator()(const InstallSession& m) {
+    w.U32(m.vni);
+    for (const DiscoKey& k : m.client_keys) {
+      w.Bytes(k.bytes);
+    }
+    for (const SharedKey& k : m.shared) {
+      w.Bytes(k.bytes);
+    }
+    w.Bytes(m.server_key.bytes);
+    w.U64(static_cast<uint64_t>(m.bind_lifetime_ns));
+    w.U64(static_cast<uint64_t>(m.steady_state_lifetime_ns));
+    for (const AddrPort& ap : m.bound) {
+      Addr(ap);
+    }
+  }
+  void operator()(const RemoveSession& m) { w.U32(m.vni); }
+  void operator()(const InstallResult& m) {
+    w.U32(m.vni);
+    w.U8(m.ok ? 1 : 0);
+    Str(m.error);
+  }
+  void operator()(const LegBound& m) {
+    w.U32(m.vni);
+    w.U8(m.leg);
+    Addr(m.addr);
+  }
+  void operator()(const SessionExpired& m) { w.U32(m.vni); }
+  void operator()(const StatsRequest&) {}
+  void operator()(const StatsReply& m) {
+    w.U32(static_cast<uint32_t>(m.counters.size()));
+    for (const auto& [name, value] : m.counters) {
+      Str(name);
+      w.U64(value);
+    }
+  }
+};
+
+// ---- decoding ----
+
+// Reads fields in order and keeps the first failure, naming the message and field.
+class FieldReader {
+ public:
+  FieldReader(Type type, std::span<const uint8_t> body) : type_(type), r_(body) {}
+
+  bool Ok() const { return status_.ok(); }
+
+  void U8(const char* field, uint8_t* v) {
+    if (Need(field, 1)) {
+      r_.U8(v);
+    }
+  }
+  void U16(const char* field, uint16_t* v) {
+    if (Need(field, 2)) {
+      r_.U16(v);
+    }
+  }
+  void U32(const char* field, uint32_t* v) {
+    if (Need(field, 4)) {
+      r_.U32(v);
+    }
+  }
+  void U64(const char* field, uint64_t* v) {
+    if (Need(field, 8)) {
+      r_.U64(v);
+    }
+  }
+  void I64(const char* field, int64_t* v) {
+    uint64_t u = 0;
+    U64(field, &u);
+    *v = static_cast<int64_t>(u);
+  }
+  void Bytes(const char* field, std::span<uint8_t> out) {
+    if (Need(field, out.size())) {
+      r_.Bytes(out);
+    }
+  }
+  void Bool(const char* field, bool* v) {
+    uint8_t b = 0;
+    U8(field, &b);
+    if (Ok() && b > 1) {
+      Fail(field, absl::StrCat("bool must be 0 or 1, got ", b));
+    }
+    *v = b == 1;
+  }
+  void Str(const char* field, std::string* s) {
+    uint16_t n = 0;
+    U16(field, &n);
+    if (!Ok()) {
+      return;
+    }
+    if (n > kMaxStringLen) {
+      Fail(field, absl::StrCat("string of ", n, " bytes exceeds the limit of ", kMaxStringLen));
+      return;
+    }
+    if (!Need(field, n)) {
+      return;
+    }
+    std::span<const uint8_t> b = r_.rest().first(n);
+    s->assign(reinterpret_cast<const char*>(b.data()), b.size());
+    r_.Skip(n);
+  }
+  void Addr(const char* field, AddrPort* ap) {
+    uint8_t family = 0;
+    std::array<uint8_t, 16> b{};
+    U8(field, &family);
+    Bytes(field, b);
+    U16(field, &ap->port);
+    if (!Ok()) {
+      return;
+    }
+    size_t used = 0;
+    switch (family) {
+      case static_cast<uint8_t>(IpFamily::kNone):
+        used = 0;
+        break;
+      case static_cast<uint8_t>(IpFamily::kV4):
+        used = 4;
+        break;
+      case static_cast<uint8_t>(IpFamily::kV6):
+        used = 16;
+        break;
+      default:
+        Fail(field, absl::StrCat("address family ", family, " is not 0, 4 or 6"));
+        return;
+    }
+    for (size_t i = used; i < b.size(); ++i) {
+      if (b[i] != 0) {
+        Fail(field,
+             absl::StrCat("address bytes past the family's length (", used, ") must be zero"));
+        return;
+      }
+    }
+    ap->ip.family = static_cast<IpFamily>(family);
+    ap->ip.bytes = b;
+  }
+  // A count of elements that each take at least min_len bytes.
+  void Count(const char* field, uint32_t count, size_t min_len) {
+    if (Ok() && count > r_.remaining() / min_len) {
+      Fail(field, absl::StrCat("count ", count, " cannot fit in the remaining ", r_.remaining(),
+                               " bytes"));
+    }
+  }
+  void Fail(const char* field, absl::string_view why) {
+    if (Ok()) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat("ipc ", TypeName(type_), ": field ", field, ": ", why));
+    }
+  }
+  absl::Status Finish() {
+    if (Ok() && r_.remaining() != 0) {
+      Fail("(end)", absl::StrCat(r_.remaining(), " unexpected trailing bytes"));
+    }
+    return status_;
+  }
+
+ private:
+  bool Need(const char* field, size_t n) {
+    if (!Ok()) {
+      return false;
+    }
+    if (r_.remaining() < n) {
+      Fail(field, absl::StrCat("truncated: need ", n, " bytes, ", r_.remaining(), " left"));
+      return false;
+    }
+    return true;
+  }
+
+  Type type_;
+  ByteReader r_;
+  absl::Status status_;
+};
+
+Message DecodeBody(Type type, FieldReader& r) {
+  switch (type) {
+    case Type::kHello: {
+      Hello m;
+      uint16_t n = 0;
+      r.U16("relay_addrs.count", &n);
+      r.Count("relay_addrs.count", n, kAddrPortLen);
+      if (r.Ok()) {
+        m.relay_addrs.resize(n);
+      }
+      for (size_t i = 0; r.Ok() && i < n; ++i) {
+        r.Addr("relay_addrs", &m.relay_addrs[i]);
+      }
+      r.U32("capacity", &m.capacity);
+      return m;
+    }
+    case Type::kInstallSession: {
+      InstallSession m;
+      r.U32("vni", &m.vni);
+      for (DiscoKey& k : m.client_keys) {
+        r.Bytes("client_keys", k.bytes);
+      }
+      for (SharedKey& k : m.shared) {
+        r.Bytes("shared", k.bytes);
+      }
+      r.Bytes("server_key", m.server_key.bytes);
+      r.I64("bind_lifetime_ns", &m.bind_lifetime_ns);
+      r.I64("steady_state_lifetime_ns", &m.steady_state_lifetime_ns);
+      for (AddrPort& ap : m.bound) {
+        r.Addr("bound", &ap);
+      }
+      return m;
+    }
+    case Type::kRemoveSession: {
+      RemoveSession m;
+      r.U32("vni", &m.vni);
+      return m;
+    }
+    case Type::kInstallResult: {
+      InstallResult m;
+      r.U32("vni", &m.vni);
+      r.Bool("ok", &m.ok);
+      r.Str("error", &m.error);
+      return m;
+    }
+    case Type::kLegBound: {
+      LegBound m;
+      r.U32("vni", &m.vni);
+      r.U8("leg", &m.leg);
+      if (r.Ok() && m.leg > 1) {
+        r.Fail("leg", absl::StrCat("must be 0 or 1, got ", m.leg));
+      }
+      r.Addr("addr", &m.addr);
+      return m;
+    }
+    case Type::kSessionExpired: {
+      SessionExpired m;
+      r.U32("vni", &m.vni);
+      return m;
+    }
+    case Type::kStatsRequest:
+      return StatsRequest{};
+    case Type::kStatsReply: {
+      StatsReply m;
+      uint32_t n = 0;
+      r.U32("counters.count", &n);
+      r.Count("counters.count", n, kMinCounterLen);
+      if (r.Ok()) {
+        m.counters.resize(n);
+      }
+      for (size_t i = 0; r.Ok() && i < n; ++i) {
+        r.Str("counters.name", &m.counters[i].first);
+        r.U64("counters.value", &m.counters[i].second);
+      }
+      return m;
+    }
+  }
+  return StatsRequest{};  // unreachable: Decode checked the type
+}
+
+}  // namespace
+
+std::vector<uint8_t> Encode(const Message& msg) {
+  std::vector<uint8_t> out;
+  ByteWriter w(&out);
+  w.U16(kVersion);
+  w.U16(static_cast<uint16_t>(TypeOf(msg)));
+  w.U32(0);  // body length, patched below
+  std::visit(BodyWriter{w}, msg);
+  StoreBe32(out.data() + 4, static_cast<uint32_t>(out.size() - kHeaderLen));
+  return out;
+}
+
+absl::StatusOr<Message> Decode(std::span<const uint8_t> in) {
+  if (in.size() < kHeaderLen) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ipc: message of ", in.size(), " bytes is shorter than the ", kHeaderLen, "-byte header"));
+  }
+  if (in.size() > kMaxMessageLen) {
+    return absl::InvalidArgumentError(absl::StrCat("ipc: message of ", in.size(),
+                                                   " bytes exceeds the limit of ", kMaxMessageLen));
+  }
+  const uint16_t version = LoadBe16(in.data());
+  const uint16_t type_raw = LoadBe16(in.data() + 2);
+  const uint32_t body_len = LoadBe32(in.data() + 4);
+  if (version != kVersion) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ipc: version ", version, ", this build speaks ", kVersion));
+  }
+  const Type type = static_cast<Type>(type_raw);
+  if (TypeName(type) == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("ipc: unknown message type ", type_raw));
+  }
+  if (body_len != in.size() - kHeaderLen) {
+    return absl::InvalidArgumentError(absl::StrCat("ipc ", TypeName(type), ": header says ",
+                                                   body_len, " body bytes, datagram has ",
+                                                   in.size() - kHeaderLen));
+  }
+  FieldReader r(type, in.subspan(kHeaderLen));
+  Message m = DecodeBody(type, r);
+  absl::Status s = r.Finish();
+  if (!s.ok()) {
+    return s;
+  }
+  return m;
+}
+
+}  // namespace dprelay::ipc
