@@ -5,6 +5,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <time.h>
+
 #include <cstring>
 #include <variant>
 
@@ -115,7 +117,9 @@ bool PeerEmulator::BindAll(MainLcore& main, bool handshake, const std::function<
   install.server_key = server_.pub;
   install.bind_lifetime_ns = 30ll * 1'000'000'000;
   install.steady_state_lifetime_ns = 3600ll * 1'000'000'000;
-  const uint64_t now_ns = 1'000'000'000;
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // the clock the main lcore expires sessions by
+  const uint64_t now_ns = uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
   for (uint32_t first = 1; first <= config_.sessions; first += kHandshakeBatch) {
     const uint32_t last = std::min(config_.sessions, first + kHandshakeBatch - 1);
     for (uint32_t vni = first; vni <= last; ++vni) {
