@@ -52,6 +52,7 @@ class Worker {
 
  private:
   void DrainMainTx() noexcept;
+  void PrefetchSession(const rte_mbuf* m) const noexcept;
 
   const WorkerContext ctx_;
   LegStats* const leg_stats_;

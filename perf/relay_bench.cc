@@ -124,7 +124,7 @@ int Run() {
 
   const uint32_t relay_ip = htonl(0x0a4d0001);   // 10.77.0.1
   const uint32_t gateway = htonl(0x0a4d00fe);    // 10.77.0.254
-  const size_t heap_before = mallinfo2().uordblks;
+  const size_t heap_before = mallinfo2().uordblks + mallinfo2().hblkhd;
   SessionTable table(FLAGS_sessions, 1);
   Neighbours neighbours(Ipv4Subnet{relay_ip, 24}, gateway);
   LcoreCounters counters[2];
@@ -171,7 +171,7 @@ int Run() {
     return 1;
   }
   const double bind_s = double(NowNs() - bind_start) / 1e9;
-  const size_t heap_after = mallinfo2().uordblks;
+  const size_t heap_after = mallinfo2().uordblks + mallinfo2().hblkhd;
   std::printf("sessions=%u bind=%s bind_seconds=%.2f legs_bound=%lu binds_per_second=%.0f\n",
               FLAGS_sessions, FLAGS_bind.c_str(), bind_s, counters[1].legs_bound.load(),
               FLAGS_bind == "handshake" ? 2.0 * FLAGS_sessions / bind_s : 0.0);
