@@ -13,13 +13,13 @@ namespace dprelay {
 
 struct DataplaneConfig {
   PortSpec port;
-  Ipv4Subnet address;               // relay address and its connected prefix
+  Ipv4Subnet address;  // relay address and its connected prefix
   uint16_t relay_port = 40000;
   std::optional<uint32_t> gateway;  // network order; next hop for off-link clients
   uint32_t capacity = 65536;        // largest VNI the table holds
   std::string ipc_socket = "/run/dprelay/dataplane.sock";
-  uint32_t idle_sleep_us = 0;       // sleep after an empty poll (0 = pure busy polling)
-  uint32_t stats_interval_s = 0;    // log counters this often (0 = only at exit)
+  uint32_t idle_sleep_us = 0;     // sleep after an empty poll (0 = pure busy polling)
+  uint32_t stats_interval_s = 0;  // log counters this often (0 = only at exit)
 };
 
 // "10.0.0.1/24" (prefix defaults to 32). Errors name the flag.

@@ -49,8 +49,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
   dp->port_ = *port;
   dp->port_up_ = true;
 
-  dp->to_main_ = rte_ring_create("dprelay_to_main", kToMainRingSize, rte_socket_id(),
-                                 RING_F_SC_DEQ);
+  dp->to_main_ =
+      rte_ring_create("dprelay_to_main", kToMainRingSize, rte_socket_id(), RING_F_SC_DEQ);
   if (dp->to_main_ == nullptr) {
     return absl::ResourceExhaustedError("cannot create the worker -> main lcore ring");
   }
@@ -97,8 +97,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
                       .pool = dp->port_.pool,
                       .capacity = config.capacity,
                       .tsc_hz = rte_get_tsc_hz()};
-  dp->main_ = std::make_unique<MainLcore>(mc, dp->table_.get(), dp->neighbours_.get(),
-                                          *std::move(ipc));
+  dp->main_ =
+      std::make_unique<MainLcore>(mc, dp->table_.get(), dp->neighbours_.get(), *std::move(ipc));
   dp->main_->set_all_counters(dp->counters_.get(), dp->n_counters_);
   char mac[32];
   absl::SNPrintF(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", local.mac[0], local.mac[1],

@@ -60,8 +60,8 @@ absl::StatusOr<dprelay::DataplaneConfig> BuildConfig() {
           absl::StrFormat("--gateway=%s: expected an IPv4 address", FLAGS_gateway));
     }
     if (!c.address.Contains(gw->addr_be)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "--gateway=%s is not inside --address=%s", FLAGS_gateway, FLAGS_address));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("--gateway=%s is not inside --address=%s", FLAGS_gateway, FLAGS_address));
     }
     c.gateway = gw->addr_be;
   }

@@ -116,8 +116,8 @@ HandshakeResult HandleHandshake(HandshakeState& state, MacSecrets& macs,
     HandshakeResult res;
     res.kind = HandshakeResult::Kind::kChallenge;
     res.leg = leg;
-    GeneveHeader gh{.version = 0, .control = true, .protocol = kGeneveProtocolDisco,
-                    .vni = state.vni};
+    GeneveHeader gh{
+        .version = 0, .control = true, .protocol = kGeneveProtocolDisco, .vni = state.vni};
     (void)EncodeGeneve(gh, std::span<uint8_t>(res.reply.data(), kGeneveHeaderLen));
     SealDisco(state.shared[leg], state.server_key, cleartext,
               std::span<uint8_t>(res.reply.data() + kGeneveHeaderLen,
@@ -137,8 +137,7 @@ HandshakeResult HandleHandshake(HandshakeState& state, MacSecrets& macs,
     if (answer->generation != state.in_progress_generation[leg]) {
       return Drop(DropReason::kGenerationMismatch);
     }
-    if (!macs.Verify(answer->challenge, answer->vni, answer->generation, answer->remote_key,
-                     src)) {
+    if (!macs.Verify(answer->challenge, answer->vni, answer->generation, answer->remote_key, src)) {
       return Drop(DropReason::kMacMismatch);
     }
     state.in_progress_generation[leg] = 0;

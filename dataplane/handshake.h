@@ -44,9 +44,9 @@ class MacSecrets {
 
 // What the main lcore keeps per session for the handshake (never read by workers).
 struct HandshakeState {
-  std::array<DiscoKey, 2> keys;      // sorted client keys
-  std::array<SharedKey, 2> shared;   // beforenm(keys[i], server private key)
-  DiscoKey server_key;               // sender field of our Challenges
+  std::array<DiscoKey, 2> keys;     // sorted client keys
+  std::array<SharedKey, 2> shared;  // beforenm(keys[i], server private key)
+  DiscoKey server_key;              // sender field of our Challenges
   uint32_t vni = 0;
   std::array<uint32_t, 2> in_progress_generation = {0, 0};
 };
@@ -54,8 +54,8 @@ struct HandshakeState {
 struct HandshakeResult {
   enum class Kind { kDrop, kChallenge, kBound };
   Kind kind = Kind::kDrop;
-  DropReason drop = DropReason::kBadWrapper;  // when kDrop
-  int leg = 0;                                // when kChallenge or kBound
+  DropReason drop = DropReason::kBadWrapper;         // when kDrop
+  int leg = 0;                                       // when kChallenge or kBound
   std::array<uint8_t, kChallengePacketLen> reply{};  // when kChallenge: the UDP payload
 };
 

@@ -17,9 +17,8 @@ namespace dprelay {
 absl::StatusOr<std::unique_ptr<IpcServer>> IpcServer::Listen(const std::string& path) {
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("--ipc_socket=%s: path empty or longer than %zu bytes", path,
-                        sizeof(addr.sun_path) - 1));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--ipc_socket=%s: path empty or longer than %zu bytes", path, sizeof(addr.sun_path) - 1));
   }
   if (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
     std::string dir = path.substr(0, slash);

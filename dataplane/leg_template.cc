@@ -43,8 +43,8 @@ LegFwd BuildLegFwd(const LegEndpoints& e, const MacAddr* next_hop_mac) {
   auto* udp = reinterpret_cast<rte_udp_hdr*>(f.hdr + kEthHdrLen + kIpv4HdrLen);
   udp->src_port = e.local_port_be;
   udp->dst_port = e.peer_port_be;
-  udp->dgram_len = 0;    // per packet
-  udp->dgram_cksum = 0;  // per packet
+  udp->dgram_len = 0;                         // per packet
+  udp->dgram_cksum = 0;                       // per packet
   f.ip_sum = rte_raw_cksum(ip, kIpv4HdrLen);  // folded, not complemented
   uint32_t ports;
   std::memcpy(&ports, &udp->src_port, sizeof(ports));

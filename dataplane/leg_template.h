@@ -9,9 +9,9 @@
 namespace dprelay {
 
 struct LegEndpoints {
-  uint32_t local_ip_be = 0;   // relay address the leg talks to
+  uint32_t local_ip_be = 0;  // relay address the leg talks to
   uint16_t local_port_be = 0;
-  uint32_t peer_ip_be = 0;    // the client's bound address
+  uint32_t peer_ip_be = 0;  // the client's bound address
   uint16_t peer_port_be = 0;
   MacAddr local_mac{};
   uint16_t tx_port = 0;

@@ -39,17 +39,16 @@ std::vector<std::pair<std::string, uint64_t>> MainLcore::Counters() const {
 
 unsigned MainLcore::Poll(uint64_t now_ns, uint64_t now_tsc) {
   rte_mbuf* pkts[kMainBurst];
-  unsigned n = rte_ring_dequeue_burst(ctx_.from_workers, reinterpret_cast<void**>(pkts),
-                                      kMainBurst, nullptr);
+  unsigned n = rte_ring_dequeue_burst(ctx_.from_workers, reinterpret_cast<void**>(pkts), kMainBurst,
+                                      nullptr);
   for (unsigned i = 0; i < n; ++i) {
     HandlePacket(pkts[i], now_ns);
   }
   if (ipc_) {
     ipc_->Poll(
         [&] {
-          ipc_->Send(ipc::Hello{
-              .relay_addrs = {V4AddrPort(ctx_.local.ip_be, ctx_.local.port_be)},
-              .capacity = ctx_.capacity});
+          ipc_->Send(ipc::Hello{.relay_addrs = {V4AddrPort(ctx_.local.ip_be, ctx_.local.port_be)},
+                                .capacity = ctx_.capacity});
         },
         [&](ipc::Message&& msg) { HandleIpc(std::move(msg), now_ns); });
   }
@@ -79,8 +78,8 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
     } else {
       DPRELAY_LOG_WARNING("session vni=%u not installed: %s", install->vni, st.ToString());
     }
-    ipc_->Send(ipc::InstallResult{
-        .vni = install->vni, .ok = st.ok(), .error = std::string(st.message())});
+    ipc_->Send(
+        ipc::InstallResult{.vni = install->vni, .ok = st.ok(), .error = std::string(st.message())});
   } else if (auto* remove = std::get_if<ipc::RemoveSession>(&msg)) {
     sessions_.Remove(remove->vni);
   } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
@@ -156,8 +155,8 @@ void MainLcore::SendArpRequest(uint32_t target_be) {
     ctx_.counters->Drop(DropReason::kNoMbuf);
     return;
   }
-  auto* eth = reinterpret_cast<rte_ether_hdr*>(
-      rte_pktmbuf_append(m, kEthHdrLen + sizeof(rte_arp_hdr)));
+  auto* eth =
+      reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, kEthHdrLen + sizeof(rte_arp_hdr)));
   if (eth == nullptr) {
     rte_pktmbuf_free(m);
     ctx_.counters->Drop(DropReason::kNoMbuf);
@@ -220,9 +219,8 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   const AddrPort src = V4AddrPort(ip->src_addr, udp->src_port);
   std::vector<ipc::LegBound> bound;
   HandshakeResult r = sessions_.HandleControl(
-      vni,
-      std::span<const uint8_t>(payload + kGeneveHeaderLen, payload_len - kGeneveHeaderLen), src,
-      now_ns, &bound);
+      vni, std::span<const uint8_t>(payload + kGeneveHeaderLen, payload_len - kGeneveHeaderLen),
+      src, now_ns, &bound);
   for (const ipc::LegBound& b : bound) {
     Bump(ctx_.counters->legs_bound);
     if (ipc_) {

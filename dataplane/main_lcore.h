@@ -24,7 +24,7 @@ struct MainLcoreContext {
   LcoreCounters* counters = nullptr;
   rte_ring* from_workers = nullptr;
   rte_ring* tx_handoff = nullptr;  // set when the port has no TX queue for the main lcore
-  rte_mempool* pool = nullptr;  // for packets the main lcore originates (ARP requests)
+  rte_mempool* pool = nullptr;     // for packets the main lcore originates (ARP requests)
   uint32_t capacity = 0;
   uint64_t tsc_hz = 0;
 };

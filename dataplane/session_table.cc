@@ -15,7 +15,7 @@ SessionTable::SessionTable(uint32_t capacity, uint32_t n_lcores)
   // (unit tests without EAL).
   void* mem = rte_zmalloc("dprelay_sessions", bytes, alignof(SessionSlot));
   if (mem == nullptr) {
-    mem = ::operator new(bytes, std::align_val_t{alignof(SessionSlot)});
+    mem = ::operator new (bytes, std::align_val_t{alignof(SessionSlot)});
     from_heap_ = true;
   }
   slots_ = static_cast<SessionSlot*>(mem);
@@ -31,7 +31,7 @@ SessionTable::SessionTable(uint32_t capacity, uint32_t n_lcores)
 
 SessionTable::~SessionTable() {
   if (from_heap_) {
-    ::operator delete(slots_, std::align_val_t{alignof(SessionSlot)});
+    ::operator delete (slots_, std::align_val_t{alignof(SessionSlot)});
   } else {
     rte_free(slots_);
   }

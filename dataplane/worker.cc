@@ -39,8 +39,10 @@ __attribute__((always_inline)) inline void CopyTemplate(uint8_t* dst, const uint
 // precomputed sum and the UDP checksum incrementally (RFC 1624): the replaced words enter as
 // their complement, the template's as its precomputed sum, all in 32-bit words on a 64-bit
 // accumulator (ones'-complement sums of 32-bit words fold to the same 16-bit sum).
-__attribute__((always_inline)) inline void RewriteHeaders(uint8_t* p, const LegFwd& to, uint16_t tot_len, uint16_t udp_len,
-                           uint64_t old_l4_complement, uint16_t udp_csum) {
+__attribute__((always_inline)) inline void RewriteHeaders(uint8_t* p, const LegFwd& to,
+                                                          uint16_t tot_len, uint16_t udp_len,
+                                                          uint64_t old_l4_complement,
+                                                          uint16_t udp_csum) {
   CopyTemplate(p, to.hdr);
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + kEthHdrLen);
   auto* udp = reinterpret_cast<rte_udp_hdr*>(p + kEthHdrLen + kIpv4HdrLen);
@@ -59,8 +61,10 @@ __attribute__((always_inline)) inline void RewriteHeaders(uint8_t* p, const LegF
 
 // The classifier and forwarder. ProcessPacket is its out-of-line name (tests); the burst loop
 // inlines it.
-__attribute__((always_inline)) inline PacketResult ProcessPacketInline(
-    const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m, uint64_t now_tsc) noexcept {
+__attribute__((always_inline)) inline PacketResult ProcessPacketInline(const WorkerContext& ctx,
+                                                                       LegStats* leg_stats,
+                                                                       rte_mbuf* m,
+                                                                       uint64_t now_tsc) noexcept {
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
   if (len < kEthHdrLen) {
@@ -279,8 +283,8 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
     }
   }
   if (n_main != 0) {
-    const unsigned queued = rte_ring_enqueue_burst(ctx_.to_main, reinterpret_cast<void**>(main),
-                                                   n_main, nullptr);
+    const unsigned queued =
+        rte_ring_enqueue_burst(ctx_.to_main, reinterpret_cast<void**>(main), n_main, nullptr);
     if (queued < n_main) {
       c.Drop(DropReason::kMainRingFull, n_main - queued);
       rte_pktmbuf_free_bulk(main + queued, n_main - queued);

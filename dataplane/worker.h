@@ -19,15 +19,15 @@ struct WorkerContext {
   uint16_t port_id = 0;
   uint16_t rx_queue = 0;
   uint16_t tx_queue = 0;
-  uint32_t lcore_index = 0;     // selects this worker's counter and leg-stats blocks
+  uint32_t lcore_index = 0;  // selects this worker's counter and leg-stats blocks
   SessionTable* table = nullptr;
   LcoreCounters* counters = nullptr;
   rte_ring* to_main = nullptr;  // multi-producer, single-consumer
   // Packets the main lcore wants sent, when the port has no TX queue of its own for it
   // (single-producer, single-consumer); nullptr otherwise.
   rte_ring* tx_from_main = nullptr;
-  uint32_t local_ip_be = 0;     // the relay address (network order)
-  uint16_t relay_port_be = 0;   // the relay UDP port (network order)
+  uint32_t local_ip_be = 0;    // the relay address (network order)
+  uint16_t relay_port_be = 0;  // the relay UDP port (network order)
 };
 
 enum class Verdict : uint8_t { kForward, kToMain, kDrop };

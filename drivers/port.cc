@@ -41,13 +41,12 @@ absl::StatusOr<PortInfo> ConfigureAndStart(uint16_t port_id, const PortConfig& c
   info.rx_queues = static_cast<uint16_t>(config.workers);
   // One TX queue per worker plus one for the main lcore when the driver has that many; with
   // exactly one per worker the main lcore hands its packets to worker 0 (see Dataplane).
-  info.tx_queues = static_cast<uint16_t>(
-      std::min<int>(config.workers + 1, dev_info.max_tx_queues));
+  info.tx_queues = static_cast<uint16_t>(std::min<int>(config.workers + 1, dev_info.max_tx_queues));
   if (info.rx_queues > dev_info.max_rx_queues || info.tx_queues < config.workers) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "port %u (%s, %s): needs %u RX and %u TX queues, driver offers %u and %u", port_id, name,
-        info.driver, info.rx_queues, config.workers, dev_info.max_rx_queues,
-        dev_info.max_tx_queues));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("port %u (%s, %s): needs %u RX and %u TX queues, driver offers %u and %u",
+                        port_id, name, info.driver, info.rx_queues, config.workers,
+                        dev_info.max_rx_queues, dev_info.max_tx_queues));
   }
 
   rte_eth_conf conf{};
@@ -81,8 +80,7 @@ absl::StatusOr<PortInfo> ConfigureAndStart(uint16_t port_id, const PortConfig& c
 
   int socket = rte_eth_dev_socket_id(port_id);
   for (uint16_t q = 0; q < info.rx_queues; ++q) {
-    if (int rc = rte_eth_rx_queue_setup(port_id, q, rx_desc, socket, nullptr, info.pool);
-        rc != 0) {
+    if (int rc = rte_eth_rx_queue_setup(port_id, q, rx_desc, socket, nullptr, info.pool); rc != 0) {
       return PortError(port_id, absl::StrFormat("rx queue %u setup", q), rc);
     }
   }
@@ -116,8 +114,8 @@ absl::StatusOr<PortInfo> BringUpPort(const PortConfig& config) {
     }
   }
   if (int rc = rte_eth_dev_get_port_by_name(dev_name.c_str(), &port_id); rc != 0) {
-    return absl::NotFoundError(
-        absl::StrFormat("--port: no ethdev named '%s' (pass it to EAL with -a or --vdev)", dev_name));
+    return absl::NotFoundError(absl::StrFormat(
+        "--port: no ethdev named '%s' (pass it to EAL with -a or --vdev)", dev_name));
   }
   return ConfigureAndStart(port_id, config);
 }

@@ -26,8 +26,8 @@ absl::StatusOr<PortSpec> ParsePortSpec(std::string_view text) {
   if (kind == "dev") {
     return PortSpec{PortKind::kExisting, arg};
   }
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "--port=%s: unknown kind '%s' (af_xdp, af_packet, null, dev)", text, kind));
+  return absl::InvalidArgumentError(
+      absl::StrFormat("--port=%s: unknown kind '%s' (af_xdp, af_packet, null, dev)", text, kind));
 }
 
 VdevArgs VdevFor(const PortSpec& spec, int index, int queues) {

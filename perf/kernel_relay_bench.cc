@@ -104,9 +104,9 @@ void Relay(int fd, const std::vector<Leg>& legs, std::atomic<bool>* stop,
       uint32_t vni = dprelay::GeneveVni(p);
       if (vni == 0 || vni > FLAGS_sessions) continue;
       const Leg* l = &legs[vni * 2];
-      int from = (src[i].sin_addr.s_addr == l[0].addr && src[i].sin_port == l[0].port) ? 0
+      int from = (src[i].sin_addr.s_addr == l[0].addr && src[i].sin_port == l[0].port)   ? 0
                  : (src[i].sin_addr.s_addr == l[1].addr && src[i].sin_port == l[1].port) ? 1
-                                                                                        : -1;
+                                                                                         : -1;
       if (from < 0) continue;
       dst[m] = Loopback(0);
       dst[m].sin_addr.s_addr = l[1 - from].addr;
@@ -153,10 +153,9 @@ int main(int argc, char** argv) {
   uint64_t rng = 88172645463325252ull;
   auto send_one = [&](int fd) {
     rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    (void)dprelay::EncodeGeneve(
-        {.protocol = dprelay::kGeneveProtocolWireGuard,
-         .vni = 1 + static_cast<uint32_t>(rng % FLAGS_sessions)},
-        std::span<uint8_t>(pkt.data(), dprelay::kGeneveHeaderLen));
+    (void)dprelay::EncodeGeneve({.protocol = dprelay::kGeneveProtocolWireGuard,
+                                 .vni = 1 + static_cast<uint32_t>(rng % FLAGS_sessions)},
+                                std::span<uint8_t>(pkt.data(), dprelay::kGeneveHeaderLen));
     sendto(fd, pkt.data(), pkt.size(), 0, reinterpret_cast<const sockaddr*>(&to_relay),
            sizeof(to_relay));
   };
@@ -190,10 +189,9 @@ int main(int argc, char** argv) {
     int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
     for (int i = 0; i < n; ++i) {
       rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-      (void)dprelay::EncodeGeneve(
-          {.protocol = dprelay::kGeneveProtocolWireGuard,
-           .vni = 1 + static_cast<uint32_t>(rng % FLAGS_sessions)},
-          std::span<uint8_t>(&tx[i * 2048], dprelay::kGeneveHeaderLen));
+      (void)dprelay::EncodeGeneve({.protocol = dprelay::kGeneveProtocolWireGuard,
+                                   .vni = 1 + static_cast<uint32_t>(rng % FLAGS_sessions)},
+                                  std::span<uint8_t>(&tx[i * 2048], dprelay::kGeneveHeaderLen));
     }
     for (int sent = 0; sent < n;) {
       int r = sendmmsg(fd, out + sent, n - sent, 0);

@@ -4,7 +4,6 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
-
 #include <time.h>
 
 #include <cstring>
@@ -47,8 +46,8 @@ DiscoKeyPair KeyFromByte(uint8_t b) {
 
 }  // namespace
 
-PeerEmulator::PeerEmulator(const EmulatorConfig& config, rte_ring* to_relay,
-                           rte_ring* from_relay, rte_mempool* pool)
+PeerEmulator::PeerEmulator(const EmulatorConfig& config, rte_ring* to_relay, rte_ring* from_relay,
+                           rte_mempool* pool)
     : config_(config), to_relay_(to_relay), from_relay_(from_relay), pool_(pool) {
   // One key pair per side for every session: the relay's work per handshake is the same, and
   // the emulator avoids millions of X25519 operations.
@@ -125,8 +124,9 @@ bool PeerEmulator::BindAll(MainLcore& main, bool handshake, const std::function<
     for (uint32_t vni = first; vni <= last; ++vni) {
       install.vni = vni;
       for (int leg = 0; leg < 2; ++leg) {
-        install.bound[leg] =
-            handshake ? AddrPort{} : AddrPort{IpAddr::V4FromBe(ClientIp(vni, leg)), ClientPort(leg)};
+        install.bound[leg] = handshake
+                                 ? AddrPort{}
+                                 : AddrPort{IpAddr::V4FromBe(ClientIp(vni, leg)), ClientPort(leg)};
       }
       if (!main.sessions().Install(install, now_ns).ok()) {
         return false;
@@ -165,9 +165,9 @@ bool PeerEmulator::BindAll(MainLcore& main, bool handshake, const std::function<
         const uint32_t index = ntohl(dst) - kClientBase;
         const uint32_t vni = index / 2;
         const int leg = static_cast<int>(index % 2);
-        absl::StatusOr<std::vector<uint8_t>> clear = OpenDisco(
-            client_shared_[leg],
-            std::span<const uint8_t>(p + kV4HeaderLen + kGeneveHeaderLen, 152));
+        absl::StatusOr<std::vector<uint8_t>> clear =
+            OpenDisco(client_shared_[leg],
+                      std::span<const uint8_t>(p + kV4HeaderLen + kGeneveHeaderLen, 152));
         absl::StatusOr<DiscoMessage> msg =
             clear.ok() ? ParseDisco(*clear) : absl::StatusOr<DiscoMessage>(clear.status());
         if (msg.ok() && std::holds_alternative<BindUdpRelayEndpointChallenge>(*msg)) {

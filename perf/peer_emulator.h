@@ -18,9 +18,9 @@ namespace dprelay::perf {
 
 struct EmulatorConfig {
   uint32_t sessions = 1000;
-  uint32_t payload = 86;      // UDP payload bytes (Geneve header included)
-  uint32_t inflight = 512;    // packets kept in the loop
-  uint32_t relay_ip_be = 0;   // relay address
+  uint32_t payload = 86;     // UDP payload bytes (Geneve header included)
+  uint32_t inflight = 512;   // packets kept in the loop
+  uint32_t relay_ip_be = 0;  // relay address
   uint16_t relay_port_be = 0;
   uint8_t relay_mac[6] = {};
   uint32_t gateway_ip_be = 0;  // every emulated client sits behind this next hop
@@ -64,7 +64,7 @@ class PeerEmulator {
   rte_mempool* pool_;
   DiscoKeyPair keys_[2];
   DiscoKeyPair server_;
-  SharedKey client_shared_[2];  // client i with the server
+  SharedKey client_shared_[2];          // client i with the server
   std::vector<LegTemplate> templates_;  // [vni * 2 + leg]
   uint64_t rng_ = 0x9e3779b97f4a7c15ull;
   int next_leg_ = 0;

@@ -34,7 +34,8 @@ DEFINE_uint32(sessions, 1000, "sessions bound before traffic starts");
 DEFINE_string(payloads, "86,512,1366", "UDP payload sizes to measure (Geneve header included)");
 DEFINE_double(seconds, 3.0, "measured seconds per payload size and mode");
 DEFINE_uint32(inflight, 512, "packets in the closed loop");
-DEFINE_string(bind, "handshake", "handshake: Bind/Challenge/Answer per leg; install: pre-bound legs");
+DEFINE_string(bind, "handshake",
+              "handshake: Bind/Challenge/Answer per leg; install: pre-bound legs");
 DEFINE_string(mode, "both", "relay, bare, or both");
 DEFINE_uint64(packets, 0, "single-threaded run until this many packets are forwarded (callgrind)");
 
@@ -119,11 +120,11 @@ int Run() {
     std::fprintf(stderr, "%s\n", std::string(port.status().message()).c_str());
     return 1;
   }
-  rte_mempool* pool = rte_pktmbuf_pool_create("bench_emu", 16384, 256, 0,
-                                              RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+  rte_mempool* pool =
+      rte_pktmbuf_pool_create("bench_emu", 16384, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 
-  const uint32_t relay_ip = htonl(0x0a4d0001);   // 10.77.0.1
-  const uint32_t gateway = htonl(0x0a4d00fe);    // 10.77.0.254
+  const uint32_t relay_ip = htonl(0x0a4d0001);  // 10.77.0.1
+  const uint32_t gateway = htonl(0x0a4d00fe);   // 10.77.0.254
   const size_t heap_before = mallinfo2().uordblks + mallinfo2().hblkhd;
   SessionTable table(FLAGS_sessions, 1);
   Neighbours neighbours(Ipv4Subnet{relay_ip, 24}, gateway);

@@ -103,6 +103,7 @@ absl::StatusOr<DiscoMessage> ParseDisco(std::span<const uint8_t> in);
 
 // Fixed-size Bind/Challenge/Answer encoding into a caller buffer of kBindMessageLen bytes,
 // for the dataplane's handshake (no allocation).
-void EncodeBindMessage(DiscoType type, const BindCommon& m, std::span<uint8_t, kBindMessageLen> out);
+void EncodeBindMessage(DiscoType type, const BindCommon& m,
+                       std::span<uint8_t, kBindMessageLen> out);
 
 }  // namespace dprelay

@@ -32,7 +32,8 @@ struct SharedKey {
 };
 
 // crypto_box_beforenm(peer_pub, own_priv). Fails for zero or low-order peer keys.
-absl::StatusOr<SharedKey> ComputeSharedKey(const DiscoKey& peer_pub, const DiscoPrivateKey& own_priv);
+absl::StatusOr<SharedKey> ComputeSharedKey(const DiscoKey& peer_pub,
+                                           const DiscoPrivateKey& own_priv);
 
 // len >= 62 and the magic.
 bool LooksLikeDiscoWrapper(std::span<const uint8_t> in);

@@ -23,7 +23,9 @@ inline void LogLine(LogLevel level, const std::string& msg) {
 
 }  // namespace dprelay
 
-#define DPRELAY_LOG_INFO(...) ::dprelay::LogLine(::dprelay::LogLevel::kInfo, absl::StrFormat(__VA_ARGS__))
+#define DPRELAY_LOG_INFO(...) \
+  ::dprelay::LogLine(::dprelay::LogLevel::kInfo, absl::StrFormat(__VA_ARGS__))
 #define DPRELAY_LOG_WARNING(...) \
   ::dprelay::LogLine(::dprelay::LogLevel::kWarning, absl::StrFormat(__VA_ARGS__))
-#define DPRELAY_LOG_ERROR(...) ::dprelay::LogLine(::dprelay::LogLevel::kError, absl::StrFormat(__VA_ARGS__))
+#define DPRELAY_LOG_ERROR(...) \
+  ::dprelay::LogLine(::dprelay::LogLevel::kError, absl::StrFormat(__VA_ARGS__))

@@ -23,18 +23,22 @@ inline uint16_t LoadBe16(const uint8_t* p) { return static_cast<uint16_t>(p[0] <
 inline uint32_t LoadBe32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
 }
-inline uint64_t LoadBe64(const uint8_t* p) {
-  return uint64_t{LoadBe32(p)} << 32 | LoadBe32(p + 4);
-}
+inline uint64_t LoadBe64(const uint8_t* p) { return uint64_t{LoadBe32(p)} << 32 | LoadBe32(p + 4); }
 
 // Appends to a growable buffer. Control path only (allocates).
 class ByteWriter {
  public:
   explicit ByteWriter(std::vector<uint8_t>* out) : out_(out) {}
   void U8(uint8_t v) { out_->push_back(v); }
-  void U16(uint16_t v) { Grow(2, [&](uint8_t* p) { StoreBe16(p, v); }); }
-  void U32(uint32_t v) { Grow(4, [&](uint8_t* p) { StoreBe32(p, v); }); }
-  void U64(uint64_t v) { Grow(8, [&](uint8_t* p) { StoreBe64(p, v); }); }
+  void U16(uint16_t v) {
+    Grow(2, [&](uint8_t* p) { StoreBe16(p, v); });
+  }
+  void U32(uint32_t v) {
+    Grow(4, [&](uint8_t* p) { StoreBe32(p, v); });
+  }
+  void U64(uint64_t v) {
+    Grow(8, [&](uint8_t* p) { StoreBe64(p, v); });
+  }
   void Bytes(std::span<const uint8_t> b) { out_->insert(out_->end(), b.begin(), b.end()); }
   void Zeros(size_t n) { out_->insert(out_->end(), n, 0); }
 
@@ -54,14 +58,24 @@ class ByteReader {
   explicit ByteReader(std::span<const uint8_t> in) : in_(in) {}
   size_t remaining() const { return in_.size() - pos_; }
   std::span<const uint8_t> rest() const { return in_.subspan(pos_); }
-  bool U8(uint8_t* v) { return Take(1, [&](const uint8_t* p) { *v = p[0]; }); }
-  bool U16(uint16_t* v) { return Take(2, [&](const uint8_t* p) { *v = LoadBe16(p); }); }
-  bool U32(uint32_t* v) { return Take(4, [&](const uint8_t* p) { *v = LoadBe32(p); }); }
-  bool U64(uint64_t* v) { return Take(8, [&](const uint8_t* p) { *v = LoadBe64(p); }); }
+  bool U8(uint8_t* v) {
+    return Take(1, [&](const uint8_t* p) { *v = p[0]; });
+  }
+  bool U16(uint16_t* v) {
+    return Take(2, [&](const uint8_t* p) { *v = LoadBe16(p); });
+  }
+  bool U32(uint32_t* v) {
+    return Take(4, [&](const uint8_t* p) { *v = LoadBe32(p); });
+  }
+  bool U64(uint64_t* v) {
+    return Take(8, [&](const uint8_t* p) { *v = LoadBe64(p); });
+  }
   bool Bytes(std::span<uint8_t> out) {
     return Take(out.size(), [&](const uint8_t* p) { std::memcpy(out.data(), p, out.size()); });
   }
-  bool Skip(size_t n) { return Take(n, [](const uint8_t*) {}); }
+  bool Skip(size_t n) {
+    return Take(n, [](const uint8_t*) {});
+  }
 
  private:
   template <typename F>

@@ -58,8 +58,8 @@ Rig MakeRig(const std::string& name) {
       StartExistingPort(static_cast<uint16_t>(port), PortConfig{.workers = 2});
   EXPECT_TRUE(info.ok()) << info.status();
   r.port = *info;
-  r.pool = rte_pktmbuf_pool_create((name + "pool").c_str(), 8192, 256, 0,
-                                   RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+  r.pool =
+      rte_pktmbuf_pool_create((name + "pool").c_str(), 8192, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
   return r;
 }
 
@@ -241,8 +241,9 @@ TEST(MultiWorkerTest, RebindsDuringForwardingNeverExposeAHalfWrittenLeg) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  const char* eal_args[] = {"multi_worker_eal_test", "-l", "0-1", "--no-huge", "--no-pci",
-                            "--no-shconf", "-m", "256", "--log-level=*:warning"};
+  const char* eal_args[] = {
+      "multi_worker_eal_test", "-l", "0-1", "--no-huge", "--no-pci", "--no-shconf", "-m", "256",
+      "--log-level=*:warning"};
   if (rte_eal_init(static_cast<int>(std::size(eal_args)), const_cast<char**>(eal_args)) < 0) {
     std::fprintf(stderr, "EAL init failed\n");
     return 1;

@@ -69,15 +69,15 @@ class RelayEalTest : public ::testing::Test {
     ASSERT_TRUE(info.ok()) << info.status();
     port_ = *info;
     ASSERT_EQ(port_.tx_queues, 2);
-    pool_ = rte_pktmbuf_pool_create(("inject" + n).c_str(), 4096, 0, 0,
-                                    RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    pool_ =
+        rte_pktmbuf_pool_create(("inject" + n).c_str(), 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     ASSERT_NE(pool_, nullptr);
     to_main_ = rte_ring_create(("main" + n).c_str(), 1024, 0, RING_F_SC_DEQ);
 
     table_ = std::make_unique<SessionTable>(1024, 1);
     neighbours_ = std::make_unique<Neighbours>(Ipv4Subnet{htonl(kRelayIp), 24}, std::nullopt);
-    LocalIdentity local{.ip_be = htonl(kRelayIp), .port_be = htons(kRelayPort),
-                        .port_id = port_.port_id};
+    LocalIdentity local{
+        .ip_be = htonl(kRelayIp), .port_be = htons(kRelayPort), .port_id = port_.port_id};
     std::memcpy(local.mac.data(), port_.mac, 6);
     worker_ = std::make_unique<Worker>(WorkerContext{.port_id = port_.port_id,
                                                      .rx_queue = 0,
@@ -88,16 +88,15 @@ class RelayEalTest : public ::testing::Test {
                                                      .to_main = to_main_,
                                                      .local_ip_be = local.ip_be,
                                                      .relay_port_be = local.port_be});
-    main_ = std::make_unique<MainLcore>(
-        MainLcoreContext{.local = local,
-                         .tx_queue = 1,
-                         .lcore_index = 1,
-                         .counters = &counters_[1],
-                         .from_workers = to_main_,
-                         .pool = port_.pool,
-                         .capacity = 1024,
-                         .tsc_hz = rte_get_tsc_hz()},
-        table_.get(), neighbours_.get(), nullptr);
+    main_ = std::make_unique<MainLcore>(MainLcoreContext{.local = local,
+                                                         .tx_queue = 1,
+                                                         .lcore_index = 1,
+                                                         .counters = &counters_[1],
+                                                         .from_workers = to_main_,
+                                                         .pool = port_.pool,
+                                                         .capacity = 1024,
+                                                         .tsc_hz = rte_get_tsc_hz()},
+                                        table_.get(), neighbours_.get(), nullptr);
     main_->set_all_counters(counters_, 2);
 
     server_ = KeyFromByte(0x33);
@@ -194,13 +193,13 @@ class RelayEalTest : public ::testing::Test {
 
   std::vector<uint8_t> Sealed(const Client& c, DiscoType type, uint32_t vni, uint32_t generation,
                               const DiscoKey& remote, const Challenge& challenge = {}) const {
-    BindCommon bc{.vni = vni, .generation = generation, .remote_key = remote,
-                  .challenge = challenge};
+    BindCommon bc{
+        .vni = vni, .generation = generation, .remote_key = remote, .challenge = challenge};
     uint8_t clear[kBindMessageLen];
     EncodeBindMessage(type, bc, std::span<uint8_t, kBindMessageLen>(clear));
     std::vector<uint8_t> out(kGeneveHeaderLen);
-    EXPECT_TRUE(EncodeGeneve({.control = true, .protocol = kGeneveProtocolDisco, .vni = vni}, out)
-                    .ok());
+    EXPECT_TRUE(
+        EncodeGeneve({.control = true, .protocol = kGeneveProtocolDisco, .vni = vni}, out).ok());
     std::vector<uint8_t> box = SealDisco(c.with_server, c.key.pub, clear);
     out.insert(out.end(), box.begin(), box.end());
     return out;
@@ -208,8 +207,7 @@ class RelayEalTest : public ::testing::Test {
 
   std::vector<uint8_t> Data(uint32_t vni, const std::vector<uint8_t>& body) const {
     std::vector<uint8_t> out(kGeneveHeaderLen);
-    EXPECT_TRUE(
-        EncodeGeneve({.protocol = kGeneveProtocolWireGuard, .vni = vni}, out).ok());
+    EXPECT_TRUE(EncodeGeneve({.protocol = kGeneveProtocolWireGuard, .vni = vni}, out).ok());
     out.insert(out.end(), body.begin(), body.end());
     return out;
   }
@@ -231,8 +229,8 @@ class RelayEalTest : public ::testing::Test {
     absl::StatusOr<DiscoMessage> msg = ParseDisco(*clear);
     EXPECT_TRUE(msg.ok());
     auto ch = std::get<BindUdpRelayEndpointChallenge>(*msg);
-    Inject(FromClient(c, Sealed(c, DiscoType::kBindUdpRelayEndpointAnswer, kVni, gen,
-                                peer.key.pub, ch.challenge))
+    Inject(FromClient(c, Sealed(c, DiscoType::kBindUdpRelayEndpointAnswer, kVni, gen, peer.key.pub,
+                                ch.challenge))
                .Build());
     Step();
     return ch;
@@ -267,10 +265,10 @@ TEST_F(RelayEalTest, AnswersArpForTheRelayAddressOnly) {
   std::vector<std::vector<uint8_t>> out = Sent(1);
   ASSERT_EQ(out.size(), 1u);
   const std::vector<uint8_t>& r = out[0];
-  EXPECT_EQ(0, std::memcmp(&r[0], kMacA, 6));        // to the asker
-  EXPECT_EQ(0, std::memcmp(&r[6], port_.mac, 6));    // from us
-  EXPECT_EQ(r[21], 2);                               // reply
-  EXPECT_EQ(0, std::memcmp(&r[22], port_.mac, 6));   // sender hw = our MAC
+  EXPECT_EQ(0, std::memcmp(&r[0], kMacA, 6));       // to the asker
+  EXPECT_EQ(0, std::memcmp(&r[6], port_.mac, 6));   // from us
+  EXPECT_EQ(r[21], 2);                              // reply
+  EXPECT_EQ(0, std::memcmp(&r[22], port_.mac, 6));  // sender hw = our MAC
   uint32_t sip;
   std::memcpy(&sip, &r[28], 4);
   EXPECT_EQ(ntohl(sip), kRelayIp);
@@ -323,8 +321,7 @@ TEST_F(RelayEalTest, BindGetsA160ByteChallengeFromTheRelayAddressAndPort) {
   EXPECT_EQ(Counter("legs_bound"), 1u);
 
   // Look at the Challenge frame itself on a second Bind.
-  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 2, b_.key.pub))
-             .Build());
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 2, b_.key.pub)).Build());
   Step();
   std::vector<std::vector<uint8_t>> out = Sent(1);
   ASSERT_EQ(out.size(), 1u);
@@ -340,7 +337,7 @@ TEST_F(RelayEalTest, BindGetsA160ByteChallengeFromTheRelayAddressAndPort) {
   EXPECT_EQ(f[34] << 8 | f[35], kRelayPort);
   EXPECT_EQ(f[36] << 8 | f[37], a_.port);
   EXPECT_EQ(std::vector<uint8_t>(f.begin() + 42, f.begin() + 50),
-            testing::Hex("00807a1100000700"));  // ctrl, disco, VNI 7
+            testing::Hex("00807a1100000700"));                          // ctrl, disco, VNI 7
   EXPECT_EQ(0, std::memcmp(&f[50 + 6], server_.pub.bytes.data(), 32));  // sender = server key
 }
 
@@ -398,7 +395,7 @@ TEST_F(RelayEalTest, RebindFromANewPortMovesForwardingAtOnce) {
   Client moved = a_;
   moved.port = 6001;
   Handshake(moved, b_, 2);
-  Inject(FromClient(a_, Data(kVni, {9})).Build());      // old address: refused
+  Inject(FromClient(a_, Data(kVni, {9})).Build());     // old address: refused
   Inject(FromClient(moved, Data(kVni, {8})).Build());  // new address: forwarded
   Inject(FromClient(b_, Data(kVni, {7})).Build());     // towards the new address
   Step();
@@ -419,31 +416,27 @@ TEST_F(RelayEalTest, HandshakeFailuresAreSilentAndCounted) {
                                ch.challenge))
              .Build());
   // A forged challenge for a fresh Bind.
-  Inject(FromClient(b_, Sealed(b_, DiscoType::kBindUdpRelayEndpoint, kVni, 5, a_.key.pub))
-             .Build());
+  Inject(FromClient(b_, Sealed(b_, DiscoType::kBindUdpRelayEndpoint, kVni, 5, a_.key.pub)).Build());
   Step();
   ASSERT_EQ(Sent(1).size(), 1u);  // the Challenge to B, nothing else
   Inject(FromClient(b_, Sealed(b_, DiscoType::kBindUdpRelayEndpointAnswer, kVni, 5, a_.key.pub,
                                Challenge{}))
              .Build());
   // RemoteKey that is not the other leg, Generation 0, wrong sealed VNI, unexpected type.
-  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 3, a_.key.pub))
-             .Build());
-  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 0, b_.key.pub))
-             .Build());
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 3, a_.key.pub)).Build());
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 0, b_.key.pub)).Build());
   std::vector<uint8_t> wrong_vni = Sealed(a_, DiscoType::kBindUdpRelayEndpoint, 8, 3, b_.key.pub);
   wrong_vni[6] = kVni;  // outer VNI 7, sealed VNI 8
   Inject(FromClient(a_, wrong_vni).Build());
-  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpointChallenge, kVni, 3,
-                               b_.key.pub))
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpointChallenge, kVni, 3, b_.key.pub))
              .Build());
   // Sealed by a key that is neither client; and a box that does not open.
   Client stranger = a_;
   stranger.key = KeyFromByte(0x44);
   stranger.with_server = *ComputeSharedKey(server_.pub, stranger.key.priv);
-  Inject(FromClient(stranger, Sealed(stranger, DiscoType::kBindUdpRelayEndpoint, kVni, 1,
-                                     b_.key.pub))
-             .Build());
+  Inject(
+      FromClient(stranger, Sealed(stranger, DiscoType::kBindUdpRelayEndpoint, kVni, 1, b_.key.pub))
+          .Build());
   std::vector<uint8_t> broken = Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, b_.key.pub);
   broken.back() ^= 1;
   Inject(FromClient(a_, broken).Build());
@@ -512,14 +505,13 @@ TEST_F(RelayEalTest, MalformedAndUnrelatedPacketsAreDroppedByName) {
     f.dst_port = 22;
     cases.push_back({"another port", f.Build(), "drop_not_relay_port"});
   }
-  cases.push_back({"STUN",
-                   FromClient(a_, testing::Hex("0001000021 12a442 000000000000000000000000"))
-                       .Build(),
-                   "drop_stun"});
+  cases.push_back(
+      {"STUN", FromClient(a_, testing::Hex("0001000021 12a442 000000000000000000000000")).Build(),
+       "drop_stun"});
   cases.push_back({"Geneve runt", FromClient(a_, {0, 0, 0x7a}).Build(), "drop_geneve_runt"});
   cases.push_back({"unknown VNI", FromClient(a_, Data(99, {1})).Build(), "drop_unknown_vni"});
-  cases.push_back({"VNI beyond the table", FromClient(a_, Data(5000, {1})).Build(),
-                   "drop_unknown_vni"});
+  cases.push_back(
+      {"VNI beyond the table", FromClient(a_, Data(5000, {1})).Build(), "drop_unknown_vni"});
   {
     std::vector<uint8_t> g = Data(kVni, {1});
     g[1] = 0x80;  // control bit with WireGuard protocol
@@ -604,8 +596,7 @@ TEST_F(RelayEalTest, UnboundSessionsExpireAfterTheBindLifetime) {
   now_ns_ += 2 * kSecond;
   Step();
   EXPECT_EQ(main_->sessions().size(), 0u);
-  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, b_.key.pub))
-             .Build());
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, b_.key.pub)).Build());
   Step();
   EXPECT_TRUE(Sent(1).empty());
   EXPECT_EQ(Counter("drop_unknown_vni"), 1u);
@@ -629,8 +620,9 @@ TEST_F(RelayEalTest, BoundSessionsExpireWhenEitherLegIsIdle) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  const char* eal_args[] = {"relay_eal_test", "-l", "0", "--no-huge", "--no-pci", "--no-shconf",
-                            "-m", "256", "--log-level=*:warning"};
+  const char* eal_args[] = {
+      "relay_eal_test",       "-l", "0", "--no-huge", "--no-pci", "--no-shconf", "-m", "256",
+      "--log-level=*:warning"};
   if (rte_eal_init(static_cast<int>(std::size(eal_args)), const_cast<char**>(eal_args)) < 0) {
     std::fprintf(stderr, "EAL init failed\n");
     return 1;

@@ -17,7 +17,7 @@ struct Frame {
   uint16_t dst_port = 0;
   uint8_t ttl = 64;
   uint8_t ihl = 5;
-  uint16_t frag = 0;        // flags+offset, host order
+  uint16_t frag = 0;  // flags+offset, host order
   uint8_t protocol = 17;
   bool udp_checksum = true;
   std::vector<uint8_t> payload;

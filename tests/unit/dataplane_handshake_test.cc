@@ -61,15 +61,13 @@ class HandshakeTest : public ::testing::Test {
 };
 
 TEST_F(HandshakeTest, BindChallengeAnswerBindsTheLegOnce) {
-  HandshakeResult r =
-      HandleHandshake(state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 9, b_.pub),
-                      src_, kMinute);
+  HandshakeResult r = HandleHandshake(
+      state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 9, b_.pub), src_, kMinute);
   ASSERT_EQ(r.kind, HandshakeResult::Kind::kChallenge);
   EXPECT_EQ(r.leg, leg_a_);
   EXPECT_EQ(r.reply.size(), 160u);  // same size as the Bind: no amplification
   Challenge ch = ChallengeFrom(r, a_);
-  std::vector<uint8_t> answer =
-      Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 9, b_.pub, ch);
+  std::vector<uint8_t> answer = Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 9, b_.pub, ch);
   r = HandleHandshake(state_, macs_, answer, src_, kMinute);
   EXPECT_EQ(r.kind, HandshakeResult::Kind::kBound);
   EXPECT_EQ(r.leg, leg_a_);
@@ -79,22 +77,20 @@ TEST_F(HandshakeTest, BindChallengeAnswerBindsTheLegOnce) {
 }
 
 TEST_F(HandshakeTest, TheChallengeIsBoundToTheSourceAddressAndPort) {
-  HandshakeResult r =
-      HandleHandshake(state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 3, b_.pub),
-                      src_, kMinute);
+  HandshakeResult r = HandleHandshake(
+      state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 3, b_.pub), src_, kMinute);
   Challenge ch = ChallengeFrom(r, a_);
   AddrPort elsewhere = src_;
   elsewhere.port = 41642;
   r = HandleHandshake(state_, macs_,
-                      Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 3, b_.pub, ch),
-                      elsewhere, kMinute);
+                      Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 3, b_.pub, ch), elsewhere,
+                      kMinute);
   EXPECT_EQ(r.drop, DropReason::kMacMismatch);
 }
 
 TEST_F(HandshakeTest, ANewBindOverwritesTheGenerationInProgress) {
-  HandshakeResult r1 =
-      HandleHandshake(state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 3, b_.pub),
-                      src_, kMinute);
+  HandshakeResult r1 = HandleHandshake(
+      state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 3, b_.pub), src_, kMinute);
   Challenge ch3 = ChallengeFrom(r1, a_);
   HandleHandshake(state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 4, b_.pub), src_,
                   kMinute);
@@ -105,9 +101,8 @@ TEST_F(HandshakeTest, ANewBindOverwritesTheGenerationInProgress) {
 }
 
 TEST_F(HandshakeTest, ChallengesStayValidForOneRotationOnly) {
-  HandshakeResult r =
-      HandleHandshake(state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 1, b_.pub),
-                      src_, kMinute);
+  HandshakeResult r = HandleHandshake(
+      state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 1, b_.pub), src_, kMinute);
   Challenge ch = ChallengeFrom(r, a_);
   EXPECT_EQ(macs_.count(), 1);
   // 1 ns before two minutes nothing rotates; at two minutes the secret becomes "previous".
@@ -141,8 +136,7 @@ TEST_F(HandshakeTest, EveryCheckFailureIsASilentDropWithItsReason) {
       {"sealed VNI differs", Seal(a_, DiscoType::kBindUdpRelayEndpoint, 1, b_.pub, {}, 2),
        DropReason::kVniMismatch},
       {"a Challenge sent to the relay",
-       Seal(a_, DiscoType::kBindUdpRelayEndpointChallenge, 1, b_.pub),
-       DropReason::kUnexpectedType},
+       Seal(a_, DiscoType::kBindUdpRelayEndpointChallenge, 1, b_.pub), DropReason::kUnexpectedType},
       {"answer with no bind", Seal(b_, DiscoType::kBindUdpRelayEndpointAnswer, 1, a_.pub),
        DropReason::kNoGeneration},
   };
@@ -154,7 +148,9 @@ TEST_F(HandshakeTest, EveryCheckFailureIsASilentDropWithItsReason) {
 }
 
 TEST(NeighboursTest, OnLinkPeersDirectlyOthersThroughTheGatewayNeverGuessed) {
-  auto be = [](uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return IpAddr::V4(a, b, c, d).v4_be(); };
+  auto be = [](uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+    return IpAddr::V4(a, b, c, d).v4_be();
+  };
   Neighbours n(Ipv4Subnet{be(10, 0, 0, 1), 24}, be(10, 0, 0, 254));
   EXPECT_EQ(n.NextHop(be(10, 0, 0, 7)), be(10, 0, 0, 7));
   EXPECT_EQ(n.NextHop(be(192, 0, 2, 9)), be(10, 0, 0, 254));
