@@ -8,17 +8,6 @@
 
 namespace dprelay::control {
 
-std::string_view RefusalName(Refusal refusal) {
-  switch (refusal) {
-#define DPRELAY_REFUSAL_NAME(name, label) \
-  case Refusal::name:                     \
-    return label;
-    DPRELAY_ALLOCATION_REFUSALS(DPRELAY_REFUSAL_NAME)
-#undef DPRELAY_REFUSAL_NAME
-  }
-  return "unknown";
-}
-
 Allocator::Allocator(const AllocatorConfig& config, const Policy* policy, Registry* registry)
     : config_(config),
       params_{.server_key = config.server_disco_key.pub,
@@ -31,6 +20,7 @@ AllocatorResult Allocator::Handle(std::span<const uint8_t> datagram, const AddrP
                                   absl::Time now, std::span<const AddrPort> relay_addrs) {
   AllocatorResult result;
   result.source = source;
+  const IpAddr canonical_source = CanonicalIp(source.ip);
   auto refuse = [&result](Refusal why) {
     result.refusal = why;
     return std::move(result);
@@ -96,17 +86,52 @@ AllocatorResult Allocator::Handle(std::span<const uint8_t> datagram, const AddrP
   if (sender != a && sender != b) {
     return refuse(Refusal::kSenderNotInPair);
   }
+  if (!IsUsableSource(canonical_source)) {
+    return refuse(Refusal::kBadSource);
+  }
   if (!policy_->Allows(a) || !policy_->Allows(b)) {
     return refuse(Refusal::kNotAllowed);
+  }
+  if (!policy_->PeersPermit(a, b) || !policy_->PeersPermit(b, a)) {
+    return refuse(Refusal::kPeerNotAllowed);
+  }
+
+  // Quotas (control/policy.h). Rates count every authenticated request, repeated or new.
+  const Quota sender_quota = policy_->KeyQuota(sender);
+  const SourceRule* source_rule = policy_->MatchSource(canonical_source);
+  if (sender_quota.rate_per_second &&
+      !key_rate_.Take(sender.bytes, *sender_quota.rate_per_second, now)) {
+    return refuse(Refusal::kKeyRate);
+  }
+  if (source_rule != nullptr && source_rule->quota.rate_per_second &&
+      !source_rate_.Take(KeyOf(canonical_source), *source_rule->quota.rate_per_second, now)) {
+    return refuse(Refusal::kSourceRate);
+  }
+  const KeyPair sorted = SortedPair(a, b);
+  const bool is_new = registry_->FindByPair(sorted) == nullptr;
+  if (is_new) {
+    // Session quotas and capacity only stop new endpoints: an existing one is always returned.
+    for (const DiscoKey& k : sorted) {
+      const Quota q = policy_->KeyQuota(k);
+      if (q.max_sessions && registry_->SessionsOfKey(k) >= *q.max_sessions) {
+        return refuse(Refusal::kKeySessions);
+      }
+    }
+    if (source_rule != nullptr && source_rule->quota.max_sessions &&
+        registry_->SessionsFromSource(canonical_source) >= *source_rule->quota.max_sessions) {
+      return refuse(Refusal::kSourceSessions);
+    }
+    if (policy_->capacity() != 0 && registry_->size() >= policy_->capacity()) {
+      return refuse(Refusal::kCapacity);
+    }
   }
   // PROTOCOL.md §9 item 7: no response while no AddrPorts are known; the client retries.
   if (relay_addrs.empty()) {
     return refuse(Refusal::kNoAddrPorts);
   }
 
-  const KeyPair sorted = SortedPair(a, b);
   std::array<SharedKey, 2> session_shared{};
-  if (registry_->FindByPair(sorted) == nullptr) {
+  if (is_new) {
     // Only a new endpoint needs the per-leg keys (two X25519).
     for (size_t i = 0; i < 2; ++i) {
       absl::StatusOr<SharedKey> leg = ComputeSharedKey(sorted[i], config_.server_disco_key.priv);
@@ -116,7 +141,8 @@ AllocatorResult Allocator::Handle(std::span<const uint8_t> datagram, const AddrP
       session_shared[i] = *leg;
     }
   }
-  absl::StatusOr<Allocation> allocation = registry_->Allocate(sorted, session_shared, now);
+  absl::StatusOr<Allocation> allocation =
+      registry_->Allocate(sorted, session_shared, now, canonical_source);
   if (!allocation.ok()) {
     return refuse(absl::IsResourceExhausted(allocation.status()) ? Refusal::kVniExhausted
                                                                  : Refusal::kInternal);

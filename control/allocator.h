@@ -14,46 +14,17 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "control/policy.h"
+#include "control/rate_limiter.h"
+#include "control/refusal.h"
 #include "control/registry.h"
 #include "control/session_params.h"
+#include "control/source_addr.h"
 #include "proto/addr.h"
 #include "proto/disco_box.h"
 #include "proto/ipc.h"
 #include "proto/key.h"
 
 namespace dprelay::control {
-
-// Every reason an allocation request gets no reply, in the order the checks run. One list
-// generates the enum and the metric label strings (STYLE.md item 5).
-#define DPRELAY_ALLOCATION_REFUSALS(X)                                            \
-  X(kNotDisco, "not_disco")               /* too short or no disco magic */       \
-  X(kBadSenderKey, "bad_sender_key")      /* zero or low-order sender key */      \
-  X(kOpenFailed, "open_failed")           /* box not sealed to the control key */ \
-  X(kParseFailed, "parse_failed")         /* cleartext is no disco message */     \
-  X(kNotRequest, "not_request")           /* some other message type */           \
-  X(kBadClientKey, "bad_client_key")      /* zero or low-order client key */      \
-  X(kSameKeys, "same_keys")               /* both client keys equal */            \
-  X(kKeyIsServerKey, "key_is_server_key") /* a client key is one of ours */       \
-  X(kSenderNotInPair, "sender_not_in_pair")                                       \
-  X(kNotAllowed, "not_allowed")    /* policy refuses a client key */              \
-  X(kNoAddrPorts, "no_addr_ports") /* dataplane not connected yet */              \
-  X(kVniExhausted, "vni_exhausted")                                               \
-  X(kInternal, "internal") /* LamportID not persisted, or key derivation failed */
-
-enum class Refusal : uint8_t {
-#define DPRELAY_REFUSAL_ENUM(name, label) name,
-  DPRELAY_ALLOCATION_REFUSALS(DPRELAY_REFUSAL_ENUM)
-#undef DPRELAY_REFUSAL_ENUM
-};
-
-inline constexpr size_t kRefusalCount = 0
-#define DPRELAY_REFUSAL_COUNT(name, label) +1
-    DPRELAY_ALLOCATION_REFUSALS(DPRELAY_REFUSAL_COUNT)
-#undef DPRELAY_REFUSAL_COUNT
-    ;
-
-// The metric label, e.g. "not_allowed".
-std::string_view RefusalName(Refusal refusal);
 
 struct AllocatorConfig {
   DiscoKeyPair control_key;       // requests are sealed to its public half
@@ -76,7 +47,7 @@ struct AllocatorResult {
 };
 
 // Not thread-safe: used by the control loop's single thread. policy and registry must outlive
-// it; the policy object may be replaced (reloaded) between calls.
+// it; the policy object may be replaced (reloaded) between calls. Rate buckets survive reloads.
 class Allocator {
  public:
   Allocator(const AllocatorConfig& config, const Policy* policy, Registry* registry);
@@ -84,7 +55,9 @@ class Allocator {
   Allocator(const Allocator&) = delete;
   Allocator& operator=(const Allocator&) = delete;
 
-  // relay_addrs: the AddrPorts to advertise (the dataplane's, empty while it is not connected).
+  // source: the request's source as the socket reported it (canonicalised here).
+  // relay_addrs: the AddrPorts to advertise (static ones first, then the dataplane's; empty
+  // while there is nothing to advertise).
   AllocatorResult Handle(std::span<const uint8_t> datagram, const AddrPort& source, absl::Time now,
                          std::span<const AddrPort> relay_addrs);
 
@@ -99,6 +72,8 @@ class Allocator {
   Registry* const registry_;
 
   absl::flat_hash_map<std::array<uint8_t, kKeyLen>, SharedKey> shared_cache_;
+  RateLimiter<std::array<uint8_t, kKeyLen>> key_rate_;
+  RateLimiter<IpKey> source_rate_;
 };
 
 }  // namespace dprelay::control

@@ -210,6 +210,8 @@ void ControlServer::HandleDatagram(std::span<const uint8_t> datagram, const sock
   AllocatorResult result = allocator_.Handle(datagram, source, now, link_.relay_addrs());
   if (result.refusal.has_value()) {
     ++counters_.refusals[static_cast<size_t>(*result.refusal)];
+    refusal_log_.Add(RefusalRecord{
+        .at = now, .reason = *result.refusal, .sender = result.sender, .source = source});
     if (AllowRefusalLog(now)) {
       DPRELAY_LOG_INFO("refused reason=%s sender=%s src=%s", RefusalName(*result.refusal),
                        result.sender.has_value() ? ShortDisco(*result.sender) : "-",

@@ -15,6 +15,7 @@
 #include "control/dataplane_link.h"
 #include "control/key_store.h"
 #include "control/policy.h"
+#include "control/refusal_log.h"
 #include "control/registry.h"
 #include "proto/addr.h"
 
@@ -47,6 +48,7 @@ class ControlServer {
   // The bound allocation socket address (useful with port 0).
   const AddrPort& local_addr() const { return local_addr_; }
   const ControlCounters& counters() const { return counters_; }
+  const RefusalLog& refusal_log() const { return refusal_log_; }
   uint64_t TotalRefusals() const;
   size_t endpoints() const { return registry_.size(); }
 
@@ -74,6 +76,7 @@ class ControlServer {
   Allocator allocator_;
   DataplaneLink link_;
   ControlCounters counters_;
+  RefusalLog refusal_log_;
   std::vector<uint8_t> rx_buf_;
   absl::Time log_window_start_ = absl::InfinitePast();
   uint64_t logs_in_window_ = 0;

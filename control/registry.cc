@@ -23,7 +23,7 @@ Registry::Registry(const RegistryConfig& config, LamportStore* lamport_store)
 
 absl::StatusOr<Allocation> Registry::Allocate(const KeyPair& sorted_keys,
                                               const std::array<SharedKey, 2>& shared,
-                                              absl::Time now) {
+                                              absl::Time now, const IpAddr& source) {
   if (!(sorted_keys[0] < sorted_keys[1])) {
     return absl::InvalidArgumentError("client keys must be distinct and sorted");
   }
@@ -46,9 +46,11 @@ absl::StatusOr<Allocation> Registry::Allocate(const KeyPair& sorted_keys,
       .shared = shared,
       .allocated_at = now,
       .bound = {},
+      .source = source,
   };
   by_vni_.emplace(ep.vni, ep);
   vni_by_pair_.emplace(sorted_keys, ep.vni);
+  Count(ep, +1);
   return Allocation{.endpoint = ep, .created = true};
 }
 
@@ -102,8 +104,37 @@ bool Registry::Remove(uint32_t vni) {
     return false;
   }
   vni_by_pair_.erase(it->second.client_keys);
+  Count(it->second, -1);
   by_vni_.erase(it);
   return true;
+}
+
+void Registry::Count(const Endpoint& ep, int delta) {
+  auto adjust = [delta](auto& map, const auto& key) {
+    uint32_t& n = map[key];
+    n = static_cast<uint32_t>(static_cast<int64_t>(n) + delta);
+    if (n == 0) {
+      map.erase(key);
+    }
+  };
+  for (const DiscoKey& k : ep.client_keys) {
+    adjust(sessions_by_key_, k.bytes);
+  }
+  if (ep.source.valid()) {
+    adjust(sessions_by_source_, std::pair<uint8_t, std::array<uint8_t, 16>>{
+                                    static_cast<uint8_t>(ep.source.family), ep.source.bytes});
+  }
+}
+
+uint32_t Registry::SessionsOfKey(const DiscoKey& key) const {
+  auto it = sessions_by_key_.find(key.bytes);
+  return it == sessions_by_key_.end() ? 0 : it->second;
+}
+
+uint32_t Registry::SessionsFromSource(const IpAddr& canonical) const {
+  auto it = sessions_by_source_.find(std::pair<uint8_t, std::array<uint8_t, 16>>{
+      static_cast<uint8_t>(canonical.family), canonical.bytes});
+  return it == sessions_by_source_.end() ? 0 : it->second;
 }
 
 bool Registry::RecordBound(uint32_t vni, uint8_t leg, const AddrPort& addr) {

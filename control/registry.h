@@ -33,6 +33,9 @@ struct Endpoint {
   std::array<SharedKey, 2> shared;
   absl::Time allocated_at;
   std::array<AddrPort, 2> bound;  // last address the dataplane reported per leg; invalid = unbound
+  // Canonical source of the request that created it (for per-source quotas); unknown (invalid)
+  // for endpoints rebuilt from the dataplane's dump after a control restart.
+  IpAddr source;
 };
 
 struct RegistryConfig {
@@ -64,7 +67,12 @@ class Registry {
   // Errors: InvalidArgument if keys are not sorted and distinct; ResourceExhausted "VNI pool
   // exhausted"; the LamportStore's error if the next block cannot be reserved.
   absl::StatusOr<Allocation> Allocate(const KeyPair& sorted_keys,
-                                      const std::array<SharedKey, 2>& shared, absl::Time now);
+                                      const std::array<SharedKey, 2>& shared, absl::Time now,
+                                      const IpAddr& source = IpAddr{});
+
+  // Live endpoints a client key is part of, and that requests from a source created.
+  uint32_t SessionsOfKey(const DiscoKey& key) const;
+  uint32_t SessionsFromSource(const IpAddr& canonical) const;
 
   const Endpoint* FindByPair(const KeyPair& sorted_keys) const;
   const Endpoint* FindByVni(uint32_t vni) const;
@@ -95,6 +103,7 @@ class Registry {
   };
 
   absl::StatusOr<uint32_t> NextVni();
+  void Count(const Endpoint& ep, int delta);
   absl::StatusOr<uint64_t> NextLamportId();
 
   LamportStore* const lamport_store_;
@@ -105,6 +114,8 @@ class Registry {
   uint64_t reserved_until_;  // highest ID the LamportStore has made durable
   absl::btree_map<uint32_t, Endpoint> by_vni_;
   absl::flat_hash_map<KeyPair, uint32_t, PairHash> vni_by_pair_;
+  absl::flat_hash_map<std::array<uint8_t, kKeyLen>, uint32_t> sessions_by_key_;
+  absl::flat_hash_map<std::pair<uint8_t, std::array<uint8_t, 16>>, uint32_t> sessions_by_source_;
 };
 
 }  // namespace dprelay::control

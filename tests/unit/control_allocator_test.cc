@@ -299,6 +299,84 @@ TEST_F(AllocatorTest, LamportPersistFailureIsInternal) {
   EXPECT_FALSE(Handle(Request(a_, a_.pub, b_.pub, 1)).refusal.has_value());
 }
 
+TEST_F(AllocatorTest, PeersListRestrictsPairs) {
+  policy_ = *Policy::Parse("allow " + FormatDiscoKey(a_.pub) + " peers=" + FormatDiscoKey(b_.pub) +
+                               "\n" + FormatDiscoKey(b_.pub) + "\n" + FormatDiscoKey(d_.pub) + "\n",
+                           "test");
+  EXPECT_FALSE(Handle(Request(a_, a_.pub, b_.pub, 1)).refusal.has_value());
+  ExpectRefused(Request(a_, a_.pub, d_.pub, 1), Refusal::kPeerNotAllowed);
+  ExpectRefused(Request(d_, d_.pub, a_.pub, 1), Refusal::kPeerNotAllowed);  // from the other side
+  EXPECT_FALSE(Handle(Request(d_, d_.pub, b_.pub, 1)).refusal.has_value());
+}
+
+TEST_F(AllocatorTest, UnspecifiedSourceIsRefused) {
+  AllocatorResult r = allocator_->Handle(Request(a_, a_.pub, b_.pub, 1), *ParseAddrPort("[::]:5"),
+                                         kT0, relay_addrs_);
+  ASSERT_TRUE(r.refusal.has_value());
+  EXPECT_EQ(*r.refusal, Refusal::kBadSource);
+}
+
+TEST_F(AllocatorTest, KeySessionQuotaStopsNewSessionsOnly) {
+  policy_ = *Policy::Parse("allow " + FormatDiscoKey(a_.pub) + " max_sessions=1\n" +
+                               FormatDiscoKey(b_.pub) + "\n" + FormatDiscoKey(d_.pub) + "\n",
+                           "test");
+  ASSERT_FALSE(Handle(Request(a_, a_.pub, b_.pub, 1)).refusal.has_value());
+  ExpectRefused(Request(d_, a_.pub, d_.pub, 1), Refusal::kKeySessions);      // a is at its quota
+  EXPECT_FALSE(Handle(Request(b_, a_.pub, b_.pub, 2)).refusal.has_value());  // existing pair
+  EXPECT_FALSE(Handle(Request(d_, b_.pub, d_.pub, 1)).refusal.has_value());  // b has no quota
+  // Freeing a's session makes room again.
+  registry_->Remove(registry_->FindByPair(SortedPair(a_.pub, b_.pub))->vni);
+  EXPECT_FALSE(Handle(Request(d_, a_.pub, d_.pub, 2)).refusal.has_value());
+}
+
+TEST_F(AllocatorTest, SourceQuotasAndCapacity) {
+  const DiscoKeyPair e = GenerateKeyPair();
+  policy_ = *Policy::Parse(FormatDiscoKey(a_.pub) + "\n" + FormatDiscoKey(b_.pub) + "\n" +
+                               FormatDiscoKey(d_.pub) + "\n" + FormatDiscoKey(e.pub) + "\n" +
+                               "source 198.51.100.0/24 max_sessions=1\ncapacity 2\n",
+                           "test");
+  ASSERT_FALSE(Handle(Request(a_, a_.pub, b_.pub, 1)).refusal.has_value());
+  // The same source address (also as v4-mapped IPv6) may not create a second session.
+  AllocatorResult mapped = allocator_->Handle(
+      Request(d_, d_.pub, e.pub, 1), *ParseAddrPort("[::ffff:198.51.100.7]:1"), kT0, relay_addrs_);
+  ASSERT_TRUE(mapped.refusal.has_value());
+  EXPECT_EQ(*mapped.refusal, Refusal::kSourceSessions);
+  // Another address of the prefix has its own quota.
+  const AddrPort other = *ParseAddrPort("198.51.100.8:1");
+  EXPECT_FALSE(allocator_->Handle(Request(d_, d_.pub, e.pub, 1), other, kT0, relay_addrs_).refusal);
+  // Global capacity 2 reached.
+  AllocatorResult full = allocator_->Handle(Request(a_, a_.pub, d_.pub, 1),
+                                            *ParseAddrPort("192.0.2.1:1"), kT0, relay_addrs_);
+  ASSERT_TRUE(full.refusal.has_value());
+  EXPECT_EQ(*full.refusal, Refusal::kCapacity);
+}
+
+TEST_F(AllocatorTest, RateQuotasRefillOverTime) {
+  policy_ = *Policy::Parse("default rate=2/s\n" + FormatDiscoKey(a_.pub) + "\n" +
+                               FormatDiscoKey(b_.pub) + "\n" + "source 192.0.2.0/24 rate=1/s\n",
+                           "test");
+  // Burst of 2 for the key, then refused; half a second later one more token.
+  EXPECT_FALSE(
+      allocator_->Handle(Request(a_, a_.pub, b_.pub, 1), source_, kT0, relay_addrs_).refusal);
+  EXPECT_FALSE(
+      allocator_->Handle(Request(a_, a_.pub, b_.pub, 2), source_, kT0, relay_addrs_).refusal);
+  AllocatorResult r =
+      allocator_->Handle(Request(a_, a_.pub, b_.pub, 3), source_, kT0, relay_addrs_);
+  ASSERT_TRUE(r.refusal.has_value());
+  EXPECT_EQ(*r.refusal, Refusal::kKeyRate);
+  EXPECT_FALSE(allocator_
+                   ->Handle(Request(a_, a_.pub, b_.pub, 4), source_, kT0 + absl::Milliseconds(500),
+                            relay_addrs_)
+                   .refusal);
+  // b from a rate-limited source: one per second.
+  const AddrPort limited = *ParseAddrPort("192.0.2.9:1");
+  EXPECT_FALSE(
+      allocator_->Handle(Request(b_, a_.pub, b_.pub, 1), limited, kT0, relay_addrs_).refusal);
+  r = allocator_->Handle(Request(b_, a_.pub, b_.pub, 2), limited, kT0, relay_addrs_);
+  ASSERT_TRUE(r.refusal.has_value());
+  EXPECT_EQ(*r.refusal, Refusal::kSourceRate);
+}
+
 TEST_F(AllocatorTest, RefusalNamesAreUniqueLabels) {
   std::set<std::string> names;
   for (size_t i = 0; i < kRefusalCount; ++i) {
