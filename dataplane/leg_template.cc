@@ -15,16 +15,17 @@ constexpr uint8_t kTtl = 64;
 
 }  // namespace
 
-LegFwd BuildLegFwd(const LegEndpoints& e, const MacAddr* next_hop_mac) {
+LegFwd BuildLegFwd(const LegEndpoints& e, NextHopState state, const MacAddr* next_hop_mac) {
   LegFwd f;
   f.addr_be = e.peer_ip_be;
   f.port_be = e.peer_port_be;
   f.bound = 1;
   f.tx_port = e.tx_port;
-  if (next_hop_mac == nullptr) {
+  if (state != NextHopState::kResolved || next_hop_mac == nullptr) {
+    f.next_hop = state == NextHopState::kNoRoute ? state : NextHopState::kUnresolved;
     return f;
   }
-  f.reachable = 1;
+  f.next_hop = NextHopState::kResolved;
   auto* eth = reinterpret_cast<rte_ether_hdr*>(f.hdr);
   std::memcpy(eth->dst_addr.addr_bytes, next_hop_mac->data(), 6);
   std::memcpy(eth->src_addr.addr_bytes, e.local_mac.data(), 6);

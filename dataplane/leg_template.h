@@ -17,7 +17,7 @@ struct LegEndpoints {
   uint16_t tx_port = 0;
 };
 
-// A bound leg: match fields set; reachable with a full template when next_hop_mac is given.
-LegFwd BuildLegFwd(const LegEndpoints& e, const MacAddr* next_hop_mac);
+// A bound leg: match fields always set; a full template only when the next hop is resolved.
+LegFwd BuildLegFwd(const LegEndpoints& e, NextHopState state, const MacAddr* next_hop_mac);
 
 }  // namespace dprelay

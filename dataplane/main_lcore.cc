@@ -60,7 +60,10 @@ unsigned MainLcore::Poll(uint64_t now_ns, uint64_t now_tsc) {
         ipc_->Send(ipc::SessionExpired{.vni = vni});
       }
     }
-    for (uint32_t hop : sessions_.UnresolvedNextHops()) {
+    for (uint32_t gone : neighbours_->Expire(now_ns)) {
+      sessions_.OnNeighbourChanged(gone);
+    }
+    for (uint32_t hop : sessions_.NextHopsInUse()) {
       if (neighbours_->ShouldRequest(hop, now_ns)) {
         SendArpRequest(hop);
       }
@@ -130,7 +133,7 @@ void MainLcore::HandleArp(rte_mbuf* m, uint64_t now_ns) {
     MacAddr mac;
     std::memcpy(mac.data(), arp->arp_data.arp_sha.addr_bytes, 6);
     if (neighbours_->Learn(sender_ip, mac, now_ns)) {
-      sessions_.OnNeighbourLearned(sender_ip);
+      sessions_.OnNeighbourChanged(sender_ip);
     }
   }
   if (op != RTE_ARP_OP_REQUEST) {

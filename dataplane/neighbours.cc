@@ -33,6 +33,20 @@ bool Neighbours::Learn(uint32_t ip_be, const MacAddr& mac, uint64_t now_ns) {
   return changed;
 }
 
+std::vector<uint32_t> Neighbours::Expire(uint64_t now_ns) {
+  std::vector<uint32_t> gone;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const Entry& e = it->second;
+    if (e.resolved && now_ns - e.confirmed_ns > kExpireNs) {
+      gone.push_back(it->first);
+      entries_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  return gone;
+}
+
 bool Neighbours::ShouldRequest(uint32_t ip_be, uint64_t now_ns) {
   Entry& e = entries_[ip_be];
   bool fresh = e.resolved && now_ns - e.confirmed_ns < kReachableNs;

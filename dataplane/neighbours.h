@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 
@@ -27,6 +28,9 @@ class Neighbours {
   // Entries are trusted this long after they were last confirmed (Linux's default
   // base_reachable_time is 30 s; we refresh well within it by re-requesting).
   static constexpr uint64_t kReachableNs = 60ull * 1'000'000'000;
+  // An entry nothing has confirmed for this long is forgotten: legs behind it go back to
+  // "unresolved" rather than keep a MAC that may now belong to no one (or someone else).
+  static constexpr uint64_t kExpireNs = 5 * kReachableNs;
 
   Neighbours(Ipv4Subnet subnet, std::optional<uint32_t> gateway_be)
       : subnet_(subnet), gateway_be_(gateway_be) {}
@@ -38,6 +42,8 @@ class Neighbours {
   bool Learn(uint32_t ip_be, const MacAddr& mac, uint64_t now_ns);
   // True if a request for ip should go out now (not resolved, or stale, and not asked lately).
   bool ShouldRequest(uint32_t ip_be, uint64_t now_ns);
+  // Forgets entries unconfirmed for kExpireNs; returns their addresses.
+  std::vector<uint32_t> Expire(uint64_t now_ns);
 
   const Ipv4Subnet& subnet() const { return subnet_; }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
+
 #include "absl/strings/str_format.h"
 
 namespace dprelay {
@@ -71,8 +73,12 @@ LegFwd SessionManager::MakeLeg(const AddrPort& addr) const {
   e.local_mac = local_.mac;
   e.tx_port = local_.port_id;
   std::optional<uint32_t> hop = neighbours_->NextHop(e.peer_ip_be);
-  std::optional<MacAddr> mac = hop ? neighbours_->Lookup(*hop) : std::nullopt;
-  return BuildLegFwd(e, mac ? &*mac : nullptr);
+  if (!hop) {
+    return BuildLegFwd(e, NextHopState::kNoRoute, nullptr);
+  }
+  std::optional<MacAddr> mac = neighbours_->Lookup(*hop);
+  return BuildLegFwd(e, mac ? NextHopState::kResolved : NextHopState::kUnresolved,
+                     mac ? &*mac : nullptr);
 }
 
 void SessionManager::PublishLeg(uint32_t vni, int leg, const AddrPort& addr) {
@@ -105,7 +111,7 @@ HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint
   return r;
 }
 
-void SessionManager::OnNeighbourLearned(uint32_t ip_be) {
+void SessionManager::OnNeighbourChanged(uint32_t ip_be) {
   for (const auto& [vni, s] : sessions_) {
     for (int i = 0; i < 2; ++i) {
       if (s.bound[i].valid() && neighbours_->NextHop(s.bound[i].ip.v4_be()) == ip_be) {
@@ -115,20 +121,19 @@ void SessionManager::OnNeighbourLearned(uint32_t ip_be) {
   }
 }
 
-std::vector<uint32_t> SessionManager::UnresolvedNextHops() const {
-  std::vector<uint32_t> out;
+std::vector<uint32_t> SessionManager::NextHopsInUse() const {
+  absl::flat_hash_set<uint32_t> hops;
   for (const auto& [vni, s] : sessions_) {
     for (int i = 0; i < 2; ++i) {
       if (!s.bound[i].valid()) {
         continue;
       }
-      std::optional<uint32_t> hop = neighbours_->NextHop(s.bound[i].ip.v4_be());
-      if (hop && !neighbours_->Lookup(*hop)) {
-        out.push_back(*hop);
+      if (std::optional<uint32_t> hop = neighbours_->NextHop(s.bound[i].ip.v4_be())) {
+        hops.insert(*hop);
       }
     }
   }
-  return out;
+  return std::vector<uint32_t>(hops.begin(), hops.end());
 }
 
 std::vector<uint32_t> SessionManager::Expire(uint64_t now_ns, uint64_t now_tsc, uint64_t tsc_hz) {

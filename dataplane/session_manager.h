@@ -45,10 +45,10 @@ class SessionManager {
   HandshakeResult HandleControl(uint32_t vni, std::span<const uint8_t> disco, const AddrPort& src,
                                 uint64_t now_ns, std::vector<ipc::LegBound>* bound);
 
-  // A neighbour was learned or changed: republish legs whose next hop it is.
-  void OnNeighbourLearned(uint32_t ip_be);
-  // Next hops some bound leg is waiting for.
-  std::vector<uint32_t> UnresolvedNextHops() const;
+  // A neighbour was learned, changed or forgotten: republish legs whose next hop it is.
+  void OnNeighbourChanged(uint32_t ip_be);
+  // Next hops of bound legs, each once: the main lcore keeps them resolved and fresh.
+  std::vector<uint32_t> NextHopsInUse() const;
 
   // Sessions whose lifetime ran out (PROTOCOL.md §4 GC rules); they are removed.
   // last_seen comes from worker TSC stamps, converted with tsc_to_ns.

@@ -19,12 +19,16 @@
 
 namespace dprelay {
 
+// Whether a leg's header template can be sent: its next-hop MAC is known, being resolved, or
+// there is no next hop at all (off-link client and no gateway).
+enum class NextHopState : uint8_t { kUnresolved = 0, kResolved = 1, kNoRoute = 2 };
+
 // What forwarding to, and matching packets from, one bound leg needs, precomputed at bind.
 struct LegFwd {
   uint32_t addr_be = 0;   // the client's bound IPv4 address (network order)
   uint16_t port_be = 0;   // the client's bound UDP port (network order)
   uint8_t bound = 0;      // 1 after a valid Answer: packets from addr:port are accepted
-  uint8_t reachable = 0;  // 1 when hdr carries a resolved next-hop MAC: we can send to it
+  NextHopState next_hop = NextHopState::kUnresolved;  // kResolved: hdr is complete
   uint16_t tx_port = 0;   // DPDK port the leg is reached through
   uint16_t ip_sum = 0;    // folded sum of hdr's IPv4 header with total length and checksum 0
   // Ones'-complement sum, in 32-bit words with end-around carry, of hdr's IPv4 source,

@@ -171,8 +171,10 @@ __attribute__((always_inline)) inline PacketResult ProcessPacketInline(const Wor
                                                                 : -1;
       if (from < 0) {
         result = Drop(DropReason::kUnknownSource);
-      } else if (!slot.leg[1 - from].reachable) {
-        result = Drop(DropReason::kNoNeighbour);
+      } else if (slot.leg[1 - from].next_hop != NextHopState::kResolved) {
+        result = Drop(slot.leg[1 - from].next_hop == NextHopState::kNoRoute
+                          ? DropReason::kNoRoute
+                          : DropReason::kNoNeighbour);
       } else {
         const LegFwd& to = slot.leg[1 - from];
         RewriteHeaders(p, to, tot_len_be, udp_len_be, old_l4_complement, udp_csum);

@@ -79,7 +79,7 @@ LegFwd Leg(uint32_t ip, uint16_t port, uint8_t mac_tag, uint16_t port_id) {
                  .local_mac = {0x02, 0, 0, 0, 0, 0x01},
                  .tx_port = port_id};
   MacAddr mac = {0x02, mac_tag, mac_tag, mac_tag, mac_tag, mac_tag};
-  return BuildLegFwd(e, &mac);
+  return BuildLegFwd(e, NextHopState::kResolved, &mac);
 }
 
 std::vector<uint8_t> DataFrom(uint32_t ip, uint16_t port, uint8_t fill) {

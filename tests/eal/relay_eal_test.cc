@@ -476,9 +476,45 @@ TEST_F(RelayEalTest, MalformedAndUnrelatedPacketsAreDroppedByName) {
     cases.push_back({"truncated IPv4", f, "drop_ip_runt"});
   }
   {
+    std::vector<uint8_t> f = FromClient(a_, Data(kVni, {1})).Build();
+    f[14] = 0x65;  // version 6 in an IPv4 ethertype
+    cases.push_back({"IP version", f, "drop_ip_bad_version"});
+  }
+  {
+    std::vector<uint8_t> f = FromClient(a_, Data(kVni, {1})).Build();
+    f[14] = 0x44;  // IHL 4
+    cases.push_back({"IHL below 5", f, "drop_ip_bad_header_length"});
+  }
+  {
     Frame f = FromClient(a_, Data(kVni, {1}));
     f.ihl = 6;
     cases.push_back({"IP options", f.Build(), "drop_ip_options"});
+  }
+  {
+    std::vector<uint8_t> f = FromClient(a_, Data(kVni, {1})).Build();
+    f[16] = 0, f[17] = 24;  // IPv4 total length leaves 4 bytes for UDP
+    cases.push_back({"UDP runt", f, "drop_udp_runt"});
+  }
+  {
+    std::vector<uint8_t> f = FromClient(a_, Data(kVni, {1})).Build();
+    f[38] = 0x10;  // UDP length beyond the IP payload
+    cases.push_back({"UDP length", f, "drop_udp_bad_length"});
+  }
+  {
+    Frame f = FromClient(a_, {3, 1, 0, 0, 0, 0, 0, 0});  // ICMP destination unreachable
+    f.protocol = 1;
+    f.udp_checksum = false;
+    cases.push_back({"ICMP other than echo", f.Build(), "drop_icmp_not_echo"});
+  }
+  {
+    // Opens with the right key but is no disco message (unknown type 0x7f).
+    std::vector<uint8_t> g(kGeneveHeaderLen);
+    EXPECT_TRUE(
+        EncodeGeneve({.control = true, .protocol = kGeneveProtocolDisco, .vni = kVni}, g).ok());
+    const uint8_t junk[3] = {0x7f, 0, 0};
+    std::vector<uint8_t> box = SealDisco(a_.with_server, a_.key.pub, junk);
+    g.insert(g.end(), box.begin(), box.end());
+    cases.push_back({"sealed non-message", FromClient(a_, g).Build(), "drop_parse_failed"});
   }
   {
     std::vector<uint8_t> f = FromClient(a_, Data(kVni, {1})).Build();
@@ -586,6 +622,96 @@ TEST_F(RelayEalTest, AnInstallNeverTakesOverALiveVniWithOtherKeys) {
   Inject(FromClient(a_, Data(kVni, {1})).Build());
   Step();
   EXPECT_EQ(Sent(0).size(), 1u);  // still forwarding for the established pair
+}
+
+TEST_F(RelayEalTest, FullRingsAndPoolsAreCountedNotLeaked) {
+  Install();
+  LearnNeighbours();
+  Handshake(a_, b_, 1);
+  Handshake(b_, a_, 1);
+  auto fill = [&](rte_ring* ring) {
+    std::vector<rte_mbuf*> held;
+    while (rte_ring_free_count(ring) > 0) {
+      rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+      rte_ring_enqueue(ring, m);
+      held.push_back(m);
+    }
+    return held;
+  };
+  // The worker -> main lcore ring is full: an ARP request is dropped by name.
+  fill(to_main_);
+  Inject(ArpRequest(a_, kRelayIp));
+  worker_->Poll(rte_rdtsc());
+  EXPECT_EQ(Counter("drop_main_ring_full"), 1u);
+  void* obj;
+  while (rte_ring_dequeue(to_main_, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+  // The TX queue is full: the forwarded packet is freed and counted.
+  fill(tx_[0]);
+  Inject(FromClient(a_, Data(kVni, {1})).Build());
+  worker_->Poll(rte_rdtsc());
+  EXPECT_EQ(Counter("drop_tx_full"), 1u);
+  Sent(0);
+  // The pool is empty when the main lcore must originate an ARP request.
+  std::vector<rte_mbuf*> taken;
+  while (rte_mbuf* m = rte_pktmbuf_alloc(port_.pool)) taken.push_back(m);
+  now_ns_ += 61 * 1'000'000'000ull;  // every neighbour is stale: refresh requests are due
+  Inject(FromClient(a_, Data(kVni, {2})).Build());  // keep the session alive
+  Step();
+  EXPECT_GE(Counter("drop_no_mbuf"), 1u);
+  for (rte_mbuf* m : taken) rte_pktmbuf_free(m);
+  EXPECT_EQ(rte_mempool_avail_count(pool_) + rte_mempool_in_use_count(pool_), 4096u);
+}
+
+TEST_F(RelayEalTest, StaleNeighboursAreRefreshedAndForgottenOnesStopForwarding) {
+  Install();
+  LearnNeighbours();
+  Handshake(a_, b_, 1);
+  Handshake(b_, a_, 1);
+  auto tick = [&](uint64_t seconds) {
+    now_ns_ += seconds * 1'000'000'000ull;
+    // Traffic both ways keeps the session alive (either idle leg would expire it).
+    Inject(FromClient(a_, Data(kVni, {0xa})).Build());
+    Inject(FromClient(b_, Data(kVni, {0xb})).Build());
+    Step();
+  };
+  tick(61);  // entries are stale: both are asked for again, forwarding continues meanwhile
+  std::vector<std::vector<uint8_t>> arps = Sent(1);
+  EXPECT_EQ(arps.size(), 2u);
+  EXPECT_EQ(Sent(0).size(), 2u);
+  EXPECT_EQ(Counter("arp_requests"), 2u);
+  // A answers, B never does: after the expiry B's leg is unresolved, never a guessed MAC.
+  std::vector<uint8_t> reply = ArpRequest(a_, kRelayIp);
+  reply[21] = 2;
+  for (int i = 0; i < 5; ++i) {
+    Inject(reply);
+    tick(60);
+    Sent(1);
+    Sent(0);
+  }
+  uint64_t no_neighbour = Counter("drop_no_neighbour");
+  tick(1);
+  std::vector<std::vector<uint8_t>> out = Sent(0);
+  ASSERT_EQ(out.size(), 1u);  // B -> A still flows; A -> B has no next hop any more
+  EXPECT_EQ(out[0].back(), 0xb);
+  EXPECT_EQ(Counter("drop_no_neighbour"), no_neighbour + 1);
+}
+
+TEST_F(RelayEalTest, OffLinkClientsWithoutAGatewayAreNoRoute) {
+  ipc::InstallSession m;
+  m.vni = kVni;
+  m.client_keys = SortedPair(a_.key.pub, b_.key.pub);
+  for (int i = 0; i < 2; ++i) m.shared[i] = *ComputeSharedKey(m.client_keys[i], server_.priv);
+  m.server_key = server_.pub;
+  m.bind_lifetime_ns = 30 * kSecond;
+  m.steady_state_lifetime_ns = 300 * kSecond;
+  const int leg_a = m.client_keys[0] == a_.key.pub ? 0 : 1;
+  m.bound[leg_a] = AddrPort{IpAddr::V4FromBe(htonl(kIpA)), a_.port};
+  m.bound[1 - leg_a] = AddrPort{IpAddr::V4(192, 0, 2, 9), 7000};  // off-link, no gateway
+  ASSERT_TRUE(main_->sessions().Install(m, now_ns_).ok());
+  Inject(FromClient(a_, Data(kVni, {1})).Build());
+  Step();
+  EXPECT_TRUE(Sent(0).empty());
+  EXPECT_EQ(Counter("drop_no_route"), 1u);
 }
 
 TEST_F(RelayEalTest, UnboundSessionsExpireAfterTheBindLifetime) {
