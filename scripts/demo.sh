@@ -2,7 +2,7 @@
 # dprelay demo: two clients in their own network namespaces get an allocation from
 # dprelay-control, bind to dprelay-dataplane with the disco handshake and exchange traffic and
 # pings through it. Builds first if needed; removes everything it made on exit, Ctrl-C or error.
-#   scripts/demo.sh [--count N] [--pings N] [--size BYTES]
+#   scripts/demo.sh [--count N] [--pings N] [--size BYTES] [--workers N]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 COUNT=20 PINGS=5 SIZE=200
@@ -11,6 +11,7 @@ while [ $# -gt 0 ]; do
     --count) COUNT=$2; shift 2 ;;
     --pings) PINGS=$2; shift 2 ;;
     --size) SIZE=$2; shift 2 ;;
+    --workers) export DP_WORKERS=$2; shift 2 ;;
     -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "demo: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -47,7 +48,7 @@ echo "control key: $CONTROL_KEY"
 step "dprelay-dataplane on dp0, relay $RELAY_IP:$RELAY_PORT"
 dataplane_start "$WORK/dataplane.log" "$WORK/dataplane.sock" ||
   { cat "$WORK/dataplane.log"; exit 1; }
-echo "driver net_$DP_DRIVER, pid $DP_PID"
+echo "driver net_$DP_DRIVER, pid $DP_PID, $(grep -o '[0-9]* worker(s)' "$WORK/dataplane.log")"
 
 step "dprelay-control, allocation socket $CONTROL_IP:$CONTROL_PORT"
 topo_spawn "$WORK/control.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \

@@ -28,7 +28,10 @@ topo_up() {
   ip -n "$NS_R" addr add "$CONTROL_IP/24" dev br0
   ip -n "$NS_R" link set lo up
   # Created straight into the namespaces: nothing appears in the host's namespace.
-  ip link add dp0 netns "$NS_R" type veth peer name dp0b netns "$NS_R"
+  # One queue pair per dataplane worker (DP_WORKERS): net_af_xdp binds one socket per queue.
+  local q=$(( ${DP_WORKERS:-0} > 0 ? ${DP_WORKERS:-0} : 1 ))
+  ip link add dp0 netns "$NS_R" numtxqueues "$q" numrxqueues "$q" type veth \
+    peer name dp0b netns "$NS_R" numtxqueues "$q" numrxqueues "$q"
   ip link add eth0 netns "$NS_A" type veth peer name a0 netns "$NS_R"
   ip link add eth0 netns "$NS_B" type veth peer name b0 netns "$NS_R"
   for port in dp0b a0 b0; do
@@ -78,7 +81,15 @@ topo_down() {
 # Sets DP_PID and DP_DRIVER. Single lcore unless DP_LCORES says otherwise.
 dataplane_start() {
   local log=$1 sock=$2
-  local eal=(-l "${DP_LCORES:-0}" --no-huge --no-pci --no-shconf -m 512 --log-level=*:warning)
+  # DP_WORKERS=N: the main lcore plus N workers, spread over the machine's cores (a 2-core
+  # machine oversubscribes them; the idle sleep keeps that fair). Default: one lcore doing both.
+  local lcores="0"
+  if [ "${DP_WORKERS:-0}" -gt 0 ]; then
+    local cpus=$(( $(nproc) - 1 )) i
+    lcores="0@0"
+    for i in $(seq 1 "$DP_WORKERS"); do lcores+=",$i@$(( i % (cpus + 1) ))"; done
+  fi
+  local eal=(--lcores="$lcores" --no-huge --no-pci --no-shconf -m 512 --log-level=*:warning)
   local ours=(--address="$RELAY_IP/24" --relay_port="$RELAY_PORT" --ipc_socket="$sock"
               --idle_sleep_us="${DP_IDLE_SLEEP_US:-20}")
   local driver
