@@ -15,6 +15,7 @@
 #include <rte_ring.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -37,6 +38,7 @@ DEFINE_uint32(inflight, 512, "packets in the closed loop");
 DEFINE_string(bind, "handshake",
               "handshake: Bind/Challenge/Answer per leg; install: pre-bound legs");
 DEFINE_string(mode, "both", "relay, bare, or both");
+DEFINE_uint32(repeat, 3, "alternating bare/relay measurements per size; median and range reported");
 DEFINE_uint64(packets, 0, "single-threaded run until this many packets are forwarded (callgrind)");
 
 namespace dprelay::perf {
@@ -54,14 +56,24 @@ struct LoopArg {
   Worker* worker;  // nullptr: bare forwarding
   uint16_t port;
   std::atomic<bool>* stop;
+  bool touch;      // bare forwarding that rewrites each packet's MACs (l2fwd) or not (io)
 };
 
-// The harness's ceiling: the same port and rings, no relay logic at all.
+// The harness's ceilings: the same port and rings, no relay logic at all; either passing
+// pointers only (testpmd's "io" mode) or also rewriting each packet's MACs (l2fwd, testpmd "mac").
 int BareLoop(void* p) {
   auto* a = static_cast<LoopArg*>(p);
   rte_mbuf* pkts[kBurstSize];
   while (!a->stop->load(std::memory_order_relaxed)) {
     const uint16_t n = rte_eth_rx_burst(a->port, 0, pkts, kBurstSize);
+    if (a->touch) {
+      for (uint16_t i = 0; i < n; ++i) {
+        auto* eth = rte_pktmbuf_mtod(pkts[i], rte_ether_hdr*);
+        rte_ether_addr tmp = eth->dst_addr;
+        eth->dst_addr = eth->src_addr;
+        eth->src_addr = tmp;
+      }
+    }
     const uint16_t sent = rte_eth_tx_burst(a->port, 0, pkts, n);
     if (sent < n) {
       rte_pktmbuf_free_bulk(pkts + sent, n - sent);
@@ -194,36 +206,60 @@ int Run() {
   }
 
   unsigned relay_lcore = rte_get_next_lcore(-1, 1, 0);
+  // One measurement: the given loop on the relay lcore, the emulator here, closed loop.
+  auto measure = [&](bool bare, bool touch, double* relay_counted) {
+    std::atomic<bool> stop{false};
+    LoopArg arg{bare ? nullptr : &worker, port->port_id, &stop, touch};
+    rte_eal_remote_launch(bare ? BareLoop : RelayLoop, &arg, relay_lcore);
+    emu.Prime();
+    const uint64_t warm_end = NowNs() + 200'000'000;
+    while (NowNs() < warm_end) emu.Step();
+    const uint64_t r0 = emu.received(), f0 = counters[0].forwarded_packets.load(), t0 = NowNs();
+    const uint64_t end = t0 + static_cast<uint64_t>(FLAGS_seconds * 1e9);
+    uint64_t now = t0;
+    while (now < end) {
+      for (int i = 0; i < 64; ++i) emu.Step();
+      now = NowNs();
+    }
+    const double us = double(now - t0) / 1e3;
+    const double mpps = double(emu.received() - r0) / us;
+    // The relay's own count must agree with what the emulator saw come back.
+    *relay_counted = double(counters[0].forwarded_packets.load() - f0) / us;
+    stop.store(true);
+    rte_eal_wait_lcore(relay_lcore);
+    Drain(e2r);
+    Drain(r2e);
+    return mpps;
+  };
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
   for (uint32_t payload : payloads) {
     emu.SetPayload(payload);
-    double mpps[2] = {0, 0};
-    for (int bare = 1; bare >= 0; --bare) {
-      if ((bare && FLAGS_mode == "relay") || (!bare && FLAGS_mode == "bare")) {
-        continue;
-      }
-      std::atomic<bool> stop{false};
-      LoopArg arg{bare ? nullptr : &worker, port->port_id, &stop};
-      const uint64_t drops_before = counters[0].drops[0].load();
-      rte_eal_remote_launch(bare ? BareLoop : RelayLoop, &arg, relay_lcore);
-      emu.Prime();
-      const uint64_t warm_end = NowNs() + 300'000'000;
-      while (NowNs() < warm_end) emu.Step();
-      const uint64_t r0 = emu.received(), t0 = NowNs();
-      const uint64_t end = t0 + static_cast<uint64_t>(FLAGS_seconds * 1e9);
-      uint64_t now = t0;
-      while (now < end) {
-        for (int i = 0; i < 64; ++i) emu.Step();
-        now = NowNs();
-      }
-      mpps[bare] = double(emu.received() - r0) / (double(now - t0) / 1e3);
-      stop.store(true);
-      rte_eal_wait_lcore(relay_lcore);
-      Drain(e2r);
-      Drain(r2e);
-      (void)drops_before;
+    std::vector<double> bare, l2fwd, relay, ratio, ratio_l2;
+    double counted = 0;
+    for (uint32_t r = 0; r < std::max(1u, FLAGS_repeat); ++r) {
+      double ignored;
+      const bool ceilings = FLAGS_mode != "relay";
+      double b = ceilings ? measure(true, false, &ignored) : 0;
+      double l = ceilings ? measure(true, true, &ignored) : 0;
+      double x = FLAGS_mode == "bare" ? 0 : measure(false, false, &counted);
+      bare.push_back(b);
+      l2fwd.push_back(l);
+      relay.push_back(x);
+      ratio.push_back(b > 0 ? x / b : 0);
+      ratio_l2.push_back(l > 0 ? x / l : 0);
     }
-    std::printf("payload=%u sessions=%u bare_mpps=%.3f relay_mpps=%.3f ratio=%.3f\n", payload,
-                FLAGS_sessions, mpps[1], mpps[0], mpps[1] > 0 ? mpps[0] / mpps[1] : 0.0);
+    std::printf(
+        "payload=%u sessions=%u bare_mpps=%.3f l2fwd_mpps=%.3f relay_mpps=%.3f ratio=%.3f "
+        "ratio_l2fwd=%.3f relay_min=%.3f relay_max=%.3f ratio_min=%.3f ratio_max=%.3f runs=%zu "
+        "relay_counted_mpps=%.3f\n",
+        payload, FLAGS_sessions, median(bare), median(l2fwd), median(relay), median(ratio),
+        median(ratio_l2), *std::min_element(relay.begin(), relay.end()),
+        *std::max_element(relay.begin(), relay.end()),
+        *std::min_element(ratio.begin(), ratio.end()),
+        *std::max_element(ratio.begin(), ratio.end()), relay.size(), counted);
     std::fflush(stdout);
   }
   std::printf("unexpected_packets=%lu\n", emu.unexpected());

@@ -74,13 +74,15 @@ IPP=$(awk -v ir="$IR" -v n="$FWD" 'BEGIN{printf "%.0f", ir / n}')
   echo
   echo "## Per-core capacity (ring-backed port, closed loop, 1k sessions bound by handshake)"
   echo
-  echo "Relay worker on lcore 1, peer emulator on lcore 0. *bare* is the same harness with the"
-  echo "worker replaced by rx_burst -> tx_burst (no relay logic): the harness's ceiling."
+  echo "Relay worker on lcore 1, peer emulator on lcore 0. The harness's ceilings replace the"
+  echo "worker with no relay logic: *io* passes mbuf pointers rx_burst -> tx_burst and never"
+  echo "touches a packet (testpmd io mode); *l2fwd* also rewrites each packet's MACs (testpmd mac"
+  echo "mode). Each figure is the median of 3 interleaved runs; the relay's range is given."
   echo
-  echo "| UDP payload | bare ceiling Mpps | relay Mpps | relay / ceiling |"
-  echo "|---|---|---|---|"
+  echo "| UDP payload | io ceiling Mpps | l2fwd Mpps | relay Mpps (min-max) | relay / io | relay / l2fwd |"
+  echo "|---|---|---|---|---|---|"
   grep '^payload=' "$TMP/k1.out" | while read -r line; do
-    echo "| $(field "$line" payload) B | $(field "$line" bare_mpps) | $(field "$line" relay_mpps) | $(field "$line" ratio) |"
+    echo "| $(field "$line" payload) B | $(field "$line" bare_mpps) | $(field "$line" l2fwd_mpps) | $(field "$line" relay_mpps) ($(field "$line" relay_min)-$(field "$line" relay_max)) | $(field "$line" ratio) | $(field "$line" ratio_l2fwd) |"
   done
   echo
   echo '```'
@@ -92,10 +94,10 @@ IPP=$(awk -v ir="$IR" -v n="$FWD" 'BEGIN{printf "%.0f", ir / n}')
   echo
   local_1k=$(grep '^payload=86 ' "$TMP/k1.out" | head -n1)
   line_m=$(grep '^payload=86 ' "$TMP/m1.out" | head -n1)
-  echo "| sessions | relay Mpps | relay / ceiling |"
-  echo "|---|---|---|"
-  echo "| 1000 | $(field "$local_1k" relay_mpps) | $(field "$local_1k" ratio) |"
-  echo "| $SCALE_SESSIONS | $(field "$line_m" relay_mpps) | $(field "$line_m" ratio) |"
+  echo "| sessions | io ceiling Mpps | relay Mpps (min-max) | relay / io |"
+  echo "|---|---|---|---|"
+  echo "| 1000 | $(field "$local_1k" bare_mpps) | $(field "$local_1k" relay_mpps) ($(field "$local_1k" relay_min)-$(field "$local_1k" relay_max)) | $(field "$local_1k" ratio) |"
+  echo "| $SCALE_SESSIONS | $(field "$line_m" bare_mpps) | $(field "$line_m" relay_mpps) ($(field "$line_m" relay_min)-$(field "$line_m" relay_max)) | $(field "$line_m" ratio) |"
   echo
   echo "$SCALE_SESSIONS vs 1k relay rate: $(awk -v a="$(field "$line_m" relay_mpps)" -v b="$(field "$local_1k" relay_mpps)" 'BEGIN{printf "%.2f", a / b}')x"
   echo
