@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "proto/clock.h"
 #include "proto/log.h"
 
 namespace dprelay {
@@ -21,12 +22,6 @@ constexpr unsigned kToMainRingSize = 4096;
 // Main lcore -> worker 0 TX handoff (only for ports without a TX queue for the main lcore):
 // Challenges, ARP and ICMP replies, a few per handshake.
 constexpr unsigned kTxHandoffRingSize = 1024;
-
-uint64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 struct WorkerArg {
   Worker* worker;

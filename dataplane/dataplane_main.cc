@@ -79,18 +79,9 @@ absl::StatusOr<dprelay::DataplaneConfig> BuildConfig() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Split at "--": EAL gets what comes before, gflags what comes after.
-  int split = argc;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--") == 0) {
-      split = i;
-      break;
-    }
-  }
-  std::vector<char*> ours = {argv[0]};
-  for (int i = split + 1; i < argc; ++i) {
-    ours.push_back(argv[i]);
-  }
+  // EAL gets what comes before "--", gflags what comes after.
+  std::vector<char*> ours;
+  const int split = dprelay::SplitEalArgs(argc, argv, &ours);
   int our_argc = static_cast<int>(ours.size());
   char** our_argv = ours.data();
   gflags::SetUsageMessage(

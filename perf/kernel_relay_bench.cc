@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "proto/clock.h"
 #include "proto/geneve.h"
 
 DEFINE_uint32(sessions, 1000, "sessions (VNIs) in the relay's table");
@@ -62,12 +63,6 @@ sockaddr_in Loopback(uint16_t port) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = htons(port);
   return a;
-}
-
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 struct Leg {
@@ -199,15 +194,15 @@ int main(int argc, char** argv) {
       sent += r;
     }
   };
-  const uint64_t warm = NowNs() + 300'000'000;
-  while (NowNs() < warm) pump(a), pump(b);
-  const uint64_t f0 = forwarded.load(), t0 = NowNs();
+  const uint64_t warm = dprelay::MonotonicNs() + 300'000'000;
+  while (dprelay::MonotonicNs() < warm) pump(a), pump(b);
+  const uint64_t f0 = forwarded.load(), t0 = dprelay::MonotonicNs();
   const uint64_t end = t0 + static_cast<uint64_t>(FLAGS_seconds * 1e9);
   uint64_t now = t0;
   while (now < end) {
     pump(a);
     pump(b);
-    now = NowNs();
+    now = dprelay::MonotonicNs();
   }
   const uint64_t f1 = forwarded.load();
   stop.store(true);

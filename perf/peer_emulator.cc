@@ -10,9 +10,10 @@
 #include <variant>
 
 #include "dataplane/packet_headers.h"
+#include "proto/clock.h"
 #include "proto/disco.h"
 #include "proto/geneve.h"
-#include "proto/wire.h"
+#include "tests/testutil/packet_builder.h"
 
 namespace dprelay::perf {
 namespace {
@@ -21,22 +22,6 @@ constexpr uint32_t kClientBase = 0x64400000;  // 100.64.0.0/10: room for 2^22 cl
 constexpr uint8_t kGatewayMac[6] = {0x02, 0x00, 0x5e, 0x00, 0x00, 0xfe};
 constexpr unsigned kBatch = 32;
 constexpr uint32_t kHandshakeBatch = 256;  // sessions per handshake round (512 legs in flight)
-
-uint32_t Sum(const uint8_t* p, size_t n, uint32_t s = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) {
-    s += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
-  }
-  if (n % 2 != 0) {
-    s += static_cast<uint32_t>(p[n - 1] << 8);
-  }
-  return s;
-}
-uint16_t Fold(uint32_t s) {
-  while (s >> 16) {
-    s = (s & 0xffff) + (s >> 16);
-  }
-  return static_cast<uint16_t>(~s);
-}
 
 DiscoKeyPair KeyFromByte(uint8_t b) {
   DiscoPrivateKey p;
@@ -67,28 +52,15 @@ uint32_t PeerEmulator::ClientIp(uint32_t vni, int leg) const {
 
 std::vector<uint8_t> PeerEmulator::Frame(uint32_t vni, int leg, const uint8_t* payload,
                                          size_t len) const {
-  std::vector<uint8_t> f(kV4HeaderLen + len, 0);
-  std::memcpy(&f[0], config_.relay_mac, 6);
-  std::memcpy(&f[6], kGatewayMac, 6);
-  f[12] = 0x08;
-  uint8_t* ip = &f[kEthHdrLen];
-  ip[0] = 0x45;
-  StoreBe16(ip + 2, static_cast<uint16_t>(kIpv4HdrLen + kUdpHdrLen + len));
-  ip[8] = 64;
-  ip[9] = 17;
-  uint32_t src = ClientIp(vni, leg);
-  std::memcpy(ip + 12, &src, 4);
-  std::memcpy(ip + 16, &config_.relay_ip_be, 4);
-  StoreBe16(ip + 10, Fold(Sum(ip, kIpv4HdrLen)));
-  uint8_t* udp = ip + kIpv4HdrLen;
-  StoreBe16(udp, ClientPort(leg));
-  std::memcpy(udp + 2, &config_.relay_port_be, 2);
-  StoreBe16(udp + 4, static_cast<uint16_t>(kUdpHdrLen + len));
-  std::memcpy(udp + 8, payload, len);
-  uint32_t s = Sum(ip + 12, 8) + 17 + kUdpHdrLen + static_cast<uint32_t>(len);
-  uint16_t c = Fold(Sum(udp, kUdpHdrLen + len, s));
-  StoreBe16(udp + 6, c == 0 ? 0xffff : c);
-  return f;
+  testing::Frame f;
+  std::memcpy(f.src_mac, kGatewayMac, 6);
+  std::memcpy(f.dst_mac, config_.relay_mac, 6);
+  f.src_ip = ntohl(ClientIp(vni, leg));
+  f.dst_ip = ntohl(config_.relay_ip_be);
+  f.src_port = ClientPort(leg);
+  f.dst_port = ntohs(config_.relay_port_be);
+  f.payload.assign(payload, payload + len);
+  return f.Build();
 }
 
 void PeerEmulator::AnnounceGateway() {
@@ -116,9 +88,7 @@ bool PeerEmulator::BindAll(MainLcore& main, bool handshake, const std::function<
   install.server_key = server_.pub;
   install.bind_lifetime_ns = 30ll * 1'000'000'000;
   install.steady_state_lifetime_ns = 3600ll * 1'000'000'000;
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);  // the clock the main lcore expires sessions by
-  const uint64_t now_ns = uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  const uint64_t now_ns = MonotonicNs();  // the clock the main lcore expires sessions by
   for (uint32_t first = 1; first <= config_.sessions; first += kHandshakeBatch) {
     const uint32_t last = std::min(config_.sessions, first + kHandshakeBatch - 1);
     for (uint32_t vni = first; vni <= last; ++vni) {

@@ -30,6 +30,7 @@
 #include "drivers/eal.h"
 #include "drivers/port.h"
 #include "perf/peer_emulator.h"
+#include "proto/clock.h"
 
 DEFINE_uint32(sessions, 1000, "sessions bound before traffic starts");
 DEFINE_string(payloads, "86,512,1366", "UDP payload sizes to measure (Geneve header included)");
@@ -46,17 +47,11 @@ namespace {
 
 constexpr uint16_t kRelayPort = 40000;
 
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 struct LoopArg {
   Worker* worker;  // nullptr: bare forwarding
   uint16_t port;
   std::atomic<bool>* stop;
-  bool touch;      // bare forwarding that rewrites each packet's MACs (l2fwd) or not (io)
+  bool touch;  // bare forwarding that rewrites each packet's MACs (l2fwd) or not (io)
 };
 
 // The harness's ceilings: the same port and rings, no relay logic at all; either passing
@@ -172,18 +167,18 @@ int Run() {
   auto pump = [&] {
     while (rte_ring_count(e2r) != 0 || rte_ring_count(to_main) != 0) {
       worker.Poll(rte_rdtsc());
-      main.Poll(NowNs(), rte_rdtsc());
+      main.Poll(MonotonicNs(), rte_rdtsc());
     }
   };
   emu.AnnounceGateway();
   pump();
-  const uint64_t bind_start = NowNs();
+  const uint64_t bind_start = MonotonicNs();
   if (!emu.BindAll(main, FLAGS_bind == "handshake", pump)) {
     std::fprintf(stderr, "binding the sessions failed; counters:\n");
     for (const auto& [n, v] : main.Counters()) std::fprintf(stderr, "  %s=%lu\n", n.c_str(), v);
     return 1;
   }
-  const double bind_s = double(NowNs() - bind_start) / 1e9;
+  const double bind_s = double(MonotonicNs() - bind_start) / 1e9;
   const size_t heap_after = mallinfo2().uordblks + mallinfo2().hblkhd;
   std::printf("sessions=%u bind=%s bind_seconds=%.2f legs_bound=%lu binds_per_second=%.0f\n",
               FLAGS_sessions, FLAGS_bind.c_str(), bind_s, counters[1].legs_bound.load(),
@@ -212,14 +207,15 @@ int Run() {
     LoopArg arg{bare ? nullptr : &worker, port->port_id, &stop, touch};
     rte_eal_remote_launch(bare ? BareLoop : RelayLoop, &arg, relay_lcore);
     emu.Prime();
-    const uint64_t warm_end = NowNs() + 200'000'000;
-    while (NowNs() < warm_end) emu.Step();
-    const uint64_t r0 = emu.received(), f0 = counters[0].forwarded_packets.load(), t0 = NowNs();
+    const uint64_t warm_end = MonotonicNs() + 200'000'000;
+    while (MonotonicNs() < warm_end) emu.Step();
+    const uint64_t r0 = emu.received(), f0 = counters[0].forwarded_packets.load(),
+                   t0 = MonotonicNs();
     const uint64_t end = t0 + static_cast<uint64_t>(FLAGS_seconds * 1e9);
     uint64_t now = t0;
     while (now < end) {
       for (int i = 0; i < 64; ++i) emu.Step();
-      now = NowNs();
+      now = MonotonicNs();
     }
     const double us = double(now - t0) / 1e3;
     const double mpps = double(emu.received() - r0) / us;
@@ -273,15 +269,8 @@ int Run() {
 }  // namespace dprelay::perf
 
 int main(int argc, char** argv) {
-  int split = argc;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--") == 0) {
-      split = i;
-      break;
-    }
-  }
-  std::vector<char*> ours = {argv[0]};
-  for (int i = split + 1; i < argc; ++i) ours.push_back(argv[i]);
+  std::vector<char*> ours;
+  const int split = dprelay::SplitEalArgs(argc, argv, &ours);
   int our_argc = static_cast<int>(ours.size());
   char** our_argv = ours.data();
   gflags::ParseCommandLineFlags(&our_argc, &our_argv, true);

@@ -21,6 +21,7 @@
 #include "dataplane/worker.h"
 #include "drivers/port.h"
 #include "proto/geneve.h"
+#include "tests/testutil/eal_main.h"
 #include "tests/testutil/packet_builder.h"
 
 namespace dprelay {
@@ -239,16 +240,4 @@ TEST(MultiWorkerTest, RebindsDuringForwardingNeverExposeAHalfWrittenLeg) {
 }  // namespace
 }  // namespace dprelay
 
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  const char* eal_args[] = {
-      "multi_worker_eal_test", "-l", "0-1", "--no-huge", "--no-pci", "--no-shconf", "-m", "256",
-      "--log-level=*:warning"};
-  if (rte_eal_init(static_cast<int>(std::size(eal_args)), const_cast<char**>(eal_args)) < 0) {
-    std::fprintf(stderr, "EAL init failed\n");
-    return 1;
-  }
-  int rc = RUN_ALL_TESTS();
-  rte_eal_cleanup();
-  return rc;
-}
+int main(int argc, char** argv) { return dprelay::testing::RunEalTests(argc, argv, "0-1"); }
