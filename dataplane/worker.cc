@@ -6,6 +6,7 @@
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/packet_headers.h"
@@ -59,12 +60,77 @@ __attribute__((always_inline)) inline void RewriteHeaders(uint8_t* p, const LegF
   udp->dgram_cksum = csum == 0 ? 0xffff : csum;
 }
 
-// The classifier and forwarder. ProcessPacket is its out-of-line name (tests); the burst loop
-// inlines it.
-__attribute__((always_inline)) inline PacketResult ProcessPacketInline(const WorkerContext& ctx,
-                                                                       LegStats* leg_stats,
-                                                                       rte_mbuf* m,
-                                                                       uint64_t now_tsc) noexcept {
+// Forwards one data packet whose Ethernet, IPv4 (no options) and UDP headers were validated:
+// match the source against the bound legs, rewrite the outer headers for the other leg.
+__attribute__((always_inline)) inline PacketResult ForwardData(const WorkerContext& ctx,
+                                                               LegStats* leg_stats, rte_mbuf* m,
+                                                               uint8_t* p, uint32_t len,
+                                                               uint32_t vni, uint32_t payload_len,
+                                                               uint64_t now_tsc) noexcept {
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(p + kEthHdrLen);
+  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(p + kEthHdrLen + kIpv4HdrLen);
+  const SessionSlot& slot = ctx.table->slot(vni);
+  // Everything the rewrite replaces is saved first, because the speculative copy below
+  // may run more than once if the main lcore rewrites the slot meanwhile.
+  const uint32_t src_be = ip->src_addr;
+  const uint16_t sport_be = udp->src_port;
+  uint32_t ports;
+  std::memcpy(&ports, &udp->src_port, sizeof(ports));
+  const uint64_t old_l4_complement =
+      uint64_t{~src_be} + uint64_t{static_cast<uint32_t>(~ip->dst_addr)} + uint64_t{~ports};
+  const uint16_t tot_len_be = ip->total_length;
+  const uint16_t udp_len_be = udp->dgram_len;
+  const uint16_t udp_csum = udp->dgram_cksum;
+  PacketResult result;
+  int from = 0;
+  uint16_t tx_port = 0;
+  uint32_t seq;
+  do {
+    seq = rte_seqcount_read_begin(&slot.seq);
+    const LegFwd& l0 = slot.leg[0];
+    const LegFwd& l1 = slot.leg[1];
+    if (!slot.live) {
+      result = Drop(DropReason::kUnknownVni);
+    } else if (!l0.bound || !l1.bound) {
+      result = Drop(DropReason::kNotBound);
+    } else {
+      from = (l0.addr_be == src_be && l0.port_be == sport_be)   ? 0
+             : (l1.addr_be == src_be && l1.port_be == sport_be) ? 1
+                                                                : -1;
+      if (from < 0) {
+        result = Drop(DropReason::kUnknownSource);
+      } else if (slot.leg[1 - from].next_hop != NextHopState::kResolved) {
+        result =
+            Drop(slot.leg[1 - from].next_hop == NextHopState::kNoRoute ? DropReason::kNoRoute
+                                                                       : DropReason::kNoNeighbour);
+      } else {
+        const LegFwd& to = slot.leg[1 - from];
+        RewriteHeaders(p, to, tot_len_be, udp_len_be, old_l4_complement, udp_csum);
+        tx_port = to.tx_port;
+        result = {Verdict::kForward, DropReason::kEthRunt};
+      }
+    }
+  } while (rte_seqcount_read_retry(&slot.seq, seq));
+
+  if (result.verdict == Verdict::kForward) {
+    // Drop Ethernet padding of short frames: the output is exactly the IP packet.
+    const uint32_t frame_len = kEthHdrLen + rte_be_to_cpu_16(tot_len_be);
+    if (len > frame_len) {
+      rte_pktmbuf_trim(m, static_cast<uint16_t>(len - frame_len));
+    }
+    m->port = tx_port;
+    LegStats& st = leg_stats[size_t{vni} * 2 + from];
+    Bump(st.packets);
+    Bump(st.bytes, payload_len);
+    st.last_seen_tsc.store(now_tsc, std::memory_order_relaxed);
+  }
+  return result;
+}
+
+// The complete classifier: every check in order, each failure with its own drop reason. The
+// fast path below sends here whatever it does not recognise at a glance.
+__attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, LegStats* leg_stats,
+                                                    rte_mbuf* m, uint64_t now_tsc) noexcept {
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
   if (len < kEthHdrLen) {
@@ -130,8 +196,8 @@ __attribute__((always_inline)) inline PacketResult ProcessPacketInline(const Wor
   if (vni == 0 || vni > ctx.table->capacity()) {
     return Drop(DropReason::kUnknownVni);
   }
-  const SessionSlot& slot = ctx.table->slot(vni);
   if (GeneveIsControl(payload)) {
+    const SessionSlot& slot = ctx.table->slot(vni);
     if (GeneveProtocol(payload) != kGeneveProtocolDisco) {
       return Drop(DropReason::kControlNotDisco);
     }
@@ -141,62 +207,56 @@ __attribute__((always_inline)) inline PacketResult ProcessPacketInline(const Wor
     }
     return {Verdict::kToMain, DropReason::kEthRunt};
   }
+  return ForwardData(ctx, leg_stats, m, p, len, vni, payload_len, now_tsc);
+}
 
-  // Data. Everything the rewrite replaces is saved first, because the speculative copy below
-  // may run more than once if the main lcore rewrites the slot meanwhile.
-  const uint32_t src_be = ip->src_addr;
-  const uint16_t sport_be = udp->src_port;
-  uint32_t ports;
-  std::memcpy(&ports, &udp->src_port, sizeof(ports));
-  const uint64_t old_l4_complement =
-      uint64_t{~src_be} + uint64_t{static_cast<uint32_t>(~ip->dst_addr)} + uint64_t{~ports};
-  const uint16_t tot_len_be = ip->total_length;
-  const uint16_t udp_len_be = udp->dgram_len;
-  const uint16_t udp_csum = udp->dgram_cksum;
-  PacketResult result;
-  int from = 0;
-  uint16_t tx_port = 0;
-  uint32_t seq;
-  do {
-    seq = rte_seqcount_read_begin(&slot.seq);
-    const LegFwd& l0 = slot.leg[0];
-    const LegFwd& l1 = slot.leg[1];
-    if (!slot.live) {
-      result = Drop(DropReason::kUnknownVni);
-    } else if (!l0.bound || !l1.bound) {
-      result = Drop(DropReason::kNotBound);
-    } else {
-      from = (l0.addr_be == src_be && l0.port_be == sport_be)   ? 0
-             : (l1.addr_be == src_be && l1.port_be == sport_be) ? 1
-                                                                : -1;
-      if (from < 0) {
-        result = Drop(DropReason::kUnknownSource);
-      } else if (slot.leg[1 - from].next_hop != NextHopState::kResolved) {
-        result = Drop(slot.leg[1 - from].next_hop == NextHopState::kNoRoute
-                          ? DropReason::kNoRoute
-                          : DropReason::kNoNeighbour);
-      } else {
-        const LegFwd& to = slot.leg[1 - from];
-        RewriteHeaders(p, to, tot_len_be, udp_len_be, old_l4_complement, udp_csum);
-        tx_port = to.tx_port;
-        result = {Verdict::kForward, DropReason::kEthRunt};
-      }
-    }
-  } while (rte_seqcount_read_retry(&slot.seq, seq));
+// The fast path: one look at the fields that make a well-formed relay data packet (IPv4 without
+// options or fragmentation, UDP to our address and port, a Geneve header with no flag set, a VNI
+// in the table), with a few wide loads and masked compares. Anything else goes to ClassifySlow,
+// which finds the exact reason. ProcessPacket is the out-of-line name (tests); the burst loop
+// inlines this.
+static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "the fast-path masks assume little endian");
+// Bytes 12..15: ethertype 08 00, version/IHL 45, TOS (ignored).
+constexpr uint32_t kEthIpv4Ihl5Mask = 0x00ffffff;
+constexpr uint32_t kEthIpv4Ihl5 = 0x00450008;
+// Bytes 20..23: flags/fragment offset (DF ignored), TTL (ignored), protocol 17.
+constexpr uint32_t kUdpUnfragmentedMask = 0xff00ff3f;
+constexpr uint32_t kUdpUnfragmented = 0x11000000;
 
-  if (result.verdict == Verdict::kForward) {
-    // Drop Ethernet padding of short frames: the output is exactly the IP packet.
-    const uint32_t frame_len = kEthHdrLen + tot_len;
-    if (len > frame_len) {
-      rte_pktmbuf_trim(m, static_cast<uint16_t>(len - frame_len));
+__attribute__((always_inline)) inline uint32_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+__attribute__((always_inline)) inline uint16_t Load16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+__attribute__((always_inline)) inline PacketResult ProcessPacketInline(const WorkerContext& ctx,
+                                                                       LegStats* leg_stats,
+                                                                       rte_mbuf* m,
+                                                                       uint64_t now_tsc) noexcept {
+  uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  if (likely(len >= kV4HeaderLen + kGeneveHeaderLen)) {
+    const uint32_t tot_len = rte_be_to_cpu_16(Load16(p + kEthHdrLen + 2));
+    const uint32_t udp_len = rte_be_to_cpu_16(Load16(p + kEthHdrLen + kIpv4HdrLen + 4));
+    const uint8_t* geneve = p + kV4HeaderLen;
+    const uint32_t vni = GeneveVni(geneve);
+    if (likely((Load32(p + 12) & kEthIpv4Ihl5Mask) == kEthIpv4Ihl5 &&
+               (Load32(p + 20) & kUdpUnfragmentedMask) == kUdpUnfragmented &&
+               Load32(p + kEthHdrLen + 16) == ctx.local_ip_be &&
+               Load16(p + kEthHdrLen + kIpv4HdrLen + 2) == ctx.relay_port_be &&
+               udp_len + kIpv4HdrLen == tot_len && kEthHdrLen + tot_len <= len &&
+               udp_len >= kUdpHdrLen + kGeneveHeaderLen &&
+               geneve[1] == 0 &&  // data, not control; and never STUN (b[1] == 0x01)
+               vni - 1 < ctx.table->capacity())) {
+      return ForwardData(ctx, leg_stats, m, p, len, vni, udp_len - kUdpHdrLen, now_tsc);
     }
-    m->port = tx_port;
-    LegStats& st = leg_stats[size_t{vni} * 2 + from];
-    Bump(st.packets);
-    Bump(st.bytes, payload_len);
-    st.last_seen_tsc.store(now_tsc, std::memory_order_relaxed);
   }
-  return result;
+  return ClassifySlow(ctx, leg_stats, m, now_tsc);
 }
 
 }  // namespace
@@ -209,17 +269,13 @@ PacketResult ProcessPacket(const WorkerContext& ctx, LegStats* leg_stats, rte_mb
 Worker::Worker(const WorkerContext& ctx)
     : ctx_(ctx), leg_stats_(ctx.table->stats_block(ctx.lcore_index)) {}
 
-void Worker::PrefetchSession(const rte_mbuf* m) const noexcept {
-  // Peeks at the VNI where it sits in an IPv4 packet without options; anything else is
-  // classified properly later, this only warms caches.
-  constexpr size_t kVniOffset = kV4HeaderLen + 4;
-  if (rte_pktmbuf_data_len(m) < kVniOffset + 3) {
-    return;
-  }
-  const uint32_t vni = GeneveVni(rte_pktmbuf_mtod(m, const uint8_t*) + kV4HeaderLen);
-  if (vni == 0 || vni > ctx_.table->capacity()) {
-    return;
-  }
+__attribute__((always_inline)) inline void Worker::PrefetchSession(
+    const rte_mbuf* m) const noexcept {
+  // Peeks at where the VNI sits in an IPv4 packet without options. For any other packet the
+  // bytes are something else (always inside the mbuf's data room, which is far larger than 50
+  // bytes): the clamp keeps the address inside the table, and a useless prefetch is harmless.
+  const uint32_t vni = std::min(GeneveVni(rte_pktmbuf_mtod(m, const uint8_t*) + kV4HeaderLen),
+                                ctx_.table->capacity());
   const auto* slot = reinterpret_cast<const char*>(&ctx_.table->slot(vni));
   rte_prefetch0(slot);
   rte_prefetch0(slot + 64);
