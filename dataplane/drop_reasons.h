@@ -41,6 +41,7 @@ namespace dprelay {
   X(kNoGeneration, "no_generation")             /* Answer with no Bind in progress */      \
   X(kGenerationMismatch, "generation_mismatch") /* Answer for another Bind */              \
   X(kMacMismatch, "mac_mismatch")               /* Answer's challenge is not ours */       \
+  X(kHandshakeRateLimited, "handshake_rate_limited") /* source over its control budget */ \
   X(kNotBound, "not_bound")                     /* data before both legs are bound */      \
   X(kUnknownSource, "unknown_source")           /* data from neither bound address */      \
   /* resources */                                                                          \

@@ -60,6 +60,7 @@ unsigned MainLcore::Poll(uint64_t now_ns, uint64_t now_tsc) {
         ipc_->Send(ipc::SessionExpired{.vni = vni});
       }
     }
+    limiter_.Forget(now_ns);
     for (uint32_t gone : neighbours_->Expire(now_ns)) {
       sessions_.OnNeighbourChanged(gone);
     }
@@ -220,6 +221,10 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   const size_t payload_len = rte_be_to_cpu_16(udp->dgram_len) - kUdpHdrLen;
   const uint32_t vni = GeneveVni(payload);
   const AddrPort src = V4AddrPort(ip->src_addr, udp->src_port);
+  if (!limiter_.Allow(src.ip, now_ns)) {
+    Drop(m, DropReason::kHandshakeRateLimited);
+    return;
+  }
   std::vector<ipc::LegBound> bound;
   HandshakeResult r = sessions_.HandleControl(
       vni, std::span<const uint8_t>(payload + kGeneveHeaderLen, payload_len - kGeneveHeaderLen),

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dataplane/counters.h"
+#include "dataplane/handshake_limiter.h"
 #include "dataplane/ipc_server.h"
 #include "dataplane/neighbours.h"
 #include "dataplane/session_manager.h"
@@ -60,6 +61,7 @@ class MainLcore {
   const MainLcoreContext ctx_;
   Neighbours* const neighbours_;
   SessionManager sessions_;
+  HandshakeLimiter limiter_;
   std::unique_ptr<IpcServer> ipc_;
   uint64_t next_housekeeping_ns_ = 0;
   const LcoreCounters* all_counters_ = nullptr;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/statusor.h"
 
@@ -33,6 +34,10 @@ struct IpAddr {
   uint32_t v4_be() const;
 
   auto operator<=>(const IpAddr&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const IpAddr& a) {
+    return H::combine(std::move(h), a.family, a.bytes);
+  }
 };
 
 struct AddrPort {

@@ -455,6 +455,33 @@ TEST_F(RelayEalTest, HandshakeFailuresAreSilentAndCounted) {
   EXPECT_EQ(Counter("legs_bound"), 1u);
 }
 
+TEST_F(RelayEalTest, OneSourceCannotMakeTheMainLcoreDoUnboundedHandshakeWork) {
+  Install();
+  LearnNeighbours();
+  // A flood of valid Binds from one address at one instant: the burst allowance is answered,
+  // the rest is dropped by name; another address is unaffected.
+  const uint32_t flood = HandshakeLimiter::kDefaultBurst + 20;
+  for (uint32_t i = 0; i < flood; ++i) {
+    Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, i + 1, b_.key.pub))
+               .Build());
+    if (i % 32 == 31) Step();
+  }
+  Step();
+  Step();
+  EXPECT_EQ(Sent(1).size(), HandshakeLimiter::kDefaultBurst);
+  EXPECT_EQ(Counter("drop_handshake_rate_limited"), 20u);
+  Inject(FromClient(b_, Sealed(b_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, a_.key.pub))
+             .Build());
+  Step();
+  EXPECT_EQ(Sent(1).size(), 1u);
+  // A second later the source has a second's worth of budget again.
+  now_ns_ += kSecond;
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 500, b_.key.pub))
+             .Build());
+  Step();
+  EXPECT_EQ(Sent(1).size(), 1u);
+}
+
 TEST_F(RelayEalTest, MalformedAndUnrelatedPacketsAreDroppedByName) {
   Install();
   LearnNeighbours();
