@@ -317,7 +317,7 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
   for (uint16_t i = 0; i < n; ++i) {
     rte_prefetch0(rte_pktmbuf_mtod(rx[i], void*));
   }
-  constexpr uint16_t kSlotAhead = 4;
+  constexpr uint16_t kSlotAhead = 8;
   for (uint16_t i = 0; i < n && i < kSlotAhead; ++i) {
     PrefetchSession(rx[i]);
   }

@@ -68,6 +68,7 @@ class PeerEmulator {
   std::vector<LegTemplate> templates_;  // [vni * 2 + leg]
   uint64_t rng_ = 0x9e3779b97f4a7c15ull;
   int next_leg_ = 0;
+  size_t next_template_ = 2;  // vni 1, leg 0
   uint64_t received_ = 0;
   uint64_t unexpected_ = 0;
 };
