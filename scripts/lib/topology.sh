@@ -77,8 +77,8 @@ topo_down() {
   ip netns del "$NS_R" 2>/dev/null || true
 }
 
-# dataplane_start LOG EXTRA_EAL...: the relay on dp0, net_af_xdp, else net_af_packet.
-# Sets DP_PID and DP_DRIVER. Single lcore unless DP_LCORES says otherwise.
+# dataplane_start LOG SOCKET: the relay on dp0, net_af_xdp, else net_af_packet (DP_DRIVERS
+# overrides the list, e.g. DP_DRIVERS=af_packet). Sets DP_PID and DP_DRIVER.
 dataplane_start() {
   local log=$1 sock=$2
   # DP_WORKERS=N: the main lcore plus N workers, spread over the machine's cores (a 2-core
@@ -93,7 +93,7 @@ dataplane_start() {
   local ours=(--address="$RELAY_IP/24" --relay_port="$RELAY_PORT" --ipc_socket="$sock"
               --idle_sleep_us="${DP_IDLE_SLEEP_US:-20}")
   local driver
-  for driver in af_xdp af_packet; do
+  for driver in ${DP_DRIVERS:-af_xdp af_packet}; do
     topo_spawn "$log" "$NS_R" "$DPRELAY_BIN/dataplane/dprelay-dataplane" "${eal[@]}" -- \
       --port="$driver:dp0" "${ours[@]}"
     DP_PID=$SPAWNED_PID

@@ -47,6 +47,8 @@ if ! dataplane_start "$WORK/dp.log" "$WORK/dp.sock"; then
   finish
 fi
 echo "dataplane on net_$DP_DRIVER"
+check "the dataplane runs on the requested driver (net_$DP_DRIVER)" \
+  bash -c "[ -z '${DP_DRIVERS:-}' ] || [ '${DP_DRIVERS:-}' = '$DP_DRIVER' ]"
 topo_spawn "$WORK/control.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \
   --listen="$CONTROL_IP:$CONTROL_PORT" --policy="$WORK/allow.keys" \
   --dataplane_socket="$WORK/dp.sock"
