@@ -11,6 +11,8 @@ ipc::InstallSession MakeInstallSession(const Endpoint& endpoint, const SessionPa
       .bind_lifetime_ns = absl::ToInt64Nanoseconds(params.bind_lifetime),
       .steady_state_lifetime_ns = absl::ToInt64Nanoseconds(params.steady_state_lifetime),
       .bound = endpoint.bound,
+      .lamport_id = endpoint.lamport_id,
+      .allocated_at_unix_ns = absl::ToUnixNanos(endpoint.allocated_at),
   };
 }
 

@@ -19,6 +19,9 @@ namespace {
 
 constexpr unsigned kMainBurst = 32;
 constexpr uint64_t kHousekeepingNs = 1'000'000'000;
+// VNIs one dump page looks at, at most: a sparse 16M-entry table is dumped in many short
+// steps (each a few hundred microseconds) instead of one long stall of the main lcore.
+constexpr uint32_t kDumpPageScan = 65536;
 
 AddrPort V4AddrPort(uint32_t ip_be, uint16_t port_be) {
   return AddrPort{IpAddr::V4FromBe(ip_be), ntohs(port_be)};
@@ -86,6 +89,11 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
         ipc::InstallResult{.vni = install->vni, .ok = st.ok(), .error = std::string(st.message())});
   } else if (auto* remove = std::get_if<ipc::RemoveSession>(&msg)) {
     sessions_.Remove(remove->vni);
+  } else if (auto* dump = std::get_if<ipc::DumpRequest>(&msg)) {
+    ipc::DumpReply reply{.request_id = dump->request_id};
+    reply.sessions =
+        sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan, &reply.next_vni);
+    ipc_->Send(reply);
   } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
     ipc_->Send(ipc::StatsReply{.counters = Counters()});
   } else {

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
-
 #include "absl/strings/str_format.h"
 
 namespace dprelay {
@@ -44,6 +43,8 @@ absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_
   s.hs.server_key = m.server_key;
   s.hs.vni = m.vni;
   s.installed_ns = now_ns;
+  s.lamport_id = m.lamport_id;
+  s.allocated_at_unix_ns = m.allocated_at_unix_ns;
   s.bind_lifetime_ns = m.bind_lifetime_ns;
   s.steady_state_lifetime_ns = m.steady_state_lifetime_ns;
   s.bound = m.bound;
@@ -185,6 +186,36 @@ std::vector<SessionView> SessionManager::List() const {
   }
   std::sort(out.begin(), out.end(),
             [](const SessionView& a, const SessionView& b) { return a.vni < b.vni; });
+  return out;
+}
+
+std::vector<ipc::SessionRecord> SessionManager::DumpPage(uint32_t from_vni, size_t max_sessions,
+                                                         uint32_t max_scan,
+                                                         uint32_t* next_vni) const {
+  std::vector<ipc::SessionRecord> out;
+  const uint32_t capacity = table_->capacity();
+  uint64_t vni = from_vni == 0 ? 1 : from_vni;
+  const uint64_t scan_end = std::min<uint64_t>(uint64_t{capacity} + 1, vni + max_scan);
+  for (; vni < scan_end && out.size() < max_sessions; ++vni) {
+    auto it = sessions_.find(static_cast<uint32_t>(vni));
+    if (it == sessions_.end()) {
+      continue;
+    }
+    const Session& s = it->second;
+    ipc::SessionRecord r{
+        .vni = static_cast<uint32_t>(vni),
+        .client_keys = s.hs.keys,
+        .bound = s.bound,
+        .lamport_id = s.lamport_id,
+        .allocated_at_unix_ns = s.allocated_at_unix_ns,
+    };
+    for (int i = 0; i < 2; ++i) {
+      uint64_t seen;
+      table_->ReadLegStats(r.vni, i, &r.packets[i], &r.bytes[i], &seen);
+    }
+    out.push_back(r);
+  }
+  *next_vni = vni > capacity ? 0 : static_cast<uint32_t>(vni);
   return out;
 }
 

@@ -57,6 +57,13 @@ class SessionManager {
   std::vector<SessionView> List() const;
   size_t size() const { return sessions_.size(); }
 
+  // One page of the session dump for control (ipc::DumpRequest): live sessions with
+  // VNI >= from_vni in ascending order, at most max_sessions, found by scanning at most
+  // max_scan VNIs so that one page never stalls the main lcore. *next_vni is where the next
+  // page starts, 0 after the last VNI of the table.
+  std::vector<ipc::SessionRecord> DumpPage(uint32_t from_vni, size_t max_sessions,
+                                           uint32_t max_scan, uint32_t* next_vni) const;
+
  private:
   struct Session {
     HandshakeState hs;
@@ -65,6 +72,10 @@ class SessionManager {
     uint64_t installed_ns = 0;
     int64_t bind_lifetime_ns = 0;
     int64_t steady_state_lifetime_ns = 0;
+    // Control's LamportID and allocation time, returned by the dump so that a restarted
+    // control process can rebuild its registry.
+    uint64_t lamport_id = 0;
+    int64_t allocated_at_unix_ns = 0;
   };
 
   void PublishLeg(uint32_t vni, int leg, const AddrPort& addr);

@@ -16,12 +16,16 @@ constexpr size_t kAddrPortLen = 1 + 16 + 2;
 // Smallest StatsReply entry: empty name (u16 length) and the u64 value.
 constexpr size_t kMinCounterLen = 2 + 8;
 
-static_assert(std::variant_size_v<Message> == 8);
+// Smallest DumpReply record: vni, two keys, two addresses, lamport, time, 4 counters.
+constexpr size_t kSessionRecordLen = 4 + 2 * 32 + 2 * kAddrPortLen + 8 + 8 + 4 * 8;
+
+static_assert(std::variant_size_v<Message> == 10);
 static_assert(std::is_same_v<
               std::variant_alternative_t<static_cast<size_t>(Type::kHello) - 1, Message>, Hello>);
 static_assert(
-    std::is_same_v<std::variant_alternative_t<static_cast<size_t>(Type::kStatsReply) - 1, Message>,
-                   StatsReply>);
+    std::is_same_v<std::variant_alternative_t<static_cast<size_t>(Type::kDumpReply) - 1, Message>,
+                   DumpReply>);
+static_assert(kHeaderLen + 8 + kDumpPageSessions * kSessionRecordLen <= kMaxMessageLen);
 
 // Type value = variant index + 1 (checked above at both ends of the list).
 Type TypeOf(const Message& m) { return static_cast<Type>(m.index() + 1); }
@@ -44,6 +48,10 @@ const char* TypeName(Type t) {
       return "StatsRequest";
     case Type::kStatsReply:
       return "StatsReply";
+    case Type::kDumpRequest:
+      return "DumpRequest";
+    case Type::kDumpReply:
+      return "DumpReply";
   }
   return nullptr;
 }
@@ -93,8 +101,34 @@ struct BodyWriter {
     for (const AddrPort& ap : m.bound) {
       Addr(ap);
     }
+    w.U64(m.lamport_id);
+    w.U64(static_cast<uint64_t>(m.allocated_at_unix_ns));
   }
   void operator()(const RemoveSession& m) { w.U32(m.vni); }
+  void operator()(const DumpRequest& m) {
+    w.U32(m.request_id);
+    w.U32(m.from_vni);
+  }
+  void operator()(const DumpReply& m) {
+    w.U32(m.request_id);
+    w.U32(m.next_vni);
+    w.U32(static_cast<uint32_t>(m.sessions.size()));
+    for (const SessionRecord& r : m.sessions) {
+      w.U32(r.vni);
+      for (const DiscoKey& k : r.client_keys) {
+        w.Bytes(k.bytes);
+      }
+      for (const AddrPort& ap : r.bound) {
+        Addr(ap);
+      }
+      w.U64(r.lamport_id);
+      w.U64(static_cast<uint64_t>(r.allocated_at_unix_ns));
+      for (size_t i = 0; i < 2; ++i) {
+        w.U64(r.packets[i]);
+        w.U64(r.bytes[i]);
+      }
+    }
+  }
   void operator()(const InstallResult& m) {
     w.U32(m.vni);
     w.U8(m.ok ? 1 : 0);
@@ -281,6 +315,42 @@ Message DecodeBody(Type type, FieldReader& r) {
       r.I64("steady_state_lifetime_ns", &m.steady_state_lifetime_ns);
       for (AddrPort& ap : m.bound) {
         r.Addr("bound", &ap);
+      }
+      r.U64("lamport_id", &m.lamport_id);
+      r.I64("allocated_at_unix_ns", &m.allocated_at_unix_ns);
+      return m;
+    }
+    case Type::kDumpRequest: {
+      DumpRequest m;
+      r.U32("request_id", &m.request_id);
+      r.U32("from_vni", &m.from_vni);
+      return m;
+    }
+    case Type::kDumpReply: {
+      DumpReply m;
+      uint32_t n = 0;
+      r.U32("request_id", &m.request_id);
+      r.U32("next_vni", &m.next_vni);
+      r.U32("sessions.count", &n);
+      r.Count("sessions.count", n, kSessionRecordLen);
+      if (r.Ok()) {
+        m.sessions.resize(n);
+      }
+      for (size_t i = 0; r.Ok() && i < n; ++i) {
+        SessionRecord& rec = m.sessions[i];
+        r.U32("sessions.vni", &rec.vni);
+        for (DiscoKey& k : rec.client_keys) {
+          r.Bytes("sessions.client_keys", k.bytes);
+        }
+        for (AddrPort& ap : rec.bound) {
+          r.Addr("sessions.bound", &ap);
+        }
+        r.U64("sessions.lamport_id", &rec.lamport_id);
+        r.I64("sessions.allocated_at_unix_ns", &rec.allocated_at_unix_ns);
+        for (size_t leg = 0; leg < 2; ++leg) {
+          r.U64("sessions.packets", &rec.packets[leg]);
+          r.U64("sessions.bytes", &rec.bytes[leg]);
+        }
       }
       return m;
     }

@@ -18,7 +18,8 @@
 
 namespace dprelay::ipc {
 
-inline constexpr uint16_t kVersion = 1;
+// 2: InstallSession carries lamport_id and allocated_at; DumpRequest/DumpReply.
+inline constexpr uint16_t kVersion = 2;
 inline constexpr size_t kHeaderLen = 8;
 // Largest datagram either side sends or accepts; a stats reply is the biggest message.
 inline constexpr size_t kMaxMessageLen = 64 * 1024;
@@ -35,7 +36,13 @@ enum class Type : uint16_t {
   kSessionExpired = 6,  // dataplane -> control: lifetime ran out, VNI freed
   kStatsRequest = 7,    // control -> dataplane
   kStatsReply = 8,      // dataplane -> control
+  kDumpRequest = 9,     // control -> dataplane: one page of live sessions
+  kDumpReply = 10,      // dataplane -> control
 };
+
+// Sessions per DumpReply page: 256 records of 154 bytes keep a reply near 39 KiB, well under
+// kMaxMessageLen.
+inline constexpr size_t kDumpPageSessions = 256;
 
 // The dataplane's relay addresses (where clients send Binds and data) and table size.
 struct Hello {
@@ -54,6 +61,10 @@ struct InstallSession {
   int64_t steady_state_lifetime_ns = 0;
   // Legs already bound (control re-installing after a dataplane restart); invalid = unbound.
   std::array<AddrPort, 2> bound;
+  // What control told the clients, kept by the dataplane only so that a restarted control
+  // process can rebuild its registry from a dump.
+  uint64_t lamport_id = 0;
+  int64_t allocated_at_unix_ns = 0;
 };
 
 struct RemoveSession {
@@ -82,8 +93,30 @@ struct StatsReply {
   std::vector<std::pair<std::string, uint64_t>> counters;
 };
 
+// Asks for live sessions with VNI >= from_vni, at most kDumpPageSessions of them.
+struct DumpRequest {
+  uint32_t request_id = 0;  // echoed in the reply
+  uint32_t from_vni = 0;
+};
+
+struct SessionRecord {
+  uint32_t vni = 0;
+  std::array<DiscoKey, 2> client_keys;       // sorted
+  std::array<AddrPort, 2> bound;             // invalid = not bound
+  uint64_t lamport_id = 0;                   // as installed
+  int64_t allocated_at_unix_ns = 0;          // as installed
+  std::array<uint64_t, 2> packets = {0, 0};  // received from each leg and forwarded
+  std::array<uint64_t, 2> bytes = {0, 0};    // UDP payload incl. Geneve, as the reference
+};
+
+struct DumpReply {
+  uint32_t request_id = 0;
+  std::vector<SessionRecord> sessions;  // ascending VNI
+  uint32_t next_vni = 0;                // ask again from here; 0 = this was the last page
+};
+
 using Message = std::variant<Hello, InstallSession, RemoveSession, InstallResult, LegBound,
-                             SessionExpired, StatsRequest, StatsReply>;
+                             SessionExpired, StatsRequest, StatsReply, DumpRequest, DumpReply>;
 
 std::vector<uint8_t> Encode(const Message& msg);
 absl::StatusOr<Message> Decode(std::span<const uint8_t> in);

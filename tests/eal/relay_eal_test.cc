@@ -388,6 +388,61 @@ TEST_F(RelayEalTest, ForwardsDataBothWaysWithOnlyOuterHeadersRewritten) {
   EXPECT_TRUE(testing::ChecksumsValid(out[0]));
 }
 
+TEST_F(RelayEalTest, DumpReturnsWhatControlInstalledWithPerLegCounters) {
+  ipc::InstallSession m;
+  m.vni = kVni;
+  m.client_keys = SortedPair(a_.key.pub, b_.key.pub);
+  for (int i = 0; i < 2; ++i) {
+    m.shared[i] = *ComputeSharedKey(m.client_keys[i], server_.priv);
+  }
+  m.server_key = server_.pub;
+  m.bind_lifetime_ns = 30 * kSecond;
+  m.steady_state_lifetime_ns = 300 * kSecond;
+  m.lamport_id = 4242;
+  m.allocated_at_unix_ns = 1'700'000'000'123'456'789;
+  ASSERT_TRUE(main_->sessions().Install(m, now_ns_).ok());
+  LearnNeighbours();
+  Handshake(a_, b_, 1);
+  Handshake(b_, a_, 1);
+  Inject(FromClient(a_, Data(kVni, {1, 2, 3})).Build());
+  Inject(FromClient(a_, Data(kVni, {4, 5})).Build());
+  Inject(FromClient(b_, Data(kVni, std::vector<uint8_t>(100, 7))).Build());
+  Step();
+  ASSERT_EQ(Sent(0).size(), 3u);
+
+  uint32_t next = 99;
+  std::vector<ipc::SessionRecord> page = main_->sessions().DumpPage(0, 256, 65536, &next);
+  EXPECT_EQ(next, 0u);  // the whole 1024-entry table was scanned
+  ASSERT_EQ(page.size(), 1u);
+  const ipc::SessionRecord& r = page[0];
+  EXPECT_EQ(r.vni, kVni);
+  EXPECT_EQ(r.client_keys, m.client_keys);
+  EXPECT_EQ(r.lamport_id, 4242u);
+  EXPECT_EQ(r.allocated_at_unix_ns, 1'700'000'000'123'456'789);
+  const int leg_a = r.client_keys[0] == a_.key.pub ? 0 : 1;
+  EXPECT_EQ(FormatAddrPort(r.bound[leg_a]), "10.77.0.11:5001");
+  EXPECT_EQ(r.packets[leg_a], 2u);
+  EXPECT_EQ(r.bytes[leg_a], 2u * 8 + 3 + 2);
+  EXPECT_EQ(r.packets[1 - leg_a], 1u);
+  EXPECT_EQ(r.bytes[1 - leg_a], 8u + 100);
+
+  // Paging: a page ends after max_sessions, or after max_scan VNIs even if empty.
+  ipc::InstallSession second = m;
+  second.vni = kVni + 10;
+  ASSERT_TRUE(main_->sessions().Install(second, now_ns_).ok());
+  page = main_->sessions().DumpPage(0, 1, 65536, &next);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].vni, kVni);
+  EXPECT_EQ(next, kVni + 1);
+  page = main_->sessions().DumpPage(next, 1, 3, &next);
+  EXPECT_TRUE(page.empty());
+  EXPECT_EQ(next, kVni + 4);
+  page = main_->sessions().DumpPage(next, 256, 65536, &next);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].vni, kVni + 10);
+  EXPECT_EQ(next, 0u);
+}
+
 TEST_F(RelayEalTest, RebindFromANewPortMovesForwardingAtOnce) {
   Install();
   LearnNeighbours();
@@ -470,14 +525,13 @@ TEST_F(RelayEalTest, OneSourceCannotMakeTheMainLcoreDoUnboundedHandshakeWork) {
   Step();
   EXPECT_EQ(Sent(1).size(), HandshakeLimiter::kDefaultBurst);
   EXPECT_EQ(Counter("drop_handshake_rate_limited"), 20u);
-  Inject(FromClient(b_, Sealed(b_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, a_.key.pub))
-             .Build());
+  Inject(FromClient(b_, Sealed(b_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, a_.key.pub)).Build());
   Step();
   EXPECT_EQ(Sent(1).size(), 1u);
   // A second later the source has a second's worth of budget again.
   now_ns_ += kSecond;
-  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 500, b_.key.pub))
-             .Build());
+  Inject(
+      FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 500, b_.key.pub)).Build());
   Step();
   EXPECT_EQ(Sent(1).size(), 1u);
 }

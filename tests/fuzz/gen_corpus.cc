@@ -153,6 +153,11 @@ int GenerateCorpus(int argc, char** argv) {
       {"install_result", ipc::InstallResult{.vni = 7, .ok = false, .error = "no room"}},
       {"leg_bound", ipc::LegBound{.vni = 7, .leg = 1, .addr = Ap("[2001:db8::9]:9")}},
       {"session_expired", ipc::SessionExpired{.vni = 7}},
+      {"dump_request", ipc::DumpRequest{.request_id = 1, .from_vni = 7}},
+      {"dump_reply", ipc::DumpReply{.request_id = 1,
+                                    .sessions = {ipc::SessionRecord{
+                                        .vni = 7, .bound = {Ap("192.0.2.1:41641"), AddrPort{}}}},
+                                    .next_vni = 0}},
       {"stats_request", ipc::StatsRequest{}},
       {"stats_reply", ipc::StatsReply{.counters = {{"rx_packets", 10}, {"drops", 1}}}},
   };

@@ -104,7 +104,20 @@ inline std::string Describe(const ipc::Message& msg) {
             << " c1=" << Hex(m.client_keys[1].bytes) << " s0=" << Hex(m.shared[0].bytes)
             << " s1=" << Hex(m.shared[1].bytes) << " server=" << Hex(m.server_key.bytes)
             << " bind=" << m.bind_lifetime_ns << " steady=" << m.steady_state_lifetime_ns
-            << " b0=" << Describe(m.bound[0]) << " b1=" << Describe(m.bound[1]);
+            << " b0=" << Describe(m.bound[0]) << " b1=" << Describe(m.bound[1])
+            << " lamport=" << m.lamport_id << " at=" << m.allocated_at_unix_ns;
+        } else if constexpr (std::is_same_v<T, ipc::DumpRequest>) {
+          o << "DumpRequest id=" << m.request_id << " from=" << m.from_vni;
+        } else if constexpr (std::is_same_v<T, ipc::DumpReply>) {
+          o << "DumpReply id=" << m.request_id << " next=" << m.next_vni << " [";
+          for (const ipc::SessionRecord& r : m.sessions) {
+            o << "{vni=" << r.vni << " c0=" << Hex(r.client_keys[0].bytes)
+              << " c1=" << Hex(r.client_keys[1].bytes) << " b0=" << Describe(r.bound[0])
+              << " b1=" << Describe(r.bound[1]) << " lamport=" << r.lamport_id
+              << " at=" << r.allocated_at_unix_ns << " p=" << r.packets[0] << "/" << r.packets[1]
+              << " b=" << r.bytes[0] << "/" << r.bytes[1] << "},";
+          }
+          o << "]";
         } else if constexpr (std::is_same_v<T, ipc::RemoveSession>) {
           o << "RemoveSession vni=" << m.vni;
         } else if constexpr (std::is_same_v<T, ipc::InstallResult>) {

@@ -42,7 +42,9 @@ std::vector<Message> SampleMessages() {
                      .server_key = KeyOf(0x33),
                      .bind_lifetime_ns = 30'000'000'000,
                      .steady_state_lifetime_ns = -1,
-                     .bound = {Ap("[::ffff:1.2.3.4]:1"), AddrPort{}}},
+                     .bound = {Ap("[::ffff:1.2.3.4]:1"), AddrPort{}},
+                     .lamport_id = ~uint64_t{0},
+                     .allocated_at_unix_ns = 1'700'000'000'000'000'000},
       InstallSession{.vni = 1,
                      .client_keys = {},
                      .shared = {},
@@ -61,6 +63,18 @@ std::vector<Message> SampleMessages() {
                               {"drops{reason=\"unknown_vni\"}", ~uint64_t{0}},
                               {"", 0}}},
       StatsReply{},
+      DumpRequest{.request_id = 3, .from_vni = 0xFFFFFF},
+      DumpReply{},
+      DumpReply{.request_id = 4,
+                .sessions = {ipc::SessionRecord{.vni = 5,
+                                                .client_keys = {KeyOf(0x11), KeyOf(0x22)},
+                                                .bound = {Ap("192.0.2.1:1"), AddrPort{}},
+                                                .lamport_id = 1001,
+                                                .allocated_at_unix_ns = -5,
+                                                .packets = {1, ~uint64_t{0}},
+                                                .bytes = {2, 3}},
+                             ipc::SessionRecord{.vni = 6}},
+                .next_vni = 7},
   };
 }
 
@@ -90,12 +104,34 @@ TEST(IpcTest, TypeNumbersAreStable) {
       {SessionExpired{}, Type::kSessionExpired},
       {StatsRequest{}, Type::kStatsRequest},
       {StatsReply{}, Type::kStatsReply},
+      {DumpRequest{}, Type::kDumpRequest},
+      {DumpReply{}, Type::kDumpReply},
   };
   for (const auto& [m, t] : pairs) {
     EXPECT_EQ(LoadBe16(Encode(m).data() + 2), static_cast<uint16_t>(t));
   }
   EXPECT_EQ(Encode(StatsRequest{}).size(), kHeaderLen);
-  EXPECT_EQ(Encode(InstallSession{}).size(), kHeaderLen + 4 + 5 * size_t{32} + 16 + 2 * size_t{19});
+  EXPECT_EQ(Encode(InstallSession{}).size(),
+            kHeaderLen + 4 + 5 * size_t{32} + 16 + 2 * size_t{19} + 16);
+  EXPECT_EQ(Encode(DumpReply{}).size(), kHeaderLen + 12);
+}
+
+TEST(IpcTest, AFullDumpPageFitsOneMessage) {
+  DumpReply page{.request_id = 1, .next_vni = 0xFFFFFF};
+  page.sessions.resize(kDumpPageSessions);
+  for (size_t i = 0; i < page.sessions.size(); ++i) {
+    page.sessions[i].vni = static_cast<uint32_t>(i + 1);
+    page.sessions[i].bound = {Ap("[2001:db8::1]:1"), Ap("192.0.2.1:2")};
+  }
+  std::vector<uint8_t> b = Encode(page);
+  EXPECT_LE(b.size(), kMaxMessageLen);
+  absl::StatusOr<Message> back = Decode(b);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(std::get<DumpReply>(*back).sessions.size(), kDumpPageSessions);
+  // A count that cannot fit in the remaining bytes is refused before anything is allocated.
+  std::vector<uint8_t> lying = Encode(DumpReply{});
+  StoreBe32(lying.data() + kHeaderLen + 8, 1000);
+  EXPECT_FALSE(Decode(lying).ok());
 }
 
 std::vector<uint8_t> WithBodyLen(std::vector<uint8_t> b) {
@@ -132,14 +168,14 @@ TEST(IpcTest, TruncatedAtEveryLength) {
 TEST(IpcTest, BadHeaders) {
   std::vector<uint8_t> good = Encode(RemoveSession{.vni = 1});
   ASSERT_TRUE(Decode(good).ok());
-  for (uint16_t version : {0, 2, 0x0100, 0xFFFF}) {
+  for (uint16_t version : {0, 1, 3, 0x0100, 0xFFFF}) {
     std::vector<uint8_t> b = good;
     StoreBe16(b.data(), version);
     absl::StatusOr<Message> r = Decode(b);
     ASSERT_FALSE(r.ok());
     EXPECT_THAT(std::string(r.status().message()), HasSubstr("version"));
   }
-  for (uint16_t type : {0, 9, 0x0100, 0xFFFF}) {
+  for (uint16_t type : {0, 11, 0x0100, 0xFFFF}) {
     std::vector<uint8_t> b = good;
     StoreBe16(b.data() + 2, type);
     absl::StatusOr<Message> r = Decode(b);
