@@ -41,8 +41,17 @@ absl::Status ValidateSocketPath(const std::string& path) {
 }
 
 DataplaneLink::DataplaneLink(const DataplaneLinkConfig& config, const SessionParams& params,
-                             Registry* registry)
-    : config_(config), params_(params), registry_(registry), rx_buf_(ipc::kMaxMessageLen) {}
+                             Registry* registry, DeriveSharedFn derive_shared)
+    : config_(config),
+      params_(params),
+      registry_(registry),
+      derive_shared_(std::move(derive_shared)),
+      rx_buf_(ipc::kMaxMessageLen) {}
+
+const std::vector<AddrPort>& DataplaneLink::relay_addrs() const {
+  static const std::vector<AddrPort> kNone;
+  return state_ == State::kReady ? relay_addrs_ : kNone;
+}
 
 DataplaneLink::~DataplaneLink() {
   if (fd_ >= 0) {
@@ -57,6 +66,7 @@ short DataplaneLink::poll_events() const {
     case State::kConnecting:
       return POLLOUT;
     case State::kConnected:
+    case State::kSyncing:
     case State::kReady:
       return static_cast<short>(POLLIN | (out_queue_.empty() ? 0 : POLLOUT));
   }
@@ -133,7 +143,9 @@ void DataplaneLink::Disconnect(const std::string& why, absl::Time now) {
   relay_addrs_.clear();
   out_queue_.clear();
   sweep_active_ = false;
+  in_dataplane_.clear();
   ++stats_.disconnects;
+  FailDumps(why);
   DPRELAY_LOG_WARNING(
       "dataplane %s: disconnected (%s)%s; keeping %d sessions, reconnecting every %s",
       config_.socket_path, why, was_ready ? ", allocations paused" : "", registry_->size(),
@@ -259,6 +271,8 @@ void DataplaneLink::HandleMessage(const ipc::Message& msg, absl::Time now) {
                            ShortDisco(ep->client_keys[1]), FormatLeg(ep->bound[0]),
                            FormatLeg(ep->bound[1]));
           registry_->Remove(m.vni);
+        } else if constexpr (std::is_same_v<T, ipc::DumpReply>) {
+          HandleDumpReply(m, now);
         } else if constexpr (std::is_same_v<T, ipc::StatsReply>) {
           // Not requested yet; the metrics exporter will.
         } else {
@@ -286,16 +300,131 @@ void DataplaneLink::HandleHello(const ipc::Hello& hello, absl::Time now) {
   for (uint32_t vni : too_big) {
     registry_->Remove(vni);
   }
-  state_ = State::kReady;
-  DPRELAY_LOG_INFO("dataplane hello: relay_addrs=[%s] capacity=%d; reinstalling %d sessions",
-                   FormatAddrs(relay_addrs_), registry_->capacity(), registry_->size());
+  DPRELAY_LOG_INFO("dataplane hello: relay_addrs=[%s] capacity=%d; reading its sessions",
+                   FormatAddrs(relay_addrs_), registry_->capacity());
   if (relay_addrs_.empty()) {
-    DPRELAY_LOG_WARNING("dataplane advertises no relay addresses: allocations stay unanswered");
+    DPRELAY_LOG_WARNING("dataplane advertises no relay addresses");
   }
+  state_ = State::kSyncing;
+  in_dataplane_.clear();
+  sync_request_id_ = next_request_id_++;
+  if (Enqueue(ipc::DumpRequest{.request_id = sync_request_id_, .from_vni = 0}, now)) {
+    Pump(now);
+  }
+}
+
+void DataplaneLink::HandleDumpReply(const ipc::DumpReply& reply, absl::Time now) {
+  if (state_ == State::kSyncing && reply.request_id == sync_request_id_) {
+    SyncPage(reply);
+    if (reply.next_vni != 0) {
+      if (Enqueue(ipc::DumpRequest{.request_id = sync_request_id_, .from_vni = reply.next_vni},
+                  now)) {
+        Pump(now);
+      }
+      return;
+    }
+    ++stats_.syncs;
+    StartSweep(now);
+    return;
+  }
+  auto it = dumps_.find(reply.request_id);
+  if (it == dumps_.end()) {
+    ++stats_.unexpected;
+    return;
+  }
+  it->second.records.insert(it->second.records.end(), reply.sessions.begin(), reply.sessions.end());
+  if (reply.next_vni != 0) {
+    if (Enqueue(ipc::DumpRequest{.request_id = reply.request_id, .from_vni = reply.next_vni},
+                now)) {
+      Pump(now);
+    }
+    return;
+  }
+  PendingDump done = std::move(it->second);
+  dumps_.erase(it);
+  done.done(std::move(done.records));
+}
+
+void DataplaneLink::SyncPage(const ipc::DumpReply& reply) {
+  for (const ipc::SessionRecord& r : reply.sessions) {
+    in_dataplane_.insert(r.vni);
+    const Endpoint* known = registry_->FindByVni(r.vni);
+    if (known != nullptr && known->client_keys == r.client_keys) {
+      // The dataplane is the source of truth for where legs are bound.
+      for (uint8_t leg = 0; leg < 2; ++leg) {
+        if (r.bound[leg].valid()) {
+          registry_->RecordBound(r.vni, leg, r.bound[leg]);
+        }
+      }
+      continue;
+    }
+    // Sessions the dataplane forwards win over anything control remembers differently.
+    if (known != nullptr) {
+      DPRELAY_LOG_WARNING(
+          "dataplane vni=%d has other keys than the registry; taking the dataplane's", r.vni);
+      registry_->Remove(r.vni);
+    }
+    if (const Endpoint* same_pair = registry_->FindByPair(r.client_keys); same_pair != nullptr) {
+      registry_->Remove(same_pair->vni);
+    }
+    absl::StatusOr<std::array<SharedKey, 2>> shared =
+        derive_shared_ ? derive_shared_(r.client_keys)
+                       : absl::StatusOr<std::array<SharedKey, 2>>(
+                             absl::FailedPreconditionError("no key derivation"));
+    absl::Status restored = shared.status();
+    if (restored.ok()) {
+      restored = registry_->Restore(Endpoint{
+          .vni = r.vni,
+          .lamport_id = r.lamport_id,
+          .client_keys = r.client_keys,
+          .shared = *shared,
+          .allocated_at = absl::FromUnixNanos(r.allocated_at_unix_ns),
+          .bound = r.bound,
+          .source = IpAddr{},
+      });
+    }
+    if (!restored.ok()) {
+      ++stats_.restore_failures;
+      DPRELAY_LOG_WARNING("dataplane vni=%d: cannot restore: %s", r.vni, restored.message());
+      continue;
+    }
+    ++stats_.sessions_restored;
+    DPRELAY_LOG_INFO("restored vni=%d lamport=%d keys=%s,%s legs=%s,%s from the dataplane", r.vni,
+                     r.lamport_id, ShortDisco(r.client_keys[0]), ShortDisco(r.client_keys[1]),
+                     FormatLeg(r.bound[0]), FormatLeg(r.bound[1]));
+  }
+}
+
+void DataplaneLink::StartSweep(absl::Time now) {
+  state_ = State::kReady;
+  DPRELAY_LOG_INFO(
+      "dataplane synced: it has %d sessions, registry %d; reinstalling the %d it lacks",
+      in_dataplane_.size(), registry_->size(),
+      registry_->size() >= in_dataplane_.size() ? registry_->size() - in_dataplane_.size() : 0);
   sweep_active_ = true;
   sweep_next_vni_ = 0;
   sweep_count_ = 0;
   Pump(now);
+}
+
+void DataplaneLink::DumpSessions(DumpDoneFn done, absl::Time now) {
+  if (state_ != State::kReady) {
+    done(absl::UnavailableError("the dataplane is not connected"));
+    return;
+  }
+  const uint32_t id = next_request_id_++;
+  dumps_.emplace(id, PendingDump{.done = std::move(done), .records = {}});
+  if (Enqueue(ipc::DumpRequest{.request_id = id, .from_vni = 0}, now)) {
+    Pump(now);
+  }
+}
+
+void DataplaneLink::FailDumps(const std::string& why) {
+  absl::flat_hash_map<uint32_t, PendingDump> failed;
+  failed.swap(dumps_);
+  for (auto& [id, pending] : failed) {
+    pending.done(absl::UnavailableError(absl::StrCat("dataplane disconnected: ", why)));
+  }
 }
 
 void DataplaneLink::InstallNew(const ipc::InstallSession& install, absl::Time now) {
@@ -356,6 +485,10 @@ void DataplaneLink::ContinueSweep(absl::Time now) {
     if (out_queue_.size() >= config_.reinstall_batch) {
       more = true;
       return false;
+    }
+    if (in_dataplane_.contains(ep.vni)) {
+      sweep_next_vni_ = ep.vni + 1;  // it has it already, maybe with newer legs
+      return true;
     }
     if (!Enqueue(MakeInstallSession(ep, params_), now)) {
       overflow = true;

@@ -2,8 +2,11 @@
 // listens on a unix SOCK_SEQPACKET socket; this link connects to it, retries while it is away,
 // and keeps the dataplane's sessions in step with the registry:
 //   - Hello: remember the relay addresses (every allocation advertises them) and the table
-//     size, then reinstall every endpoint with its bound legs, so a restarted dataplane
-//     resumes forwarding without clients rebinding;
+//     size, then read the dataplane's session dump page by page (DumpRequest/DumpReply): what
+//     the dataplane has and the registry lacks is restored into the registry (control was
+//     restarted), what the registry has and the dataplane lacks is reinstalled with its bound
+//     legs (the dataplane was restarted). Allocations wait until this sync is complete, so the
+//     same pair never gets a second endpoint;
 //   - LegBound: record the leg in the registry; SessionExpired: remove it (frees the VNI);
 //   - InstallResult !ok: log it and remove the endpoint.
 // On disconnect the relay addresses become unknown (allocations get no reply) but the registry
@@ -15,10 +18,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "control/registry.h"
 #include "control/session_params.h"
@@ -46,7 +53,7 @@ absl::Status ValidateSocketPath(const std::string& path);
 // Not thread-safe: owned by the control loop's single thread, as is the registry it updates.
 class DataplaneLink {
  public:
-  enum class State { kDisconnected, kConnecting, kConnected, kReady };
+  enum class State { kDisconnected, kConnecting, kConnected, kSyncing, kReady };
 
   struct Stats {
     uint64_t connects = 0;
@@ -60,10 +67,20 @@ class DataplaneLink {
     uint64_t sessions_expired = 0;
     uint64_t unknown_vni = 0;  // LegBound/SessionExpired/InstallResult for no endpoint of ours
     uint64_t queue_overflows = 0;
+    uint64_t syncs = 0;              // completed dump syncs after a Hello
+    uint64_t sessions_restored = 0;  // taken from a dump into the registry
+    uint64_t restore_failures = 0;   // in a dump but not restorable (conflict, bad keys)
   };
 
-  // registry must outlive the link.
-  DataplaneLink(const DataplaneLinkConfig& config, const SessionParams& params, Registry* registry);
+  // Per-leg shared keys for a restored endpoint (X25519 with the server disco private key).
+  using DeriveSharedFn =
+      std::function<absl::StatusOr<std::array<SharedKey, 2>>(const KeyPair& sorted_keys)>;
+  using DumpDoneFn = std::function<void(absl::StatusOr<std::vector<ipc::SessionRecord>>)>;
+
+  // registry must outlive the link. Without derive_shared, sessions found only in the
+  // dataplane's dump cannot be restored and are left to expire there.
+  DataplaneLink(const DataplaneLinkConfig& config, const SessionParams& params, Registry* registry,
+                DeriveSharedFn derive_shared = nullptr);
   ~DataplaneLink();
 
   DataplaneLink(const DataplaneLink&) = delete;
@@ -86,8 +103,12 @@ class DataplaneLink {
 
   State state() const { return state_; }
   bool ready() const { return state_ == State::kReady; }
-  // The dataplane's relay addresses; empty unless ready.
-  const std::vector<AddrPort>& relay_addrs() const { return relay_addrs_; }
+  // The dataplane's relay addresses; empty unless ready (connected and synced).
+  const std::vector<AddrPort>& relay_addrs() const;
+  // The whole session dump with per-leg counters, through as many pages as it takes; done
+  // runs once, with Unavailable if the link is not ready or drops meanwhile.
+  void DumpSessions(DumpDoneFn done, absl::Time now);
+  size_t pending_dumps() const { return dumps_.size(); }
   bool reinstall_in_progress() const { return sweep_active_; }
   const Stats& stats() const { return stats_; }
 
@@ -99,6 +120,10 @@ class DataplaneLink {
   void ReadAll(absl::Time now);
   void HandleMessage(const ipc::Message& msg, absl::Time now);
   void HandleHello(const ipc::Hello& hello, absl::Time now);
+  void HandleDumpReply(const ipc::DumpReply& reply, absl::Time now);
+  void SyncPage(const ipc::DumpReply& reply);
+  void StartSweep(absl::Time now);
+  void FailDumps(const std::string& why);
   // Encodes and queues; false if the link was dropped on overflow.
   bool Enqueue(const ipc::Message& msg, absl::Time now);
   // Moves queued messages to the socket and tops the queue up from the reinstall sweep.
@@ -110,6 +135,7 @@ class DataplaneLink {
   const DataplaneLinkConfig config_;
   const SessionParams params_;
   Registry* const registry_;
+  const DeriveSharedFn derive_shared_;
 
   // Everything below: control loop thread only.
   int fd_ = -1;
@@ -123,6 +149,15 @@ class DataplaneLink {
   uint64_t sweep_count_ = 0;
   std::vector<uint8_t> rx_buf_;
   Stats stats_;
+  // The sync after Hello: its dump request id and the VNIs the dataplane already has.
+  uint32_t next_request_id_ = 1;
+  uint32_t sync_request_id_ = 0;
+  absl::flat_hash_set<uint32_t> in_dataplane_;
+  struct PendingDump {
+    DumpDoneFn done;
+    std::vector<ipc::SessionRecord> records;
+  };
+  absl::flat_hash_map<uint32_t, PendingDump> dumps_;
 };
 
 }  // namespace dprelay::control

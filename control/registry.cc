@@ -1,5 +1,6 @@
 #include "control/registry.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "absl/status/status.h"
@@ -52,6 +53,28 @@ absl::StatusOr<Allocation> Registry::Allocate(const KeyPair& sorted_keys,
   vni_by_pair_.emplace(sorted_keys, ep.vni);
   Count(ep, +1);
   return Allocation{.endpoint = ep, .created = true};
+}
+
+absl::Status Registry::Restore(const Endpoint& endpoint) {
+  if (!(endpoint.client_keys[0] < endpoint.client_keys[1])) {
+    return absl::InvalidArgumentError("client keys must be distinct and sorted");
+  }
+  if (endpoint.vni == 0 || endpoint.vni > kMaxVni) {
+    return absl::InvalidArgumentError(absl::StrCat("VNI ", endpoint.vni, " out of range"));
+  }
+  if (by_vni_.contains(endpoint.vni)) {
+    return absl::AlreadyExistsError(absl::StrCat("VNI ", endpoint.vni, " is taken"));
+  }
+  if (vni_by_pair_.contains(endpoint.client_keys)) {
+    return absl::AlreadyExistsError("the pair already has an endpoint");
+  }
+  by_vni_.emplace(endpoint.vni, endpoint);
+  vni_by_pair_.emplace(endpoint.client_keys, endpoint.vni);
+  Count(endpoint, +1);
+  // Never hand out an ID at or below one a client holds. Above reserved_until_, the next
+  // allocation persists a new mark first.
+  last_lamport_ = std::max(last_lamport_, endpoint.lamport_id);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint32_t> Registry::NextVni() {

@@ -74,6 +74,11 @@ class Registry {
   uint32_t SessionsOfKey(const DiscoKey& key) const;
   uint32_t SessionsFromSource(const IpAddr& canonical) const;
 
+  // Re-enters an endpoint the dataplane still has (control restarted): same VNI, LamportID and
+  // allocation time. Later LamportIDs are above it. Errors if the VNI or the pair is taken or
+  // the keys are not sorted and distinct.
+  absl::Status Restore(const Endpoint& endpoint);
+
   const Endpoint* FindByPair(const KeyPair& sorted_keys) const;
   const Endpoint* FindByVni(uint32_t vni) const;
 

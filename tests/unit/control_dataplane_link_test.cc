@@ -49,7 +49,14 @@ class DataplaneLinkTest : public ::testing::Test {
 
   std::unique_ptr<DataplaneLink> MakeLink(DataplaneLinkConfig config = {}) {
     config.socket_path = path_;
-    return std::make_unique<DataplaneLink>(config, params_, &registry_);
+    return std::make_unique<DataplaneLink>(
+        config, params_, &registry_,
+        [](const KeyPair& keys) -> absl::StatusOr<std::array<SharedKey, 2>> {
+          std::array<SharedKey, 2> shared{};
+          shared[0].bytes[0] = keys[0].bytes[1];  // recognisable, like Allocate's
+          shared[1].bytes[0] = static_cast<uint8_t>(keys[1].bytes[1] + 100);
+          return shared;
+        });
   }
 
   uint32_t Allocate(int i) {
@@ -61,8 +68,10 @@ class DataplaneLinkTest : public ::testing::Test {
     return a->endpoint.vni;
   }
 
-  // Connects link to dp and delivers a Hello.
-  void ConnectAndHello(DataplaneLink& link, FakeDataplane& dp, uint32_t capacity = 1000) {
+  // Connects link to dp, delivers a Hello and answers the sync's dump with `dump`, one
+  // session per page.
+  void ConnectAndHello(DataplaneLink& link, FakeDataplane& dp, uint32_t capacity = 1000,
+                       const std::vector<ipc::SessionRecord>& dump = {}) {
     link.Tick(now_);
     ASSERT_EQ(link.state(), DataplaneLink::State::kConnected);
     ASSERT_TRUE(dp.Accept());
@@ -70,6 +79,29 @@ class DataplaneLinkTest : public ::testing::Test {
     EXPECT_TRUE(link.relay_addrs().empty());
     dp.Send(ipc::Hello{.relay_addrs = relay_addrs_, .capacity = capacity});
     link.OnEvents(POLLIN, now_);
+    for (size_t page = 0; page <= dump.size(); ++page) {
+      // Allocations wait for the sync: nothing to advertise yet.
+      EXPECT_EQ(link.state(), DataplaneLink::State::kSyncing);
+      EXPECT_TRUE(link.relay_addrs().empty());
+      std::optional<ipc::Message> m = dp.Receive(1000);
+      ASSERT_TRUE(m.has_value());
+      const auto* req = std::get_if<ipc::DumpRequest>(&*m);
+      ASSERT_NE(req, nullptr) << "message index " << m->index();
+      ipc::DumpReply reply{.request_id = req->request_id};
+      if (page < dump.size()) {
+        EXPECT_EQ(req->from_vni, page == 0 ? 0 : dump[page - 1].vni + 1);
+        reply.sessions = {dump[page]};
+        reply.next_vni = dump[page].vni + 1;
+      } else if (page == 0) {
+        EXPECT_EQ(req->from_vni, 0u);
+      }
+      if (page + 1 == dump.size()) {
+        reply.next_vni = 0;
+        page = dump.size();  // that was the last page
+      }
+      dp.Send(reply);
+      link.OnEvents(POLLIN, now_);
+    }
     ASSERT_TRUE(link.ready());
   }
 
@@ -133,6 +165,100 @@ TEST_F(DataplaneLinkTest, HelloReinstallsEveryLiveEndpointWithBoundLegs) {
   EXPECT_FALSE(installs[1].bound[0].valid());
   EXPECT_EQ(installs[1].bound[1], leg);
   EXPECT_FALSE(link->reinstall_in_progress());
+}
+
+TEST_F(DataplaneLinkTest, ARestartedControlRestoresTheDataplanesSessions) {
+  // Control starts empty (it was restarted); the dataplane has two sessions, one bound.
+  lamport_.StoreLamport(2000).IgnoreError();  // persisted mark of the previous process
+  Registry fresh({}, &lamport_);
+  const AddrPort leg = *ParseAddrPort("198.51.100.7:41641");
+  const std::vector<ipc::SessionRecord> dump = {
+      {.vni = 5,
+       .client_keys = Pair(5),
+       .bound = {leg, AddrPort{}},
+       .lamport_id = 1500,
+       .allocated_at_unix_ns = absl::ToUnixNanos(now_ - absl::Minutes(3)),
+       .packets = {10, 0},
+       .bytes = {1000, 0}},
+      {.vni = 9, .client_keys = Pair(9), .lamport_id = 1600},
+  };
+  FakeDataplane dp(path_);
+  auto link = std::make_unique<DataplaneLink>(
+      DataplaneLinkConfig{.socket_path = path_}, params_, &fresh,
+      [](const KeyPair& keys) -> absl::StatusOr<std::array<SharedKey, 2>> {
+        std::array<SharedKey, 2> shared{};
+        shared[0].bytes[0] = keys[0].bytes[1];
+        return shared;
+      });
+  link->Tick(now_);
+  ASSERT_TRUE(dp.Accept());
+  dp.Send(ipc::Hello{.relay_addrs = relay_addrs_, .capacity = 1000});
+  link->OnEvents(POLLIN, now_);
+  auto req = std::get<ipc::DumpRequest>(*dp.Receive(1000));
+  dp.Send(ipc::DumpReply{.request_id = req.request_id, .sessions = {dump[0]}, .next_vni = 6});
+  link->OnEvents(POLLIN, now_);
+  EXPECT_FALSE(link->ready());
+  req = std::get<ipc::DumpRequest>(*dp.Receive(1000));
+  EXPECT_EQ(req.from_vni, 6u);
+  dp.Send(ipc::DumpReply{.request_id = req.request_id, .sessions = {dump[1]}, .next_vni = 0});
+  link->OnEvents(POLLIN, now_);
+  ASSERT_TRUE(link->ready());
+
+  ASSERT_EQ(fresh.size(), 2u);
+  const Endpoint* ep = fresh.FindByPair(Pair(5));
+  ASSERT_NE(ep, nullptr);
+  EXPECT_EQ(ep->vni, 5u);
+  EXPECT_EQ(ep->lamport_id, 1500u);
+  EXPECT_EQ(ep->allocated_at, now_ - absl::Minutes(3));
+  EXPECT_EQ(ep->bound[0], leg);
+  EXPECT_EQ(ep->shared[0].bytes[0], 5);
+  EXPECT_EQ(link->stats().sessions_restored, 2u);
+  // The dataplane has them: nothing is reinstalled.
+  EXPECT_TRUE(dp.ReceiveInstalls().empty());
+  // The same pair still gets its endpoint; a new pair gets a higher LamportID and a free VNI.
+  absl::StatusOr<Allocation> again = fresh.Allocate(Pair(5), {}, now_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->endpoint.vni, 5u);
+  EXPECT_EQ(again->endpoint.lamport_id, 1500u);
+  absl::StatusOr<Allocation> other = fresh.Allocate(Pair(7), {}, now_);
+  ASSERT_TRUE(other.ok());
+  EXPECT_GT(other->endpoint.lamport_id, 2000u);
+}
+
+TEST_F(DataplaneLinkTest, DumpSessionsCollectsEveryPage) {
+  FakeDataplane dp(path_);
+  auto link = MakeLink();
+  std::optional<absl::StatusOr<std::vector<ipc::SessionRecord>>> result;
+  link->DumpSessions([&](auto r) { result = std::move(r); }, now_);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kUnavailable);  // not connected
+  result.reset();
+
+  ConnectAndHello(*link, dp);
+  link->DumpSessions([&](auto r) { result = std::move(r); }, now_);
+  auto req = std::get<ipc::DumpRequest>(*dp.Receive(1000));
+  dp.Send(ipc::DumpReply{
+      .request_id = req.request_id, .sessions = {{.vni = 1, .packets = {3, 4}}}, .next_vni = 2});
+  link->OnEvents(POLLIN, now_);
+  EXPECT_FALSE(result.has_value());
+  req = std::get<ipc::DumpRequest>(*dp.Receive(1000));
+  EXPECT_EQ(req.from_vni, 2u);
+  dp.Send(ipc::DumpReply{.request_id = req.request_id, .sessions = {{.vni = 8}}, .next_vni = 0});
+  link->OnEvents(POLLIN, now_);
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->status();
+  ASSERT_EQ((*result)->size(), 2u);
+  EXPECT_EQ((**result)[0].packets[1], 4u);
+  EXPECT_EQ((**result)[1].vni, 8u);
+
+  // A dump in flight when the dataplane goes away fails instead of hanging.
+  result.reset();
+  link->DumpSessions([&](auto r) { result = std::move(r); }, now_);
+  dp.CloseConn();
+  link->OnEvents(POLLIN | POLLHUP, now_);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(DataplaneLinkTest, EventsFromTheDataplaneUpdateTheRegistry) {

@@ -103,6 +103,11 @@ TEST(ControlServerTest, AllocatesOnceTheDataplaneSaysHello) {
   ASSERT_TRUE(dp.Accept());
   const std::vector<AddrPort> relay = {*ParseAddrPort("203.0.113.5:40000")};
   dp.Send(ipc::Hello{.relay_addrs = relay, .capacity = 1000});
+  // Control reads the dataplane's sessions before it allocates: it has none.
+  std::optional<ipc::Message> dump = dp.Receive(2000);
+  ASSERT_TRUE(dump.has_value());
+  ASSERT_TRUE(std::holds_alternative<ipc::DumpRequest>(*dump));
+  dp.Send(ipc::DumpReply{.request_id = std::get<ipc::DumpRequest>(*dump).request_id});
 
   // Retry as a client would until the reply comes.
   std::optional<std::vector<uint8_t>> reply;
