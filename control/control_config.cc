@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "control/dataplane_link.h"
+#include "control/policy.h"
 
 namespace dprelay::control {
 namespace {
@@ -64,6 +65,22 @@ absl::StatusOr<ControlConfig> ValidateControlFlags(const ControlFlags& flags) {
     return steady.status();
   }
   config.steady_state_lifetime = *steady;
+
+  if (!flags.admin_socket.empty()) {
+    if (absl::Status s = ValidateSocketPath(flags.admin_socket); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--admin_socket: ", s.message()));
+    }
+  }
+  config.admin_socket = flags.admin_socket;
+  if (!flags.static_endpoints.empty()) {
+    absl::StatusOr<std::vector<AddrPort>> eps = ParseEndpointList(flags.static_endpoints);
+    if (!eps.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--static_endpoints: ", eps.status().message()));
+    }
+    config.static_endpoints = *eps;
+  }
+  config.static_only = flags.static_only;
   return config;
 }
 

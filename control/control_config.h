@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -20,6 +21,9 @@ struct ControlFlags {
   std::string steady_state_lifetime;
   bool print_public_key = false;
   bool print_server_key = false;
+  std::string admin_socket;
+  std::string static_endpoints;
+  bool static_only = false;
 };
 
 struct ControlConfig {
@@ -31,6 +35,9 @@ struct ControlConfig {
   absl::Duration steady_state_lifetime;
   bool print_public_key = false;
   bool print_server_key = false;
+  std::string admin_socket;                // empty: no admin API (tests)
+  std::vector<AddrPort> static_endpoints;  // --static_endpoints
+  bool static_only = false;                // never advertise the dataplane's own addresses
 
   bool print_only() const { return print_public_key || print_server_key; }
 };

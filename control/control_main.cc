@@ -29,6 +29,13 @@ DEFINE_string(dataplane_socket, "/run/dprelay/dataplane.sock",
 DEFINE_string(bind_lifetime, "30s", "BindLifetime told to clients and enforced by the dataplane");
 DEFINE_string(steady_state_lifetime, "5m",
               "SteadyStateLifetime told to clients and enforced by the dataplane");
+DEFINE_string(admin_socket, "/run/dprelay/control.sock",
+              "Unix socket (mode 0600) for dprelayctl; empty disables the admin API");
+DEFINE_string(static_endpoints, "",
+              "ip:port[,ip:port...] advertised before the dataplane's addresses (e.g. an AWS "
+              "NLB listener); `dprelayctl set static-endpoints` overrides it at run time");
+DEFINE_bool(static_only, false,
+            "Advertise only the static endpoints, never the dataplane's own addresses");
 DEFINE_bool(print_public_key, false,
             "Print the control public key as discokey:<hex> (generating keys if needed) and exit");
 DEFINE_bool(print_server_key, false,
@@ -64,6 +71,9 @@ int main(int argc, char** argv) {
           .steady_state_lifetime = FLAGS_steady_state_lifetime,
           .print_public_key = FLAGS_print_public_key,
           .print_server_key = FLAGS_print_server_key,
+          .admin_socket = FLAGS_admin_socket,
+          .static_endpoints = FLAGS_static_endpoints,
+          .static_only = FLAGS_static_only,
       });
   if (!config.ok()) {
     return Fail(config.status());

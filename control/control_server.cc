@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "control/static_endpoints.h"
 #include "proto/key.h"
 #include "proto/log.h"
 
@@ -88,17 +89,35 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(const Contr
   if (policy->size() == 0) {
     DPRELAY_LOG_WARNING("%s: no keys: every allocation will be refused", config.policy_path);
   }
+  absl::StatusOr<std::optional<std::vector<AddrPort>>> runtime_static =
+      LoadRuntimeStaticEndpoints(config.state_dir);
+  if (!runtime_static.ok()) {
+    return runtime_static.status();
+  }
   AddrPort local;
   absl::StatusOr<int> fd = OpenAllocationSocket(config.listen, &local);
   if (!fd.ok()) {
     return fd.status();
   }
-  return std::unique_ptr<ControlServer>(
-      new ControlServer(config, std::move(*keys), std::move(*policy), *fd, local));
+  std::unique_ptr<ControlServer> server(new ControlServer(
+      config, std::move(*keys), std::move(*policy), *fd, local, std::move(*runtime_static)));
+  if (!config.admin_socket.empty()) {
+    ControlServer* self = server.get();
+    absl::StatusOr<std::unique_ptr<AdminServer>> admin = AdminServer::Listen(
+        config.admin_socket, [self](const AdminRequest& request, AdminServer::Reply reply) {
+          self->HandleAdmin(request, std::move(reply));
+        });
+    if (!admin.ok()) {
+      return admin.status();
+    }
+    server->admin_ = std::move(*admin);
+  }
+  return server;
 }
 
 ControlServer::ControlServer(const ControlConfig& config, std::unique_ptr<KeyStore> keys,
-                             Policy policy, int udp_fd, AddrPort local_addr)
+                             Policy policy, int udp_fd, AddrPort local_addr,
+                             std::optional<std::vector<AddrPort>> runtime_static)
     : config_(config),
       keys_(std::move(keys)),
       udp_fd_(udp_fd),
@@ -127,6 +146,7 @@ ControlServer::ControlServer(const ControlConfig& config, std::unique_ptr<KeySto
               }
               return shared;
             }),
+      runtime_static_(std::move(runtime_static)),
       rx_buf_(kAllocationBufferLen) {}
 
 ControlServer::~ControlServer() { close(udp_fd_); }
@@ -143,17 +163,20 @@ absl::Status ControlServer::Run(int stop_fd) {
     link_.Tick(now);
 
     const int link_fd = link_.fd();
-    pollfd fds[3] = {
+    std::vector<pollfd> fds = {
         {.fd = stop_fd, .events = POLLIN, .revents = 0},
         {.fd = udp_fd_, .events = POLLIN, .revents = 0},
-        {.fd = link_fd, .events = link_.poll_events(), .revents = 0},
+        {.fd = link_fd, .events = link_.poll_events(), .revents = 0},  // fd -1 is ignored
     };
-    const nfds_t nfds = link_fd >= 0 ? 3 : 2;
+    const size_t admin_first = fds.size();
+    if (admin_ != nullptr) {
+      admin_->AppendPollFds(&fds);
+    }
     const absl::Duration wait =
         std::clamp(link_.next_deadline() - now, absl::ZeroDuration(), kMaxPollWait);
     const int timeout_ms =
         static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
-    if (poll(fds, nfds, timeout_ms) < 0) {
+    if (poll(fds.data(), fds.size(), timeout_ms) < 0) {
       if (errno == EINTR) {
         continue;
       }
@@ -164,7 +187,7 @@ absl::Status ControlServer::Run(int stop_fd) {
       signalfd_siginfo si{};
       ssize_t n = read(stop_fd, &si, sizeof(si));
       if (n == static_cast<ssize_t>(sizeof(si)) && si.ssi_signo == SIGHUP) {
-        ReloadPolicy();
+        ReloadPolicy().IgnoreError();  // logged; the old policy stays
       } else {
         const char* why = n == static_cast<ssize_t>(sizeof(si))
                               ? strsignal(static_cast<int>(si.ssi_signo))
@@ -179,8 +202,11 @@ absl::Status ControlServer::Run(int stop_fd) {
     }
     // The allocation path may have dropped (and closed) the link; only hand it events for the
     // connection they were polled on.
-    if (nfds == 3 && fds[2].revents != 0 && link_.fd() == link_fd) {
+    if (link_fd >= 0 && fds[2].revents != 0 && link_.fd() == link_fd) {
       link_.OnEvents(fds[2].revents, now);
+    }
+    if (admin_ != nullptr) {
+      admin_->OnEvents(fds, admin_first);
     }
   }
 }
@@ -219,7 +245,8 @@ void ControlServer::HandleDatagram(std::span<const uint8_t> datagram, const sock
   ++counters_.requests;
   absl::StatusOr<AddrPort> src = FromSockaddr(reinterpret_cast<const sockaddr*>(&sa), sa_len);
   AddrPort source = src.ok() ? Unmap(*src) : AddrPort{};
-  AllocatorResult result = allocator_.Handle(datagram, source, now, link_.relay_addrs());
+  const std::vector<AddrPort> advertised = Advertised();
+  AllocatorResult result = allocator_.Handle(datagram, source, now, advertised);
   if (result.refusal.has_value()) {
     ++counters_.refusals[static_cast<size_t>(*result.refusal)];
     refusal_log_.Add(RefusalRecord{
@@ -248,16 +275,155 @@ void ControlServer::HandleDatagram(std::span<const uint8_t> datagram, const sock
   }
 }
 
-void ControlServer::ReloadPolicy() {
+absl::Status ControlServer::ReloadPolicy() {
   absl::StatusOr<Policy> policy = Policy::LoadFile(config_.policy_path);
   if (!policy.ok()) {
     DPRELAY_LOG_ERROR("policy reload failed, keeping the previous one (%d keys): %s",
                       policy_.size(), policy.status().message());
-    return;
+    return policy.status();
   }
   policy_ = std::move(*policy);
   // Live endpoints are not revoked: they expire on their own lifetimes.
-  DPRELAY_LOG_INFO("policy reloaded from %s: %d allowed keys", config_.policy_path, policy_.size());
+  DPRELAY_LOG_INFO("policy reloaded from %s: %d allowed keys, %d source rules, capacity %d",
+                   config_.policy_path, policy_.size(), policy_.source_rules(), policy_.capacity());
+  return absl::OkStatus();
+}
+
+const std::vector<AddrPort>& ControlServer::StaticEndpoints(std::string* source) const {
+  static const std::vector<AddrPort> kNone;
+  if (runtime_static_.has_value()) {
+    *source = "runtime";
+    return *runtime_static_;
+  }
+  if (!config_.static_endpoints.empty()) {
+    *source = "flag";
+    return config_.static_endpoints;
+  }
+  if (!policy_.static_endpoints().empty()) {
+    *source = "policy";
+    return policy_.static_endpoints();
+  }
+  *source = "none";
+  return kNone;
+}
+
+std::vector<AddrPort> ControlServer::Advertised() const {
+  if (!link_.ready()) {
+    return {};  // nothing is installed until the dataplane is connected and synced
+  }
+  std::string source;
+  std::vector<AddrPort> out = StaticEndpoints(&source);
+  if (!config_.static_only) {
+    // Static first, then the dataplane's, not deduplicated (as the reference does).
+    out.insert(out.end(), link_.relay_addrs().begin(), link_.relay_addrs().end());
+  }
+  return out;
+}
+
+StatusInfo ControlServer::Status() const {
+  StatusInfo s;
+  s.control_key = FormatDiscoKey(keys_->control_key().pub);
+  s.server_key = FormatDiscoKey(keys_->server_disco_key().pub);
+  s.listen = local_addr_;
+  switch (link_.state()) {
+    case DataplaneLink::State::kDisconnected:
+      s.dataplane_state = "disconnected";
+      break;
+    case DataplaneLink::State::kConnecting:
+    case DataplaneLink::State::kConnected:
+      s.dataplane_state = "connecting";
+      break;
+    case DataplaneLink::State::kSyncing:
+      s.dataplane_state = "syncing";
+      break;
+    case DataplaneLink::State::kReady:
+      s.dataplane_state = "ready";
+      break;
+  }
+  s.dataplane_addrs = link_.relay_addrs();
+  s.capacity = registry_.capacity();
+  s.advertised = Advertised();
+  s.static_endpoints = StaticEndpoints(&s.static_source);
+  s.static_only = config_.static_only;
+  s.policy_path = config_.policy_path;
+  s.policy_keys = policy_.size();
+  s.policy_source_rules = policy_.source_rules();
+  s.policy_capacity = policy_.capacity();
+  s.sessions = registry_.size();
+  registry_.ForEachFrom(0, [&s](const Endpoint& ep) {
+    if (ep.bound[0].valid() && ep.bound[1].valid()) {
+      ++s.sessions_open;
+    }
+    return true;
+  });
+  s.requests = counters_.requests;
+  s.allocated = counters_.allocated;
+  s.reallocated = counters_.reallocated;
+  s.refused = TotalRefusals();
+  s.last_lamport_id = registry_.last_lamport_id();
+  return s;
+}
+
+absl::StatusOr<std::string> ControlServer::SetStaticEndpoints(const std::string& argument,
+                                                              bool json) {
+  std::optional<std::vector<AddrPort>> next;
+  if (argument == "default") {
+    next = std::nullopt;
+  } else if (argument == "none") {
+    next = std::vector<AddrPort>{};
+  } else if (argument.empty()) {
+    return absl::InvalidArgumentError(
+        "set static-endpoints needs ip:port[,ip:port...], \"none\" or \"default\"");
+  } else {
+    absl::StatusOr<std::vector<AddrPort>> eps = ParseEndpointList(argument);
+    if (!eps.ok()) {
+      return eps.status();
+    }
+    next = *eps;
+  }
+  if (absl::Status s = StoreRuntimeStaticEndpoints(config_.state_dir, next); !s.ok()) {
+    return s;
+  }
+  runtime_static_ = std::move(next);
+  std::string source;
+  const std::vector<AddrPort>& now_in_force = StaticEndpoints(&source);
+  DPRELAY_LOG_INFO("static endpoints set to [%s] (from %s)", FormatEndpointList(now_in_force),
+                   source);
+  return RenderStaticEndpoints(now_in_force, source, json);
+}
+
+void ControlServer::HandleAdmin(const AdminRequest& request, AdminServer::Reply reply) {
+  const bool json = request.json;
+  if (request.command == "status") {
+    reply(RenderStatus(Status(), json));
+  } else if (request.command == "sessions") {
+    link_.DumpSessions(
+        [reply, json](absl::StatusOr<std::vector<ipc::SessionRecord>> sessions) {
+          if (!sessions.ok()) {
+            reply(sessions.status());
+            return;
+          }
+          reply(RenderSessions(*sessions, json));
+        },
+        absl::Now());
+  } else if (request.command == "refusals") {
+    reply(RenderRefusals(counters_.refusals, refusal_log_.Recent(), json));
+  } else if (request.command == "reload") {
+    absl::Status s = ReloadPolicy();
+    if (!s.ok()) {
+      reply(absl::FailedPreconditionError(
+          absl::StrCat("reload failed, previous policy kept: ", s.message())));
+      return;
+    }
+    reply(json ? absl::StrCat("{\"reloaded\":", JsonString(config_.policy_path),
+                              ",\"keys\":", policy_.size(), "}\n")
+               : absl::StrCat("reloaded ", config_.policy_path, ": ", policy_.size(),
+                              " allowed keys, ", policy_.source_rules(), " source rules\n"));
+  } else if (request.command == "set-static-endpoints") {
+    reply(SetStaticEndpoints(request.argument, json));
+  } else {
+    reply(absl::InvalidArgumentError(absl::StrCat("unknown command \"", request.command, "\"")));
+  }
 }
 
 bool ControlServer::AllowRefusalLog(absl::Time now) {

@@ -5,11 +5,15 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "control/admin_render.h"
+#include "control/admin_server.h"
 #include "control/allocator.h"
 #include "control/control_config.h"
 #include "control/dataplane_link.h"
@@ -49,17 +53,27 @@ class ControlServer {
   const AddrPort& local_addr() const { return local_addr_; }
   const ControlCounters& counters() const { return counters_; }
   const RefusalLog& refusal_log() const { return refusal_log_; }
+  // What an allocation advertises now: static endpoints first, then (unless static_only) the
+  // dataplane's addresses; empty while the dataplane is not connected and synced.
+  std::vector<AddrPort> Advertised() const;
+  // The static endpoints in force and where they come from ("runtime", "flag", "policy",
+  // "none"); see control/static_endpoints.h.
+  const std::vector<AddrPort>& StaticEndpoints(std::string* source) const;
   uint64_t TotalRefusals() const;
   size_t endpoints() const { return registry_.size(); }
 
  private:
   ControlServer(const ControlConfig& config, std::unique_ptr<KeyStore> keys, Policy policy,
-                int udp_fd, AddrPort local_addr);
+                int udp_fd, AddrPort local_addr,
+                std::optional<std::vector<AddrPort>> runtime_static);
 
   void ReadAllocations(absl::Time now);
   void HandleDatagram(std::span<const uint8_t> datagram, const sockaddr_storage& sa,
                       socklen_t sa_len, absl::Time now);
-  void ReloadPolicy();
+  absl::Status ReloadPolicy();
+  void HandleAdmin(const AdminRequest& request, AdminServer::Reply reply);
+  StatusInfo Status() const;
+  absl::StatusOr<std::string> SetStaticEndpoints(const std::string& argument, bool json);
   // At most kRefusalLogsPerSecond refusal lines per second; the rest are summarised.
   bool AllowRefusalLog(absl::Time now);
 
@@ -77,6 +91,8 @@ class ControlServer {
   DataplaneLink link_;
   ControlCounters counters_;
   RefusalLog refusal_log_;
+  std::optional<std::vector<AddrPort>> runtime_static_;  // set by dprelayctl, persisted
+  std::unique_ptr<AdminServer> admin_;
   std::vector<uint8_t> rx_buf_;
   absl::Time log_window_start_ = absl::InfinitePast();
   uint64_t logs_in_window_ = 0;

@@ -53,7 +53,7 @@ echo "driver net_$DP_DRIVER, pid $DP_PID, $(grep -o '[0-9]* worker(s)' "$WORK/da
 step "dprelay-control, allocation socket $CONTROL_IP:$CONTROL_PORT"
 topo_spawn "$WORK/control.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \
   --listen="$CONTROL_IP:$CONTROL_PORT" --policy="$WORK/allow.keys" \
-  --dataplane_socket="$WORK/dataplane.sock"
+  --dataplane_socket="$WORK/dataplane.sock" --admin_socket="$WORK/control.sock"
 echo "pid $SPAWNED_PID"
 sleep 1
 

@@ -51,7 +51,7 @@ check "the dataplane runs on the requested driver (net_$DP_DRIVER)" \
   bash -c "[ -z '${DP_DRIVERS:-}' ] || [ '${DP_DRIVERS:-}' = '$DP_DRIVER' ]"
 topo_spawn "$WORK/control.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \
   --listen="$CONTROL_IP:$CONTROL_PORT" --policy="$WORK/allow.keys" \
-  --dataplane_socket="$WORK/dp.sock"
+  --dataplane_socket="$WORK/dp.sock" --admin_socket="$WORK/control.sock"
 sleep 1
 
 check "the relay address answers ping" \

@@ -89,3 +89,34 @@ TEST(ControlConfigTest, PrintingAKeyNeedsNoPolicy) {
 
 }  // namespace
 }  // namespace dprelay::control
+
+namespace dprelay::control {
+namespace {
+
+TEST(ControlConfigTest, StaticEndpointsAndAdminSocketFlags) {
+  ControlFlags f = Defaults();
+  f.static_endpoints = "203.0.113.9:40000,[2001:db8::9]:40000";
+  f.static_only = true;
+  f.admin_socket = "/run/x/control.sock";
+  absl::StatusOr<ControlConfig> c = ValidateControlFlags(f);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->static_endpoints.size(), 2u);
+  EXPECT_EQ(FormatAddrPort(c->static_endpoints[0]), "203.0.113.9:40000");
+  EXPECT_TRUE(c->static_only);
+  EXPECT_EQ(c->admin_socket, "/run/x/control.sock");
+
+  f.static_endpoints = "203.0.113.9:40000,203.0.113.10";
+  c = ValidateControlFlags(f);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("--static_endpoints: endpoint \"203.0.113.10\""),
+            std::string::npos)
+      << c.status();
+  f = Defaults();
+  f.admin_socket = std::string(200, 'x');
+  c = ValidateControlFlags(f);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("--admin_socket"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dprelay::control

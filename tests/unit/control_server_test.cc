@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "control/admin_client.h"
 #include "control/key_store.h"
 #include "control_test_util.h"
 #include "gtest/gtest.h"
@@ -155,6 +157,119 @@ TEST(ControlServerTest, AllocatesOnceTheDataplaneSaysHello) {
   auto reopened = KeyStore::Open({.state_dir = tmp.File("state")});
   ASSERT_TRUE(reopened.ok());
   EXPECT_GE((*reopened)->LoadLamport(), 1u);
+}
+
+TEST(ControlServerTest, AdminApiStatusStaticEndpointsSessionsRefusalsReload) {
+  TempDir tmp;
+  const DiscoKeyPair a = GenerateKeyPair();
+  std::ofstream(tmp.File("allow")) << FormatDiscoKey(a.pub) << "\n"
+                                   << "static_endpoint 198.51.100.1:40000\n";
+  FakeDataplane dp(tmp.File("dp.sock"));
+  ControlConfig config{
+      .state_dir = tmp.File("state"),
+      .listen = *ParseAddrPort("127.0.0.1:0"),
+      .policy_path = tmp.File("allow"),
+      .dataplane_socket = tmp.File("dp.sock"),
+      .bind_lifetime = absl::Seconds(30),
+      .steady_state_lifetime = absl::Minutes(5),
+      .admin_socket = tmp.File("admin/control.sock"),
+      .static_endpoints = {},
+      .static_only = true,
+  };
+  absl::StatusOr<std::unique_ptr<ControlServer>> server = ControlServer::Create(config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  struct stat st {};
+  ASSERT_EQ(stat(config.admin_socket.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  int stop = eventfd(0, EFD_CLOEXEC);
+  std::thread loop([&] { (*server)->Run(stop).IgnoreError(); });
+  auto call = [&](const std::string& command, const std::string& arg = "", bool json = false) {
+    return CallAdmin(config.admin_socket, {.json = json, .command = command, .argument = arg},
+                     absl::Seconds(5));
+  };
+
+  absl::StatusOr<std::string> status = call("status");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_NE(status->find("dataplane:          connecting"), std::string::npos) << *status;
+  EXPECT_NE(status->find("static endpoints:   198.51.100.1:40000 (from policy; static only)"),
+            std::string::npos)
+      << *status;
+  // Sessions need the dataplane.
+  absl::StatusOr<std::string> sessions = call("sessions");
+  EXPECT_FALSE(sessions.ok());
+  EXPECT_NE(sessions.status().message().find("not connected"), std::string::npos);
+
+  ASSERT_TRUE(dp.Accept());
+  dp.Send(ipc::Hello{.relay_addrs = {*ParseAddrPort("10.0.0.1:40000")}, .capacity = 100});
+  std::optional<ipc::Message> sync = dp.Receive(2000);
+  ASSERT_TRUE(sync.has_value());
+  dp.Send(ipc::DumpReply{.request_id = std::get<ipc::DumpRequest>(*sync).request_id});
+
+  // Static only: the dataplane's own address is never advertised.
+  absl::StatusOr<std::string> json = call("status", "", true);
+  ASSERT_TRUE(json.ok()) << json.status();
+  for (int i = 0; i < 50 && json->find("\"state\":\"ready\"") == std::string::npos; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+    json = call("status", "", true);
+  }
+  EXPECT_NE(json->find("\"advertised\":[\"198.51.100.1:40000\"]"), std::string::npos) << *json;
+
+  // Runtime static endpoints replace the policy's and are persisted; a bad one is named.
+  absl::StatusOr<std::string> bad = call("set-static-endpoints", "203.0.113.7:1,oops");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("\"oops\""), std::string::npos) << bad.status();
+  absl::StatusOr<std::string> set =
+      call("set-static-endpoints", "203.0.113.7:4000,[2001:db8::7]:4000");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(*set, "static endpoints: 203.0.113.7:4000, [2001:db8::7]:4000 (from runtime)\n");
+  std::ifstream persisted(tmp.File("state/static_endpoints"));
+  std::string line;
+  std::getline(persisted, line);
+  EXPECT_EQ(line, "203.0.113.7:4000,[2001:db8::7]:4000");
+
+  // The dataplane's sessions with their counters, in the reference's listing format.
+  std::thread answer([&] {
+    std::optional<ipc::Message> m = dp.Receive(3000);
+    ASSERT_TRUE(m.has_value());
+    ipc::SessionRecord r{.vni = 3,
+                         .client_keys = SortedPair(a.pub, GenerateKeyPair().pub),
+                         .bound = {*ParseAddrPort("192.0.2.1:5001"), AddrPort{}},
+                         .packets = {7, 0},
+                         .bytes = {700, 0}};
+    dp.Send(
+        ipc::DumpReply{.request_id = std::get<ipc::DumpRequest>(*m).request_id, .sessions = {r}});
+  });
+  sessions = call("sessions");
+  answer.join();
+  ASSERT_TRUE(sessions.ok()) << sessions.status();
+  EXPECT_NE(sessions->find("Sessions count: 1\nVNI: 3\n  192.0.2.1:5001(d:"), std::string::npos)
+      << *sessions;
+  EXPECT_NE(sessions->find(") --> <no handshake>(d:"), std::string::npos) << *sessions;
+  EXPECT_NE(sessions->find(", Packets: 7 Bytes: 700\n"), std::string::npos) << *sessions;
+
+  // Reload: a broken file is refused with file and line, the old policy stays.
+  std::ofstream(tmp.File("allow")) << "allow\n";
+  absl::StatusOr<std::string> reload = call("reload");
+  ASSERT_FALSE(reload.ok());
+  EXPECT_NE(reload.status().message().find(tmp.File("allow") + ":1:"), std::string::npos);
+  std::ofstream(tmp.File("allow")) << FormatDiscoKey(a.pub) << "\n";
+  EXPECT_TRUE(call("reload").ok());
+
+  absl::StatusOr<std::string> refusals = call("refusals", "", true);
+  ASSERT_TRUE(refusals.ok());
+  EXPECT_NE(refusals->find("\"total\":0"), std::string::npos) << *refusals;
+  EXPECT_FALSE(call("frobnicate").ok());
+
+  uint64_t one = 1;
+  ASSERT_EQ(write(stop, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
+  loop.join();
+  close(stop);
+  server->reset();
+  // Gone: one clear error.
+  absl::StatusOr<std::string> gone = call("status");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_NE(gone.status().message().find("no such socket"), std::string::npos) << gone.status();
 }
 
 TEST(ControlServerTest, StartupErrorsNameTheFile) {

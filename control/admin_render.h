@@ -1,0 +1,53 @@
+// What dprelayctl prints: the admin API's response bodies, as human text or as JSON for
+// scripts. Pure functions of plain structs, so tests check them without sockets.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "control/refusal.h"
+#include "control/refusal_log.h"
+#include "proto/addr.h"
+#include "proto/ipc.h"
+
+namespace dprelay::control {
+
+struct StatusInfo {
+  std::string control_key;  // discokey:<hex>
+  std::string server_key;
+  AddrPort listen;
+  std::string dataplane_state;  // "ready", "syncing", "connecting", "disconnected"
+  std::vector<AddrPort> dataplane_addrs;
+  uint32_t capacity = 0;
+  std::vector<AddrPort> advertised;  // what an allocation gets now
+  std::vector<AddrPort> static_endpoints;
+  std::string static_source;  // "runtime", "flag", "policy" or "none"
+  bool static_only = false;
+  std::string policy_path;
+  size_t policy_keys = 0;
+  size_t policy_source_rules = 0;
+  uint32_t policy_capacity = 0;
+  size_t sessions = 0;
+  size_t sessions_open = 0;  // both legs bound
+  uint64_t requests = 0;
+  uint64_t allocated = 0;
+  uint64_t reallocated = 0;
+  uint64_t refused = 0;
+  uint64_t last_lamport_id = 0;
+};
+
+std::string RenderStatus(const StatusInfo& s, bool json);
+// Sessions in VNI order, like `tailscale debug peer-relay-sessions` (PROTOCOL.md §7).
+std::string RenderSessions(const std::vector<ipc::SessionRecord>& sessions, bool json);
+std::string RenderRefusals(const std::array<uint64_t, kRefusalCount>& counts,
+                           const std::vector<RefusalRecord>& recent, bool json);
+std::string RenderStaticEndpoints(const std::vector<AddrPort>& endpoints, const std::string& source,
+                                  bool json);
+
+// A JSON string literal (quotes included).
+std::string JsonString(std::string_view s);
+
+}  // namespace dprelay::control
