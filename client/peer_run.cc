@@ -78,7 +78,8 @@ std::string PeerRunResult::SummaryLine() const {
       rtt_samples == 0 ? 0 : absl::ToInt64Microseconds(rtt_sum / static_cast<int64_t>(rtt_samples));
   return absl::StrCat("sent=", sent, " received=", received, " corrupt=", corrupt,
                       " rtt_min=", absl::ToInt64Microseconds(rtt_min), "us rtt_avg=", avg_us,
-                      "us rtt_max=", absl::ToInt64Microseconds(rtt_max), "us");
+                      "us rtt_max=", absl::ToInt64Microseconds(rtt_max),
+                      "us max_gap=", absl::ToInt64Microseconds(max_gap), "us");
 }
 
 absl::StatusOr<PeerRunResult> RunPeer(const PeerRunConfig& config, const LineSink& out) {
@@ -151,6 +152,7 @@ absl::StatusOr<PeerRunResult> RunPeer(const PeerRunConfig& config, const LineSin
   Clock::time_point linger_until = Clock::time_point::max();
   std::vector<uint8_t> payload(size);
   SeqTracker tracker(config.count);
+  Clock::time_point last_data = Clock::time_point::min();
 
   auto record_rtt = [&](absl::Duration rtt) {
     if (result.rtt_samples == 0 || rtt < result.rtt_min) {
@@ -204,6 +206,11 @@ absl::StatusOr<PeerRunResult> RunPeer(const PeerRunConfig& config, const LineSin
           }
         } else if (tracker.Add(*seq)) {
           ++result.received;
+          const Clock::time_point arrived = Clock::now();
+          if (last_data != Clock::time_point::min()) {
+            result.max_gap = std::max(result.max_gap, FromClock(arrived - last_data));
+          }
+          last_data = arrived;
         } else {
           ++result.duplicates;
         }

@@ -55,12 +55,15 @@ struct PeerRunResult {
   absl::Duration rtt_min;
   absl::Duration rtt_max;
   absl::Duration rtt_sum;
+  // Longest interval between two consecutive verified data packets from the peer: with a paced
+  // sender, an outage of the relay shows up here (tests of restarts read it).
+  absl::Duration max_gap;
   bool timed_out = false;
   SessionStats session;
 
   // received == count, nothing corrupt, and the peer answered at least once.
   bool ok() const { return received == count && corrupt == 0 && pongs > 0; }
-  // "sent=10 received=10 corrupt=0 rtt_min=81us rtt_avg=95us rtt_max=120us"
+  // "sent=10 received=10 corrupt=0 rtt_min=81us rtt_avg=95us rtt_max=120us max_gap=1003us"
   std::string SummaryLine() const;
 };
 

@@ -388,8 +388,10 @@ TEST_F(LoopbackTest, RunExchangesVerifiedDataBothWays) {
       EXPECT_TRUE(HasShape(t->lines[i], "pong from d:<hex> via 127.0.0.1:<n>:vni:7 rtt=<n>us"))
           << t->lines[i];
     }
-    EXPECT_TRUE(HasShape(
-        t->lines[5], "sent=300 received=300 corrupt=0 rtt_min=<n>us rtt_avg=<n>us rtt_max=<n>us"))
+    EXPECT_TRUE(
+        HasShape(t->lines[5],
+                 "sent=300 received=300 corrupt=0 rtt_min=<n>us rtt_avg=<n>us rtt_max=<n>us "
+                 "max_gap=<n>us"))
         << t->lines[5];
   }
   EXPECT_NE(ta.lines[2].find(ShortDisco(b_.pub)), std::string::npos);
