@@ -81,6 +81,15 @@ absl::StatusOr<ControlConfig> ValidateControlFlags(const ControlFlags& flags) {
     config.static_endpoints = *eps;
   }
   config.static_only = flags.static_only;
+  if (!flags.metrics_listen.empty()) {
+    absl::StatusOr<AddrPort> metrics = ParseAddrPort(flags.metrics_listen);
+    if (!metrics.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--metrics_listen: \"", flags.metrics_listen,
+                       "\" is not ip:port or [ipv6]:port: ", metrics.status().message()));
+    }
+    config.metrics_listen = *metrics;
+  }
   return config;
 }
 

@@ -2,6 +2,7 @@
 // into the immutable ControlConfig the rest of the process takes (STYLE.md item 10).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct ControlFlags {
   std::string admin_socket;
   std::string static_endpoints;
   bool static_only = false;
+  std::string metrics_listen;
 };
 
 struct ControlConfig {
@@ -38,6 +40,7 @@ struct ControlConfig {
   std::string admin_socket;                // empty: no admin API (tests)
   std::vector<AddrPort> static_endpoints;  // --static_endpoints
   bool static_only = false;                // never advertise the dataplane's own addresses
+  std::optional<AddrPort> metrics_listen;  // Prometheus exporter; unset = off
 
   bool print_only() const { return print_public_key || print_server_key; }
 };

@@ -36,6 +36,8 @@ DEFINE_string(static_endpoints, "",
               "NLB listener); `dprelayctl set static-endpoints` overrides it at run time");
 DEFINE_bool(static_only, false,
             "Advertise only the static endpoints, never the dataplane's own addresses");
+DEFINE_string(metrics_listen, "",
+              "Serve Prometheus metrics over HTTP on ip:port (e.g. 127.0.0.1:9100); empty = off");
 DEFINE_bool(print_public_key, false,
             "Print the control public key as discokey:<hex> (generating keys if needed) and exit");
 DEFINE_bool(print_server_key, false,
@@ -74,6 +76,7 @@ int main(int argc, char** argv) {
           .admin_socket = FLAGS_admin_socket,
           .static_endpoints = FLAGS_static_endpoints,
           .static_only = FLAGS_static_only,
+          .metrics_listen = FLAGS_metrics_listen,
       });
   if (!config.ok()) {
     return Fail(config.status());

@@ -31,6 +31,8 @@ constexpr size_t kAllocationBufferLen = 65535;
 constexpr uint64_t kRefusalLogsPerSecond = 20;
 // The loop wakes at least this often even when idle (reconnects are due at 1 s).
 constexpr absl::Duration kMaxPollWait = absl::Seconds(1);
+// How often the exporter's figures are refreshed (a scrape sees values at most this old).
+constexpr absl::Duration kMetricsInterval = absl::Seconds(1);
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
@@ -112,6 +114,13 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(const Contr
     }
     server->admin_ = std::move(*admin);
   }
+  if (config.metrics_listen.has_value()) {
+    absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Start(*config.metrics_listen);
+    if (!metrics.ok()) {
+      return metrics.status();
+    }
+    server->metrics_ = std::move(*metrics);
+  }
   return server;
 }
 
@@ -161,6 +170,10 @@ absl::Status ControlServer::Run(int stop_fd) {
   while (true) {
     absl::Time now = absl::Now();
     link_.Tick(now);
+    if (metrics_ != nullptr && now >= next_metrics_) {
+      next_metrics_ = now + kMetricsInterval;
+      UpdateMetrics(now);
+    }
 
     const int link_fd = link_.fd();
     std::vector<pollfd> fds = {
@@ -390,6 +403,26 @@ absl::StatusOr<std::string> ControlServer::SetStaticEndpoints(const std::string&
   DPRELAY_LOG_INFO("static endpoints set to [%s] (from %s)", FormatEndpointList(now_in_force),
                    source);
   return RenderStaticEndpoints(now_in_force, source, json);
+}
+
+void ControlServer::UpdateMetrics(absl::Time now) {
+  ControlMetricsSnapshot s;
+  s.requests = counters_.requests;
+  s.allocated = counters_.allocated;
+  s.reallocated = counters_.reallocated;
+  s.refusals = counters_.refusals;
+  s.sessions = registry_.size();
+  registry_.ForEachFrom(0, [&s](const Endpoint& ep) {
+    if (ep.bound[0].valid() && ep.bound[1].valid()) {
+      ++s.sessions_open;
+    }
+    return true;
+  });
+  s.dataplane_up = link_.ready();
+  metrics_->UpdateControl(s);
+  Metrics* metrics = metrics_.get();
+  link_.RequestStats(
+      [metrics](const ipc::StatsReply& reply) { metrics->UpdateDataplane(reply.counters); }, now);
 }
 
 void ControlServer::HandleAdmin(const AdminRequest& request, AdminServer::Reply reply) {

@@ -18,6 +18,7 @@
 #include "control/control_config.h"
 #include "control/dataplane_link.h"
 #include "control/key_store.h"
+#include "control/metrics.h"
 #include "control/policy.h"
 #include "control/refusal_log.h"
 #include "control/registry.h"
@@ -61,6 +62,8 @@ class ControlServer {
   const std::vector<AddrPort>& StaticEndpoints(std::string* source) const;
   uint64_t TotalRefusals() const;
   size_t endpoints() const { return registry_.size(); }
+  // The exporter's port, 0 when --metrics_listen is off.
+  uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
  private:
   ControlServer(const ControlConfig& config, std::unique_ptr<KeyStore> keys, Policy policy,
@@ -73,6 +76,8 @@ class ControlServer {
   absl::Status ReloadPolicy();
   void HandleAdmin(const AdminRequest& request, AdminServer::Reply reply);
   StatusInfo Status() const;
+  // Every second: control's figures to the exporter, and a StatsRequest to the dataplane.
+  void UpdateMetrics(absl::Time now);
   absl::StatusOr<std::string> SetStaticEndpoints(const std::string& argument, bool json);
   // At most kRefusalLogsPerSecond refusal lines per second; the rest are summarised.
   bool AllowRefusalLog(absl::Time now);
@@ -93,6 +98,8 @@ class ControlServer {
   RefusalLog refusal_log_;
   std::optional<std::vector<AddrPort>> runtime_static_;  // set by dprelayctl, persisted
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<Metrics> metrics_;
+  absl::Time next_metrics_ = absl::InfinitePast();
   std::vector<uint8_t> rx_buf_;
   absl::Time log_window_start_ = absl::InfinitePast();
   uint64_t logs_in_window_ = 0;

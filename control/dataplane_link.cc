@@ -144,6 +144,7 @@ void DataplaneLink::Disconnect(const std::string& why, absl::Time now) {
   out_queue_.clear();
   sweep_active_ = false;
   in_dataplane_.clear();
+  stats_waiters_.clear();
   ++stats_.disconnects;
   FailDumps(why);
   DPRELAY_LOG_WARNING(
@@ -274,7 +275,13 @@ void DataplaneLink::HandleMessage(const ipc::Message& msg, absl::Time now) {
         } else if constexpr (std::is_same_v<T, ipc::DumpReply>) {
           HandleDumpReply(m, now);
         } else if constexpr (std::is_same_v<T, ipc::StatsReply>) {
-          // Not requested yet; the metrics exporter will.
+          if (stats_waiters_.empty()) {
+            ++stats_.unexpected;
+            return;
+          }
+          StatsDoneFn done = std::move(stats_waiters_.front());
+          stats_waiters_.pop_front();
+          done(m);
         } else {
           ++stats_.unexpected;
           DPRELAY_LOG_WARNING("dataplane: unexpected message type %d",
@@ -415,6 +422,20 @@ void DataplaneLink::DumpSessions(DumpDoneFn done, absl::Time now) {
   const uint32_t id = next_request_id_++;
   dumps_.emplace(id, PendingDump{.done = std::move(done), .records = {}});
   if (Enqueue(ipc::DumpRequest{.request_id = id, .from_vni = 0}, now)) {
+    Pump(now);
+  }
+}
+
+void DataplaneLink::RequestStats(StatsDoneFn done, absl::Time now) {
+  if (state_ != State::kReady) {
+    return;
+  }
+  // One outstanding request is enough: a slow dataplane must not make the queue grow.
+  if (!stats_waiters_.empty()) {
+    return;
+  }
+  stats_waiters_.push_back(std::move(done));
+  if (Enqueue(ipc::StatsRequest{}, now)) {
     Pump(now);
   }
 }

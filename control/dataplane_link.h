@@ -109,6 +109,10 @@ class DataplaneLink {
   // runs once, with Unavailable if the link is not ready or drops meanwhile.
   void DumpSessions(DumpDoneFn done, absl::Time now);
   size_t pending_dumps() const { return dumps_.size(); }
+  // Asks for the dataplane's counters; done runs when the StatsReply arrives (replies come in
+  // order). Nothing happens unless ready; pending requests are dropped on disconnect.
+  using StatsDoneFn = std::function<void(const ipc::StatsReply&)>;
+  void RequestStats(StatsDoneFn done, absl::Time now);
   bool reinstall_in_progress() const { return sweep_active_; }
   const Stats& stats() const { return stats_; }
 
@@ -158,6 +162,7 @@ class DataplaneLink {
     std::vector<ipc::SessionRecord> records;
   };
   absl::flat_hash_map<uint32_t, PendingDump> dumps_;
+  std::deque<StatsDoneFn> stats_waiters_;
 };
 
 }  // namespace dprelay::control

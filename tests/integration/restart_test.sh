@@ -55,6 +55,7 @@ topo_up
 KEY_A=$("$PEER" genkey --key_file="$WORK/a.key")
 KEY_B=$("$PEER" genkey --key_file="$WORK/b.key")
 KEY_C=$("$PEER" genkey --key_file="$WORK/c.key")
+"$PEER" genkey --key_file="$WORK/d.key" >/dev/null  # not in the policy
 printf '%s\n%s\n%s\n' "$KEY_A" "$KEY_B" "$KEY_C" >"$WORK/policy"
 CONTROL_KEY=$("$CONTROL" --state_dir="$WORK/state" --print_public_key)
 
@@ -62,7 +63,8 @@ CONTROL_KEY=$("$CONTROL" --state_dir="$WORK/state" --print_public_key)
 control_start() {
   topo_spawn "$WORK/control.$1.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \
     --listen="$CONTROL_IP:$CONTROL_PORT" --policy="$WORK/policy" \
-    --dataplane_socket="$WORK/dp.sock" --admin_socket="$WORK/control.sock"
+    --dataplane_socket="$WORK/dp.sock" --admin_socket="$WORK/control.sock" \
+    --metrics_listen=127.0.0.1:9100
   CONTROL_PID=$SPAWNED_PID
   local i
   for i in $(seq 100); do
@@ -149,6 +151,34 @@ NEW_VNI=$(sed -n 's/^allocation vni=\([0-9]*\) .*/\1/p' "$WORK/new.out")
 NEW_LAMPORT=$(sed -n 's/^allocation vni=[0-9]* lamport=\([0-9]*\) .*/\1/p' "$WORK/new.out")
 check "a new pair gets another VNI and a higher LamportID (vni=${NEW_VNI:-none} lamport=${NEW_LAMPORT:-none})" \
   test -n "$NEW_VNI" -a "${NEW_VNI:-0}" != "$VNI" -a "${NEW_LAMPORT:-0}" -gt "$LAMPORT"
+
+# ---- metrics and refusals, scraped over HTTP against the traffic above ----
+ip netns exec "$NS_A" "$PEER" allocate --key_file="$WORK/d.key" --peer="$KEY_A" \
+  --control="$CONTROL_IP:$CONTROL_PORT" --control_key="$CONTROL_KEY" --timeout=2s >/dev/null 2>&1
+sleep 2.5  # the exporter polls the dataplane every second
+scrape() { ip netns exec "$NS_R" curl -sf http://127.0.0.1:9100/metrics; }
+metric() { scrape | grep -F "$1 " | awk '{print $2}'; }
+scrape >"$WORK/metrics.txt"
+"${CTL[@]}" --json sessions >"$WORK/sessions.metrics.json"
+FWD=$(metric 'tailscaled_peer_relay_forwarded_packets_total{transport_in="udp4",transport_out="udp4"}')
+FWD_BYTES=$(metric 'tailscaled_peer_relay_forwarded_bytes_total{transport_in="udp4",transport_out="udp4"}')
+SESSION_PKTS=$(jq '[.sessions[].legs[].packets] | add' "$WORK/sessions.metrics.json")
+SESSION_BYTES=$(jq '[.sessions[].legs[].bytes] | add' "$WORK/sessions.metrics.json")
+echo "metrics: forwarded packets=$FWD bytes=$FWD_BYTES; sessions listing: packets=$SESSION_PKTS bytes=$SESSION_BYTES"
+check "forwarded_packets_total covers both clients' data ($FWD >= $((2 * COUNT1)))" \
+  test "${FWD:-0}" -ge $((2 * COUNT1))
+check "forwarded packets and bytes equal the per-session counters" \
+  test "${FWD:-x}" = "$SESSION_PKTS" -a "${FWD_BYTES:-x}" = "$SESSION_BYTES"
+check "bytes count the UDP payload with Geneve (>= $((2 * COUNT1)) data packets x 208 B)" \
+  test "${FWD_BYTES:-0}" -ge $((2 * COUNT1 * 208))
+check "endpoints gauge: 1 open (the pair), 1 connecting (c)" \
+  grep -q '^tailscaled_peer_relay_endpoints{state="open"} 1$' "$WORK/metrics.txt"
+check "the unlisted key's request is counted as not_allowed" \
+  grep -q '^dprelay_allocation_refusals_total{reason="not_allowed"} [1-9]' "$WORK/metrics.txt"
+check "dprelayctl refusals lists it with its source" \
+  bash -c "'${CTL[0]}' '${CTL[1]}' refusals | grep -q 'not_allowed sender=d:.* src=$IP_A:'"
+check "handshakes and drops are exported" \
+  grep -q '^dprelay_handshakes_total{outcome="bound"} [1-9]' "$WORK/metrics.txt"
 
 # ---- 2. kill -9 dprelay-dataplane while traffic flows ----
 COUNT2=$((12 * PPS))

@@ -1,0 +1,64 @@
+// The Prometheus exporter (DESIGN.md §4 "Metrics"), on --metrics_listen. prometheus-cpp serves
+// scrapes from its own civetweb threads; the control loop only updates values, which
+// prometheus-cpp makes thread-safe.
+//
+// Names: the reference's (PROTOCOL.md §6) exactly,
+//   tailscaled_peer_relay_forwarded_packets_total{transport_in,transport_out}
+//   tailscaled_peer_relay_forwarded_bytes_total{transport_in,transport_out}
+//   tailscaled_peer_relay_endpoints{state="connecting"|"open"}
+// and dprelay's own:
+//   dprelay_dataplane_drops_total{reason}           every drop_<reason> of the dataplane
+//   dprelay_dataplane_<counter>_total               its other counters (rx_packets, ...)
+//   dprelay_handshakes_total{outcome}               challenge_sent, bound
+//   dprelay_ring_overflows_total{ring="main"}       worker -> main lcore ring
+//   dprelay_allocation_requests_total
+//   dprelay_allocations_total{result="new"|"existing"}
+//   dprelay_allocation_refusals_total{reason}       every reason of control/refusal.h
+//   dprelay_sessions                                live endpoints in the registry
+//   dprelay_dataplane_up                            1 while connected and synced
+// Dataplane counters are mirrored from its StatsReply (polled every second): a value that
+// went down means the dataplane restarted, and the new value is added.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "control/refusal.h"
+#include "proto/addr.h"
+
+namespace dprelay::control {
+
+struct ControlMetricsSnapshot {
+  uint64_t requests = 0;
+  uint64_t allocated = 0;
+  uint64_t reallocated = 0;
+  std::array<uint64_t, kRefusalCount> refusals{};
+  uint64_t sessions = 0;
+  uint64_t sessions_open = 0;
+  bool dataplane_up = false;
+};
+
+// Not thread-safe for updates: the control loop's thread only.
+class Metrics {
+ public:
+  // Errors name the flag and address (e.g. the port is taken).
+  static absl::StatusOr<std::unique_ptr<Metrics>> Start(const AddrPort& listen);
+  ~Metrics();
+
+  void UpdateControl(const ControlMetricsSnapshot& s);
+  void UpdateDataplane(const std::vector<std::pair<std::string, uint64_t>>& counters);
+  // The port actually bound (useful with port 0).
+  uint16_t port() const;
+
+ private:
+  struct Impl;
+  explicit Metrics(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dprelay::control

@@ -1,0 +1,95 @@
+// The exporter over real HTTP on loopback: the reference's names and labels, and dataplane
+// counters mirrored (including across a dataplane restart).
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "control/metrics.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace dprelay::control {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string Scrape(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  const std::string req = "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n";
+  EXPECT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
+  absl::StatusOr<std::unique_ptr<Metrics>> m = Metrics::Start(*ParseAddrPort("127.0.0.1:0"));
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_NE((*m)->port(), 0);
+
+  ControlMetricsSnapshot s;
+  s.requests = 9;
+  s.allocated = 2;
+  s.reallocated = 3;
+  s.refusals[static_cast<size_t>(Refusal::kNotAllowed)] = 4;
+  s.sessions = 2;
+  s.sessions_open = 1;
+  s.dataplane_up = true;
+  (*m)->UpdateControl(s);
+  (*m)->UpdateDataplane({{"forwarded_packets", 100},
+                         {"forwarded_bytes", 12000},
+                         {"rx_packets", 150},
+                         {"legs_bound", 2},
+                         {"drop_unknown_vni", 5},
+                         {"drop_main_ring_full", 1}});
+  (*m)->UpdateDataplane({{"forwarded_packets", 110}, {"forwarded_bytes", 13000}});
+  // The dataplane restarted: counting from zero again, its new figures are added.
+  (*m)->UpdateDataplane({{"forwarded_packets", 7}, {"forwarded_bytes", 700}});
+
+  const std::string text = Scrape((*m)->port());
+  EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_forwarded_packets_total{transport_in=\"udp4\","
+                              "transport_out=\"udp4\"} 117\n"));
+  EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_forwarded_packets_total{transport_in=\"udp4\","
+                              "transport_out=\"udp6\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_forwarded_bytes_total{transport_in=\"udp4\","
+                              "transport_out=\"udp4\"} 13700\n"));
+  EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_endpoints{state=\"open\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_endpoints{state=\"connecting\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE tailscaled_peer_relay_endpoints gauge\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_dataplane_drops_total{reason=\"unknown_vni\"} 5\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_ring_overflows_total{ring=\"main\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_dataplane_rx_packets_total 150\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_handshakes_total{outcome=\"bound\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_allocations_total{result=\"new\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_allocations_total{result=\"existing\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_allocation_refusals_total{reason=\"not_allowed\"} 4\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_allocation_refusals_total{reason=\"capacity\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_sessions 2\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_dataplane_up 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("dprelay_dataplane_forwarded_packets_total")));
+}
+
+TEST(MetricsTest, AnAddressInUseIsAnErrorNamingTheFlag) {
+  absl::StatusOr<std::unique_ptr<Metrics>> first = Metrics::Start(*ParseAddrPort("127.0.0.1:0"));
+  ASSERT_TRUE(first.ok());
+  const std::string taken = "127.0.0.1:" + std::to_string((*first)->port());
+  absl::StatusOr<std::unique_ptr<Metrics>> second = Metrics::Start(*ParseAddrPort(taken));
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("--metrics_listen=" + taken));
+}
+
+}  // namespace
+}  // namespace dprelay::control
