@@ -167,6 +167,20 @@ absl::Status ControlServer::Run(int stop_fd) {
       FormatDiscoKey(keys_->control_key().pub), FormatDiscoKey(keys_->server_disco_key().pub),
       FormatAddrPort(local_addr_), policy_.size(), absl::FormatDuration(config_.bind_lifetime),
       absl::FormatDuration(config_.steady_state_lifetime), registry_.last_lamport_id());
+  {
+    std::string source;
+    const std::vector<AddrPort>& statics = StaticEndpoints(&source);
+    DPRELAY_LOG_INFO("static endpoints [%s] (from %s)%s; admin %s; metrics %s",
+                     FormatEndpointList(statics), source,
+                     config_.static_only ? ", static only" : "",
+                     admin_ ? admin_->path() : "off",
+                     config_.metrics_listen ? FormatAddrPort(*config_.metrics_listen) : "off");
+    if (config_.static_only && statics.empty()) {
+      DPRELAY_LOG_WARNING(
+          "--static_only with no static endpoint: nothing to advertise, every allocation is "
+          "refused (no_addr_ports) until `dprelayctl set static-endpoints`");
+    }
+  }
   while (true) {
     absl::Time now = absl::Now();
     link_.Tick(now);
