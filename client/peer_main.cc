@@ -212,6 +212,8 @@ absl::StatusOr<AddrPort> AddrFlag(const char* flag, const std::string& text) {
   if (!ap.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("flag --", flag, ": ", ap.status().message()));
   }
+  // [::ffff:a.b.c.d] means a.b.c.d: replies are matched against it in that form.
+  ap->ip = ap->ip.Unmapped();
   return ap;
 }
 

@@ -28,33 +28,6 @@ bool IsUnspecified(const IpAddr& ip) {
   return true;
 }
 
-bool IsV4Mapped(const IpAddr& ip) {
-  if (!ip.is_v6()) {
-    return false;
-  }
-  for (int i = 0; i < 10; ++i) {
-    if (ip.bytes[i] != 0) {
-      return false;
-    }
-  }
-  return ip.bytes[10] == 0xff && ip.bytes[11] == 0xff;
-}
-
-IpAddr Unmap(const IpAddr& ip) {
-  if (!IsV4Mapped(ip)) {
-    return ip;
-  }
-  return IpAddr::V4(ip.bytes[12], ip.bytes[13], ip.bytes[14], ip.bytes[15]);
-}
-
-IpAddr MapToV6(const IpAddr& ip) {
-  uint8_t b[16] = {};
-  b[10] = 0xff;
-  b[11] = 0xff;
-  std::memcpy(b + 12, ip.bytes.data(), 4);
-  return IpAddr::V6(b);
-}
-
 std::string ErrnoText(int err) { return std::strerror(err); }
 
 absl::StatusOr<AddrPort> SockName(int fd) {
@@ -67,7 +40,7 @@ absl::StatusOr<AddrPort> SockName(int fd) {
   if (!ap.ok()) {
     return ap.status();
   }
-  ap->ip = Unmap(ap->ip);
+  ap->ip = ap->ip.Unmapped();
   return ap;
 }
 
@@ -169,7 +142,7 @@ absl::Status UdpSocket::SendTo(const AddrPort& dst, std::span<const uint8_t> dat
   }
   AddrPort target = dst;
   if (dst.ip.is_v4() && local_.ip.is_v6()) {
-    target.ip = MapToV6(dst.ip);
+    target.ip = dst.ip.V4Mapped();
   }
   sockaddr_storage ss{};
   socklen_t len = ToSockaddr(target, &ss);
@@ -223,7 +196,7 @@ absl::StatusOr<std::optional<size_t>> UdpSocket::ReceiveFrom(std::span<uint8_t> 
   if (!src.ok()) {
     return std::optional<size_t>();
   }
-  src->ip = Unmap(src->ip);
+  src->ip = src->ip.Unmapped();
   *from = *src;
   return std::optional<size_t>(std::min(static_cast<size_t>(n), buf.size()));
 }

@@ -29,6 +29,27 @@ bool IsV4Mapped(const uint8_t b[16]) {
   return std::memcmp(b, kV4MappedPrefix, sizeof(kV4MappedPrefix)) == 0;
 }
 
+}  // namespace
+
+IpAddr IpAddr::Unmapped() const {
+  if (!is_v6() || !IsV4Mapped(bytes.data())) {
+    return *this;
+  }
+  return V4(bytes[12], bytes[13], bytes[14], bytes[15]);
+}
+
+IpAddr IpAddr::V4Mapped() const {
+  if (!is_v4()) {
+    return *this;
+  }
+  uint8_t b[16] = {};
+  std::memcpy(b, kV4MappedPrefix, sizeof(kV4MappedPrefix));
+  std::memcpy(b + 12, bytes.data(), 4);
+  return V6(b);
+}
+
+namespace {
+
 // inet_pton needs a NUL-terminated string; an embedded NUL would silently cut the text short.
 bool Pton(int af, std::string_view text, void* out) {
   if (text.empty() || text.size() > INET6_ADDRSTRLEN || text.find('\0') != text.npos) {

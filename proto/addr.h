@@ -32,6 +32,11 @@ struct IpAddr {
   bool is_v6() const { return family == IpFamily::kV6; }
   // Network-order 32-bit value; only for IPv4.
   uint32_t v4_be() const;
+  // ::ffff:a.b.c.d as the IPv4 address a.b.c.d; anything else unchanged. Compare and key
+  // addresses in this form: a dual-stack socket reports IPv4 peers v4-mapped.
+  IpAddr Unmapped() const;
+  // An IPv4 address as ::ffff:a.b.c.d (for a dual-stack IPv6 socket); anything else unchanged.
+  IpAddr V4Mapped() const;
 
   auto operator<=>(const IpAddr&) const = default;
   template <typename H>

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "proto/wire.h"
 
 namespace dprelay {
 
@@ -33,10 +34,7 @@ absl::StatusOr<GeneveHeader> DecodeGeneve(std::span<const uint8_t> in);
 inline bool GeneveIsControl(const uint8_t* p) { return (p[1] & kGeneveControlBit) != 0; }
 inline uint16_t GeneveProtocol(const uint8_t* p) { return static_cast<uint16_t>(p[2] << 8 | p[3]); }
 inline uint32_t GeneveVni(const uint8_t* p) {
-  // One 32-bit big-endian load of bytes 4..7; the VNI is its top 24 bits.
-  uint32_t word;
-  __builtin_memcpy(&word, p + 4, sizeof(word));
-  return __builtin_bswap32(word) >> 8;
+  return LoadBe32(p + 4) >> 8;  // bytes 4..6, in one 32-bit big-endian load
 }
 
 // STUN as the reference relay recognises it: len >= 20, top two bits of b[0] zero,

@@ -151,6 +151,16 @@ TEST(ValidatePeerKeyTest, RejectsZeroAndLowOrderPoints) {
       LowOrderFromBytes({{0, 0xed}, {31, 0x7f}}, 0xff),  // u = p (= 0)
       LowOrderFromBytes({{0, 0xee}, {31, 0x7f}}, 0xff),  // u = p + 1 (= 1)
   };
+  // The two points of order 8, the cases the check exists for.
+  const char* const order8[] = {
+      "discokey:e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+      "discokey:5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+  };
+  for (const char* text : order8) {
+    absl::StatusOr<DiscoKey> k = ParseDiscoKey(text);
+    ASSERT_TRUE(k.ok()) << text;
+    EXPECT_FALSE(ValidatePeerKey(*k).ok()) << text;
+  }
   for (const DiscoKey& k : low_order) {
     absl::Status st = ValidatePeerKey(k);
     EXPECT_FALSE(st.ok()) << FormatDiscoKey(k);
