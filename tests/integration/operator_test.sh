@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Integration: what an operator does with dprelayctl against the real processes. Static-only
+# mode (the AWS NLB case) advertises only the static endpoints; `set static-endpoints` replaces
+# them at run time and survives a control restart; a malformed endpoint is refused by name;
+# policy reloads (dprelayctl and SIGHUP) apply quotas and refuse a broken file with file:line;
+# errors (permission denied, control not running) are one line and exit 1.
+#   operator_test.sh BUILD_DIR
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DPRELAY_BIN=$(cd "${1:?usage: operator_test.sh BUILD_DIR}" && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "operator_test: needs root (network namespaces)"; exit 1; }
+command -v jq >/dev/null || { echo "operator_test: needs jq"; exit 1; }
+WORK=$(mktemp -d /tmp/dprelay-operator.XXXXXX)
+chmod 755 "$WORK"  # so that an unprivileged dprelayctl reaches the socket's permission check
+source "$ROOT/scripts/lib/topology.sh"
+trap 'topo_down; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
+
+passed=0 failed=0
+check() {  # check DESCRIPTION CONDITION...
+  local what=$1
+  shift
+  if "$@"; then
+    echo "PASS $what"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $what"
+    failed=$((failed + 1))
+  fi
+}
+finish() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit $?
+}
+
+PEER="$DPRELAY_BIN/client/dprelay-peer"
+CONTROL="$DPRELAY_BIN/control/dprelay-control"
+CTLBIN="$DPRELAY_BIN/control/dprelayctl"
+CTL=("$CTLBIN" --socket="$WORK/control.sock")
+STATIC="$RELAY_IP:$RELAY_PORT"  # the "NLB" address: here the relay itself, so binds work
+
+topo_up
+KEY_A=$("$PEER" genkey --key_file="$WORK/a.key")
+KEY_B=$("$PEER" genkey --key_file="$WORK/b.key")
+printf '%s\n%s\n' "$KEY_A" "$KEY_B" >"$WORK/policy"
+CONTROL_KEY=$("$CONTROL" --state_dir="$WORK/state" --print_public_key)
+
+control_start() {  # control_start LOGTAG
+  topo_spawn "$WORK/control.$1.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \
+    --listen="$CONTROL_IP:$CONTROL_PORT" --policy="$WORK/policy" \
+    --dataplane_socket="$WORK/dp.sock" --admin_socket="$WORK/control.sock" \
+    --static_only --static_endpoints="$STATIC"
+  CONTROL_PID=$SPAWNED_PID
+  local i
+  for i in $(seq 100); do
+    [ "$("${CTL[@]}" --json status 2>/dev/null | jq -r .dataplane.state)" = ready ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+allocate() {  # allocate KEYFILE PEERKEY OUT
+  ip netns exec "$NS_A" "$PEER" allocate --key_file="$1" --peer="$2" \
+    --control="$CONTROL_IP:$CONTROL_PORT" --control_key="$CONTROL_KEY" --timeout=2s >"$3" 2>&1
+}
+
+if ! dataplane_start "$WORK/dp.log" "$WORK/dp.sock"; then
+  cat "$WORK/dp.log"
+  check "dataplane starts" false
+  finish
+fi
+check "control starts in static-only mode" control_start 1
+"${CTL[@]}" status | sed 's/^/  ctl| /'
+check "status: only the static endpoint is advertised" \
+  bash -c "'${CTL[0]}' '${CTL[1]}' --json status | jq -e '.advertised == [\"$STATIC\"] and .static_only' >/dev/null"
+
+allocate "$WORK/a.key" "$KEY_B" "$WORK/alloc1.out"
+sed 's/^/  a| /' "$WORK/alloc1.out"
+check "a client is told the static endpoint only" grep -q " addrs=$STATIC bind_lifetime" "$WORK/alloc1.out"
+
+"${CTL[@]}" set static-endpoints "$STATIC,192.0.2.99:40000" | sed 's/^/  ctl| /'
+allocate "$WORK/a.key" "$KEY_B" "$WORK/alloc2.out"
+check "set static-endpoints replaces the list at once" \
+  grep -q " addrs=$STATIC,192.0.2.99:40000 bind_lifetime" "$WORK/alloc2.out"
+
+rc=0
+"${CTL[@]}" set static-endpoints "$STATIC,10.77.0.1:4x" >"$WORK/bad.out" 2>&1 || rc=$?
+sed 's/^/  ctl| /' "$WORK/bad.out"
+check "a malformed endpoint is refused by name (exit 1)" \
+  bash -c "[ $rc -eq 1 ] && [ \$(wc -l <'$WORK/bad.out') -eq 1 ] && grep -q '10.77.0.1:4x' '$WORK/bad.out'"
+
+kill -TERM "$CONTROL_PID"
+wait "$CONTROL_PID" 2>/dev/null
+rc=0
+"${CTL[@]}" status >"$WORK/down.out" 2>&1 || rc=$?
+sed 's/^/  ctl| /' "$WORK/down.out"
+check "control not running: one line, exit 1" \
+  bash -c "[ $rc -eq 1 ] && [ \$(wc -l <'$WORK/down.out') -eq 1 ] && grep -q 'is dprelay-control running' '$WORK/down.out'"
+check "control restarts" control_start 2
+check "the runtime static endpoints survived the restart (and win over the flag)" \
+  bash -c "'${CTL[0]}' '${CTL[1]}' --json status | jq -e '.static_endpoints == [\"$STATIC\", \"192.0.2.99:40000\"] and .static_endpoints_source == \"runtime\"' >/dev/null"
+
+# The clients bind through the advertised addresses and exchange data.
+for side in a b; do
+  if [ "$side" = a ]; then ns=$NS_A key=$WORK/a.key peer=$KEY_B; else ns=$NS_B key=$WORK/b.key peer=$KEY_A; fi
+  ip netns exec "$ns" "$PEER" run --key_file="$key" --peer="$peer" \
+    --control="$CONTROL_IP:$CONTROL_PORT" --control_key="$CONTROL_KEY" \
+    --count=20 --pings=1 --timeout=20s >"$WORK/$side.out" 2>&1 &
+  eval "P_$side=\$!"
+done
+rc_a=0 rc_b=0
+wait "$P_a" || rc_a=$?
+wait "$P_b" || rc_b=$?
+check "clients relay through the static endpoint (both exit 0)" test "$rc_a" -eq 0 -a "$rc_b" -eq 0
+"${CTL[@]}" sessions | sed 's/^/  ctl| /'
+check "dprelayctl sessions shows the pair's 20+ packets each way" \
+  bash -c "'${CTL[0]}' '${CTL[1]}' --json sessions | jq -e '.sessions[0].legs | all(.packets >= 20)' >/dev/null"
+
+# Permission: the socket is 0600 root.
+rc=0
+setpriv --reuid=65534 --regid=65534 --clear-groups "${CTL[@]}" status >"$WORK/perm.out" 2>&1 || rc=$?
+sed 's/^/  nobody| /' "$WORK/perm.out"
+check "an unprivileged user gets one 'permission denied' line and exit 1" \
+  bash -c "[ $rc -eq 1 ] && [ \$(wc -l <'$WORK/perm.out') -eq 1 ] && grep -q 'permission denied' '$WORK/perm.out'"
+
+# Policy reloads: a rate quota applies at once; a broken file is refused with file:line.
+printf 'allow %s rate=1/s\n%s\n' "$KEY_A" "$KEY_B" >"$WORK/policy"
+check "dprelayctl reload applies the new policy" "${CTL[@]}" reload
+allocate "$WORK/a.key" "$KEY_B" "$WORK/r1.out" & R1=$!
+allocate "$WORK/a.key" "$KEY_B" "$WORK/r2.out" & R2=$!
+wait "$R1" "$R2"
+check "one of two simultaneous requests is answered under rate=1/s" \
+  bash -c "[ \$(cat '$WORK/r1.out' '$WORK/r2.out' | grep -c '^allocation vni=') -eq 1 ]"
+check "the other is refused as key_rate" \
+  bash -c "'${CTL[0]}' '${CTL[1]}' --json refusals | jq -e '.by_reason.key_rate >= 1' >/dev/null"
+"${CTL[@]}" refusals | sed 's/^/  ctl| /'
+echo "allow" >>"$WORK/policy"
+rc=0
+"${CTL[@]}" reload >"$WORK/reload.out" 2>&1 || rc=$?
+sed 's/^/  ctl| /' "$WORK/reload.out"
+check "a broken policy is refused with file and line (exit 1)" \
+  bash -c "[ $rc -eq 1 ] && grep -q '$WORK/policy:3:' '$WORK/reload.out'"
+kill -HUP "$CONTROL_PID"
+sleep 0.5
+check "SIGHUP with the broken file keeps the old policy and logs why" \
+  grep -q "policy reload failed, keeping the previous one" "$WORK/control.2.log"
+check "control still serves after the failed reloads" "${CTL[@]}" status
+finish
