@@ -125,7 +125,7 @@ void AdminServer::Accept() {
       close(fd);
       continue;
     }
-    conns_.emplace(next_id_++, Conn{.fd = fd});
+    conns_.emplace(next_id_++, Conn{.fd = fd, .accepted_at = absl::Now()});
   }
 }
 
@@ -187,6 +187,18 @@ void AdminServer::Write(uint64_t id) {
   }
   if (conn.answered) {
     Close(id);  // one request per connection: EOF ends the response
+  }
+}
+
+void AdminServer::ExpireIdle(absl::Time now) {
+  std::vector<uint64_t> idle;
+  for (const auto& [id, conn] : conns_) {
+    if (!conn.answered && now - conn.accepted_at > kRequestTimeout) {
+      idle.push_back(id);
+    }
+  }
+  for (uint64_t id : idle) {
+    Close(id);
   }
 }
 

@@ -14,6 +14,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "control/admin_protocol.h"
 
 namespace dprelay::control {
@@ -37,6 +39,11 @@ class AdminServer {
   // Handles the poll results for the entries AppendPollFds added (same order, from `first`).
   void OnEvents(const std::vector<pollfd>& fds, size_t first);
 
+  // Closes connections that have not sent a complete request within kRequestTimeout of
+  // connecting, so a stuck client cannot hold a slot for ever.
+  void ExpireIdle(absl::Time now);
+  static constexpr absl::Duration kRequestTimeout = absl::Seconds(10);
+
   const std::string& path() const { return path_; }
   size_t connections() const { return conns_.size(); }
 
@@ -46,6 +53,7 @@ class AdminServer {
     std::string in;
     std::string out;
     bool answered = false;  // a response is queued (or the request is being handled)
+    absl::Time accepted_at;
   };
 
   AdminServer(int listen_fd, std::string path, Handler handler);

@@ -172,8 +172,7 @@ absl::Status ControlServer::Run(int stop_fd) {
     const std::vector<AddrPort>& statics = StaticEndpoints(&source);
     DPRELAY_LOG_INFO("static endpoints [%s] (from %s)%s; admin %s; metrics %s",
                      FormatEndpointList(statics), source,
-                     config_.static_only ? ", static only" : "",
-                     admin_ ? admin_->path() : "off",
+                     config_.static_only ? ", static only" : "", admin_ ? admin_->path() : "off",
                      config_.metrics_listen ? FormatAddrPort(*config_.metrics_listen) : "off");
     if (config_.static_only && statics.empty()) {
       DPRELAY_LOG_WARNING(
@@ -234,6 +233,7 @@ absl::Status ControlServer::Run(int stop_fd) {
     }
     if (admin_ != nullptr) {
       admin_->OnEvents(fds, admin_first);
+      admin_->ExpireIdle(now);
     }
   }
 }
