@@ -58,6 +58,7 @@ struct Metrics::Impl {
   prometheus::Family<Counter>* drops = nullptr;
   prometheus::Family<Counter>* handshakes = nullptr;
   prometheus::Family<Counter>* rings = nullptr;
+  prometheus::Family<Counter>* nic = nullptr;
   Counter* requests = nullptr;
   Counter* allocated_new = nullptr;
   Counter* allocated_existing = nullptr;
@@ -93,6 +94,15 @@ struct Metrics::Impl {
         rings->Add({{"ring", "main"}});  // also exported as a drop reason
       }
       return &drops->Add({{"reason", name.substr(5)}});
+    }
+    if (absl::StartsWith(name, "nic_p")) {
+      // "nic_p<port>_<xstat>" from drivers/xstats.h.
+      const size_t underscore = name.find('_', 5);
+      if (underscore != std::string::npos && underscore > 5) {
+        return &nic->Add(
+            {{"port", name.substr(5, underscore - 5)}, {"name", name.substr(underscore + 1)}});
+      }
+      return nullptr;
     }
     for (char c : name) {
       if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
@@ -153,6 +163,10 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) 
                      .Help("Packets dropped because a ring between lcores was full")
                      .Register(r);
   impl->rings->Add({{"ring", "main"}});
+  impl->nic = &prometheus::BuildCounter()
+                   .Name("dprelay_nic_xstats_total")
+                   .Help("The NIC's extended statistics (DPDK xstats) per port and name")
+                   .Register(r);
   impl->requests = &prometheus::BuildCounter()
                         .Name("dprelay_allocation_requests_total")
                         .Help("Datagrams received on the allocation socket")

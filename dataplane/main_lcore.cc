@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "dataplane/packet_headers.h"
+#include "drivers/xstats.h"
 #include "proto/geneve.h"
 #include "proto/log.h"
 
@@ -95,7 +96,11 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
         sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan, &reply.next_vni);
     ipc_->Send(reply);
   } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
-    ipc_->Send(ipc::StatsReply{.counters = Counters()});
+    ipc::StatsReply reply{.counters = Counters()};
+    for (auto& xstat : ReadXstats(ctx_.local.port_id)) {
+      reply.counters.push_back(std::move(xstat));
+    }
+    ipc_->Send(reply);
   } else {
     DPRELAY_LOG_WARNING("ipc: ignoring a message control should not send (type index %zu)",
                         msg.index());

@@ -18,6 +18,8 @@
 #include "dataplane/main_lcore.h"
 #include "dataplane/worker.h"
 #include "drivers/port.h"
+#include "drivers/xstats.h"
+#include "drivers/xstats.h"
 #include "proto/disco.h"
 #include "proto/disco_box.h"
 #include "proto/geneve.h"
@@ -441,6 +443,27 @@ TEST_F(RelayEalTest, DumpReturnsWhatControlInstalledWithPerLegCounters) {
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].vni, kVni + 10);
   EXPECT_EQ(next, 0u);
+}
+
+TEST_F(RelayEalTest, XstatsCountWhatThePortReceivedPerPort) {
+  const std::string prefix = "nic_p" + std::to_string(port_.port_id) + "_";
+  auto value = [&](const std::string& name) -> int64_t {
+    for (const auto& [n, v] : ReadXstats(port_.port_id)) {
+      if (n == prefix + name) {
+        return static_cast<int64_t>(v);
+      }
+    }
+    return -1;
+  };
+  const int64_t before = value("rx_good_packets");
+  ASSERT_GE(before, 0) << "no rx_good_packets xstat";
+  Install();
+  for (int i = 0; i < 3; ++i) {
+    Inject(FromClient(a_, Data(kVni, {1, 2, 3})).Build());
+  }
+  Step();
+  EXPECT_EQ(value("rx_good_packets"), before + 3);
+  EXPECT_EQ(ReadXstats(9999).size(), 0u);  // no such port: nothing, no crash
 }
 
 TEST_F(RelayEalTest, RebindFromANewPortMovesForwardingAtOnce) {

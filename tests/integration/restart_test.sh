@@ -177,6 +177,8 @@ check "the unlisted key's request is counted as not_allowed" \
   grep -q '^dprelay_allocation_refusals_total{reason="not_allowed"} [1-9]' "$WORK/metrics.txt"
 check "dprelayctl refusals lists it with its source" \
   bash -c "'${CTL[0]}' '${CTL[1]}' refusals | grep -q 'not_allowed sender=d:.* src=$IP_A:'"
+check "NIC xstats are exported per port (rx_good_packets > 0)" \
+  grep -qE '^dprelay_nic_xstats_total\{name="rx_good_packets",port="[0-9]+"\} [1-9]' "$WORK/metrics.txt"
 check "handshakes and drops are exported" \
   grep -q '^dprelay_handshakes_total{outcome="bound"} [1-9]' "$WORK/metrics.txt"
 

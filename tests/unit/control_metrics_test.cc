@@ -54,7 +54,8 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
                          {"rx_packets", 150},
                          {"legs_bound", 2},
                          {"drop_unknown_vni", 5},
-                         {"drop_main_ring_full", 1}});
+                         {"drop_main_ring_full", 1},
+                         {"nic_p0_rx_q1_packets", 42}});
   (*m)->UpdateDataplane({{"forwarded_packets", 110}, {"forwarded_bytes", 13000}});
   // The dataplane restarted: counting from zero again, its new figures are added.
   (*m)->UpdateDataplane({{"forwarded_packets", 7}, {"forwarded_bytes", 700}});
@@ -78,6 +79,7 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   EXPECT_THAT(text, HasSubstr("dprelay_allocation_refusals_total{reason=\"not_allowed\"} 4\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_allocation_refusals_total{reason=\"capacity\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_sessions 2\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_nic_xstats_total{name=\"rx_q1_packets\",port=\"0\"} 42\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_up 1\n"));
   EXPECT_THAT(text, Not(HasSubstr("dprelay_dataplane_forwarded_packets_total")));
 }
