@@ -23,6 +23,8 @@ std::vector<std::pair<std::string, uint64_t>> SumCounters(const LcoreCounters* b
       {"arp_replies", sum(&LcoreCounters::arp_replies)},
       {"arp_requests", sum(&LcoreCounters::arp_requests)},
       {"icmp_echo_replies", sum(&LcoreCounters::icmp_echo_replies)},
+      {"worker_cycles", sum(&LcoreCounters::worker_cycles)},
+      {"worker_busy_cycles", sum(&LcoreCounters::worker_busy_cycles)},
   };
   for (size_t r = 0; r < kNumDropReasons; ++r) {
     uint64_t total = 0;

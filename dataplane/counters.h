@@ -28,6 +28,10 @@ struct alignas(64) LcoreCounters {
   std::atomic<uint64_t> arp_replies{0};
   std::atomic<uint64_t> arp_requests{0};
   std::atomic<uint64_t> icmp_echo_replies{0};
+  // Worker loop time in TSC cycles: all of it, and the part spent on polls that found packets.
+  // busy / total is the worker's busy ratio (published every kCycleFlush loop iterations).
+  std::atomic<uint64_t> worker_cycles{0};
+  std::atomic<uint64_t> worker_busy_cycles{0};
   std::atomic<uint64_t> drops[kNumDropReasons] = {};
 
   void Drop(DropReason r, uint64_t n = 1) { Bump(drops[static_cast<size_t>(r)], n); }

@@ -116,7 +116,7 @@ Dataplane::~Dataplane() {
 int Dataplane::WorkerLoop(void* arg) {
   auto* a = static_cast<WorkerArg*>(arg);
   while (!a->stop->load(std::memory_order_relaxed)) {
-    if (a->worker->Poll(rte_rdtsc()) == 0 && a->idle_sleep_us != 0) {
+    if (a->worker->PollAndAccount() == 0 && a->idle_sleep_us != 0) {
       rte_delay_us_sleep(a->idle_sleep_us);
     }
   }
@@ -145,7 +145,7 @@ void Dataplane::Run(const std::atomic<bool>& stop) {
     const uint64_t now_ns = MonotonicNs();
     unsigned work = main_->Poll(now_ns, now_tsc);
     if (interleaved) {
-      work += workers_[0]->Poll(now_tsc);
+      work += workers_[0]->PollAndAccount();
     }
     if (config_.stats_interval_s != 0 && now_ns >= next_stats_ns) {
       next_stats_ns = now_ns + uint64_t{config_.stats_interval_s} * 1'000'000'000;

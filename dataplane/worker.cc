@@ -1,6 +1,7 @@
 #include "dataplane/worker.h"
 
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -295,6 +296,27 @@ void Worker::DrainMainTx() noexcept {
     rte_pktmbuf_free_bulk(pkts + sent, n - sent);
   }
   Bump(ctx_.counters->tx_packets, sent);
+}
+
+uint16_t Worker::PollAndAccount() noexcept {
+  const uint64_t start = rte_rdtsc();
+  if (last_tsc_ == 0) {
+    last_tsc_ = start;
+  }
+  const uint16_t n = Poll(start);
+  const uint64_t end = rte_rdtsc();
+  cycles_ += end - last_tsc_;  // includes any idle sleep since the previous call
+  if (n != 0) {
+    busy_cycles_ += end - start;
+  }
+  last_tsc_ = end;
+  if (++loops_ == kCycleFlush) {
+    Bump(ctx_.counters->worker_cycles, cycles_);
+    Bump(ctx_.counters->worker_busy_cycles, busy_cycles_);
+    loops_ = 0;
+    cycles_ = busy_cycles_ = 0;
+  }
+  return n;
 }
 
 uint16_t Worker::Poll(uint64_t now_tsc) noexcept {

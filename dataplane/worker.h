@@ -48,11 +48,20 @@ class Worker {
   explicit Worker(const WorkerContext& ctx);
   // One loop iteration: RX burst, classify, forward, TX. Returns packets received.
   uint16_t Poll(uint64_t now_tsc) noexcept;
+  // Poll, plus accounting of loop time for the busy ratio (worker_cycles, worker_busy_cycles):
+  // what the worker lcore's loop calls. Published to the counters every kCycleFlush calls.
+  uint16_t PollAndAccount() noexcept;
   const WorkerContext& context() const { return ctx_; }
 
  private:
   void DrainMainTx() noexcept;
   void PrefetchSession(const rte_mbuf* m) const noexcept;
+
+  static constexpr uint32_t kCycleFlush = 1024;  // loop iterations between counter updates
+  uint64_t last_tsc_ = 0;
+  uint64_t cycles_ = 0;
+  uint64_t busy_cycles_ = 0;
+  uint32_t loops_ = 0;
 
   const WorkerContext ctx_;
   LegStats* const leg_stats_;

@@ -19,7 +19,6 @@
 #include "dataplane/worker.h"
 #include "drivers/port.h"
 #include "drivers/xstats.h"
-#include "drivers/xstats.h"
 #include "proto/disco.h"
 #include "proto/disco_box.h"
 #include "proto/geneve.h"
@@ -817,6 +816,26 @@ TEST_F(RelayEalTest, OffLinkClientsWithoutAGatewayAreNoRoute) {
   Step();
   EXPECT_TRUE(Sent(0).empty());
   EXPECT_EQ(Counter("drop_no_route"), 1u);
+}
+
+TEST_F(RelayEalTest, TheWorkerAccountsIdleAndBusyLoopTimeForItsBusyRatio) {
+  Install();
+  LearnNeighbours();
+  Handshake(a_, b_, 1);
+  Handshake(b_, a_, 1);
+  for (int i = 0; i < 1024; ++i) worker_->PollAndAccount();  // nothing to receive
+  EXPECT_GT(Counter("worker_cycles"), 0u);
+  EXPECT_EQ(Counter("worker_busy_cycles"), 0u);
+  size_t forwarded = 0;
+  for (int i = 0; i < 1024; ++i) {  // one flush period with a packet on every poll
+    Inject(FromClient(a_, Data(kVni, {1})).Build());
+    worker_->PollAndAccount();
+    forwarded += Sent(0).size();
+  }
+  EXPECT_EQ(forwarded, 1024u);
+  const uint64_t busy = Counter("worker_busy_cycles"), all = Counter("worker_cycles");
+  EXPECT_GT(busy, 0u);
+  EXPECT_LE(busy, all);
 }
 
 TEST_F(RelayEalTest, UnboundSessionsExpireAfterTheBindLifetime) {
