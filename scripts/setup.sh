@@ -6,12 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build: compiler, CMake, the libraries of DESIGN.md. Run: iproute2/ethtool for the netns
-# topologies, ping for the demo, libxdp for net_af_xdp.
+# topologies, ping for the demo, libxdp for net_af_xdp, jq and curl for the integration tests
+# (dprelayctl --json, metrics scrapes).
 PACKAGES=(
   g++ cmake ninja-build pkg-config
   dpdk libdpdk-dev libsodium-dev libabsl-dev libgflags-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbpf-dev libxdp-dev
-  iproute2 ethtool iputils-ping procps
+  iproute2 ethtool iputils-ping procps jq curl
 )
 
 missing=()
