@@ -11,6 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "proto/file_io.h"
 
 namespace dprelay::client {
 namespace {
@@ -31,21 +32,6 @@ absl::Status ErrnoStatus(int err, const std::string& what) {
     default:
       return absl::UnavailableError(msg);
   }
-}
-
-absl::Status WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return ErrnoStatus(errno, "write");
-    }
-    done += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -98,30 +84,7 @@ absl::Status WriteKeyFile(const std::string& path, const DiscoPrivateKey& priv, 
           absl::StrCat(what, ": already exists (refusing to replace a key)"));
     }
   }
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return ErrnoStatus(errno, absl::StrCat(what, " (temporary ", tmp, ")"));
-  }
-  // The umask can only remove bits, but be explicit: the key must never be group-readable.
-  absl::Status status = fchmod(fd, 0600) == 0 ? absl::OkStatus() : ErrnoStatus(errno, "fchmod");
-  if (status.ok()) {
-    status = WriteAll(fd, absl::StrCat(FormatPrivateKey(priv), "\n"));
-  }
-  if (status.ok() && fsync(fd) != 0) {
-    status = ErrnoStatus(errno, "fsync");
-  }
-  if (close(fd) != 0 && status.ok()) {
-    status = ErrnoStatus(errno, "close");
-  }
-  if (status.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
-    status = ErrnoStatus(errno, "rename");
-  }
-  if (!status.ok()) {
-    unlink(tmp.c_str());
-    return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(path, absl::StrCat(FormatPrivateKey(priv), "\n"), 0600);
 }
 
 }  // namespace dprelay::client

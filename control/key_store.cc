@@ -171,58 +171,6 @@ absl::StatusOr<uint64_t> LoadLamportFile(const std::string& path) {
 
 }  // namespace
 
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content, int mode) {
-  std::string dir = ".";
-  if (size_t slash = path.rfind('/'); slash != std::string::npos) {
-    dir = slash == 0 ? "/" : path.substr(0, slash);
-  }
-  std::string tmp = absl::StrCat(path, ".tmp.XXXXXX");
-  int fd = mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": cannot create temp file: ", ErrnoText(errno)));
-  }
-  FdCloser closer(fd);
-  auto fail = [&](absl::string_view what, int err) {
-    unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat(path, ": ", what, ": ", ErrnoText(err)));
-  };
-  if (fchmod(fd, static_cast<mode_t>(mode)) != 0) {
-    return fail("chmod", errno);
-  }
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return fail("write", errno);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0) {
-    return fail("fsync", errno);
-  }
-  if (closer.Close() != 0) {
-    return fail("close", errno);
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    return fail("rename", errno);
-  }
-  // Make the rename itself durable.
-  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) {
-    return absl::DataLossError(
-        absl::StrCat(dir, ": cannot open directory to fsync: ", ErrnoText(errno)));
-  }
-  FdCloser dir_closer(dir_fd);
-  if (fsync(dir_fd) != 0) {
-    return absl::DataLossError(absl::StrCat(dir, ": fsync failed: ", ErrnoText(errno)));
-  }
-  return absl::OkStatus();
-}
-
 KeyStore::KeyStore(std::string state_dir, DiscoKeyPair control_key, DiscoKeyPair server_disco_key,
                    uint64_t lamport)
     : state_dir_(std::move(state_dir)),

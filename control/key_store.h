@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "control/lamport_store.h"
+#include "proto/file_io.h"
 #include "proto/key.h"
 
 namespace dprelay::control {
@@ -55,8 +56,5 @@ class KeyStore final : public LamportStore {
   uint64_t lamport_;  // last value successfully persisted
 };
 
-// Replaces path's content atomically: writes a temp file in the same directory with the given
-// mode, fsyncs it, renames it over path and fsyncs the directory. Exposed for tests.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content, int mode);
 
 }  // namespace dprelay::control

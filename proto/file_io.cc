@@ -1,0 +1,72 @@
+#include "proto/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace dprelay {
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& content, int mode) {
+  std::string dir = ".";
+  if (size_t slash = path.rfind('/'); slash != std::string::npos) {
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  std::string tmp = absl::StrCat(path, ".tmp.XXXXXX");
+  int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": cannot create temp file: ", std::strerror(errno)));
+  }
+  auto fail = [&](const char* what, int err) {
+    if (fd >= 0) {
+      close(fd);
+    }
+    unlink(tmp.c_str());
+    return absl::DataLossError(absl::StrCat(path, ": ", what, ": ", std::strerror(err)));
+  };
+  if (fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    return fail("chmod", errno);
+  }
+  for (size_t off = 0; off < content.size();) {
+    ssize_t n = write(fd, content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return fail("write", errno);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0) {
+    return fail("fsync", errno);
+  }
+  const int closed = close(fd);
+  fd = -1;
+  if (closed != 0) {
+    return fail("close", errno);
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    return fail("rename", errno);
+  }
+  // Make the rename itself durable.
+  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    return absl::DataLossError(
+        absl::StrCat(dir, ": cannot open directory to fsync: ", std::strerror(errno)));
+  }
+  const int synced = fsync(dir_fd);
+  const int err = errno;
+  close(dir_fd);
+  if (synced != 0) {
+    return absl::DataLossError(absl::StrCat(dir, ": fsync failed: ", std::strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dprelay
