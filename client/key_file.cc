@@ -1,11 +1,7 @@
 #include "client/key_file.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -19,53 +15,20 @@ namespace {
 // A key file is one short line; anything much larger is not a key file.
 constexpr size_t kMaxKeyFileBytes = 4096;
 
-absl::Status ErrnoStatus(int err, const std::string& what) {
-  std::string msg = absl::StrCat(what, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(msg);
-    case EEXIST:
-      return absl::AlreadyExistsError(msg);
-    default:
-      return absl::UnavailableError(msg);
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<DiscoKeyPair> ReadKeyFile(const std::string& path) {
   const std::string what = absl::StrCat("key file ", path);
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return ErrnoStatus(errno, what);
+  absl::StatusOr<std::string> text = ReadSmallFile(path, kMaxKeyFileBytes);
+  if (!text.ok()) {
+    // DataLoss from an oversized file means "not a key file": a bad argument, like bad text.
+    const absl::StatusCode code = text.status().code() == absl::StatusCode::kDataLoss
+                                      ? absl::StatusCode::kInvalidArgument
+                                      : text.status().code();
+    return absl::Status(code, absl::StrCat("key file ", text.status().message()));
   }
-  std::string text;
-  char buf[512];
-  while (true) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      int err = errno;
-      close(fd);
-      return ErrnoStatus(err, what);
-    }
-    if (n == 0) {
-      break;
-    }
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxKeyFileBytes) {
-      close(fd);
-      return absl::InvalidArgumentError(absl::StrCat(what, ": too large to be a key file"));
-    }
-  }
-  close(fd);
   // Debian's Abseil has its own string_view type, so convert explicitly.
-  const absl::string_view trimmed = absl::StripAsciiWhitespace(text);
+  const absl::string_view trimmed = absl::StripAsciiWhitespace(*text);
   absl::StatusOr<DiscoPrivateKey> priv =
       ParsePrivateKey(std::string_view(trimmed.data(), trimmed.size()));
   if (!priv.ok()) {

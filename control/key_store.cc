@@ -52,39 +52,6 @@ class FdCloser {
   int fd_;
 };
 
-// NotFound when the file does not exist; other errors name the file.
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    if (err == ENOENT) {
-      return absl::NotFoundError(absl::StrCat(path, ": does not exist"));
-    }
-    return absl::PermissionDeniedError(absl::StrCat(path, ": cannot open: ", ErrnoText(err)));
-  }
-  FdCloser closer(fd);
-  std::string content;
-  char buf[512];
-  while (true) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return absl::DataLossError(absl::StrCat(path, ": read failed: ", ErrnoText(errno)));
-    }
-    if (n == 0) {
-      break;
-    }
-    content.append(buf, static_cast<size_t>(n));
-    if (content.size() > kMaxStateFileLen) {
-      return absl::DataLossError(
-          absl::StrCat(path, ": malformed: larger than ", kMaxStateFileLen, " bytes"));
-    }
-  }
-  return content;
-}
-
 absl::Status EnsureDirectory(const std::string& dir) {
   if (dir.empty()) {
     return absl::InvalidArgumentError("state directory: empty path");
@@ -120,7 +87,7 @@ absl::Status EnsureDirectory(const std::string& dir) {
 
 // Loads a private key file, generating it first if it does not exist.
 absl::StatusOr<DiscoKeyPair> LoadOrGenerateKey(const std::string& path) {
-  absl::StatusOr<std::string> content = ReadSmallFile(path);
+  absl::StatusOr<std::string> content = ReadSmallFile(path, kMaxStateFileLen);
   if (absl::IsNotFound(content.status())) {
     DiscoKeyPair pair = GenerateKeyPair();
     absl::Status written =
@@ -150,7 +117,7 @@ absl::StatusOr<DiscoKeyPair> LoadOrGenerateKey(const std::string& path) {
 }
 
 absl::StatusOr<uint64_t> LoadLamportFile(const std::string& path) {
-  absl::StatusOr<std::string> content = ReadSmallFile(path);
+  absl::StatusOr<std::string> content = ReadSmallFile(path, kMaxStateFileLen);
   if (absl::IsNotFound(content.status())) {
     return 0;
   }

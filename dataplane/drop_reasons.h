@@ -8,47 +8,47 @@
 
 namespace dprelay {
 
-#define DPRELAY_DROP_REASONS(X)                                                            \
-  /* Ethernet / IP / UDP */                                                                \
-  X(kEthRunt, "eth_runt")                           /* shorter than an Ethernet header */  \
-  X(kUnsupportedEthertype, "unsupported_ethertype") /* not ARP or IPv4 */                  \
-  X(kIpRunt, "ip_runt")                             /* truncated IPv4 header */            \
-  X(kIpBadVersion, "ip_bad_version")                /* IPv4 ethertype, version != 4 */     \
-  X(kIpBadHeaderLength, "ip_bad_header_length")     /* IHL < 5 */                          \
-  X(kIpOptions, "ip_options")                       /* IHL > 5: not produced by clients */ \
-  X(kIpBadTotalLength, "ip_bad_total_length")       /* total length vs. frame */           \
-  X(kIpFragment, "ip_fragment")                     /* until reassembly exists */          \
-  X(kNotLocal, "not_local")                         /* IPv4 destination is not ours */     \
-  X(kUnsupportedL4, "unsupported_l4")               /* neither UDP nor ICMP */             \
-  X(kUdpRunt, "udp_runt")                           /* truncated UDP header */             \
-  X(kUdpBadLength, "udp_bad_length")                /* UDP length vs. IP payload */        \
-  X(kNotRelayPort, "not_relay_port")                /* UDP to another port */              \
-  X(kIcmpNotEcho, "icmp_not_echo")                  /* ICMP other than echo request */     \
-  X(kArpNotForUs, "arp_not_for_us")                 /* ARP that needs no answer */         \
-  /* relay protocol (PROTOCOL.md §4 and §6 implicit reasons) */                          \
-  X(kStun, "stun")                              /* STUN: no netcheck client here */        \
-  X(kGeneveRunt, "geneve_runt")                 /* payload < 8 bytes */                    \
-  X(kUnknownVni, "unknown_vni")                 /* no live session for the VNI */          \
-  X(kControlNotDisco, "control_not_disco")      /* control bit with protocol != 0x7A11 */  \
-  X(kBadWrapper, "bad_wrapper")                 /* too short or wrong magic */             \
-  X(kUnknownSender, "unknown_sender")           /* sender key is neither client */         \
-  X(kOpenFailed, "open_failed")                 /* box does not open */                    \
-  X(kParseFailed, "parse_failed")               /* cleartext does not parse */             \
-  X(kUnexpectedType, "unexpected_type")         /* not Bind or Answer */                   \
-  X(kVniMismatch, "vni_mismatch")               /* sealed VNI != outer VNI */              \
-  X(kRemoteKeyMismatch, "remote_key_mismatch")  /* RemoteKey is not the other leg */       \
-  X(kGenerationZero, "generation_zero")         /* Bind with Generation 0 */               \
-  X(kNoGeneration, "no_generation")             /* Answer with no Bind in progress */      \
-  X(kGenerationMismatch, "generation_mismatch") /* Answer for another Bind */              \
-  X(kMacMismatch, "mac_mismatch")               /* Answer's challenge is not ours */       \
-  X(kHandshakeRateLimited, "handshake_rate_limited") /* source over its control budget */ \
-  X(kNotBound, "not_bound")                     /* data before both legs are bound */      \
-  X(kUnknownSource, "unknown_source")           /* data from neither bound address */      \
-  /* resources */                                                                          \
-  X(kNoNeighbour, "no_neighbour")    /* next hop MAC not resolved */                       \
-  X(kNoRoute, "no_route")            /* off-link peer and no gateway */                    \
-  X(kMainRingFull, "main_ring_full") /* worker -> main lcore ring overflow */              \
-  X(kTxFull, "tx_full")              /* TX queue did not take the packet */                \
+#define DPRELAY_DROP_REASONS(X)                                                                \
+  /* Ethernet / IP / UDP */                                                                    \
+  X(kEthRunt, "eth_runt")                           /* shorter than an Ethernet header */      \
+  X(kUnsupportedEthertype, "unsupported_ethertype") /* not ARP or IPv4 */                      \
+  X(kIpRunt, "ip_runt")                             /* truncated IPv4 header */                \
+  X(kIpBadVersion, "ip_bad_version")                /* IPv4 ethertype, version != 4 */         \
+  X(kIpBadHeaderLength, "ip_bad_header_length")     /* IHL < 5 */                              \
+  X(kIpOptions, "ip_options")                       /* IHL > 5: not produced by clients */     \
+  X(kIpBadTotalLength, "ip_bad_total_length")       /* total length vs. frame */               \
+  X(kIpFragment, "ip_fragment")                     /* until reassembly exists */              \
+  X(kNotLocal, "not_local")                         /* IPv4 destination is not ours */         \
+  X(kUnsupportedL4, "unsupported_l4")               /* neither UDP nor ICMP */                 \
+  X(kUdpRunt, "udp_runt")                           /* truncated UDP header */                 \
+  X(kUdpBadLength, "udp_bad_length")                /* UDP length vs. IP payload */            \
+  X(kNotRelayPort, "not_relay_port")                /* UDP to another port */                  \
+  X(kIcmpNotEcho, "icmp_not_echo")                  /* ICMP other than echo request */         \
+  X(kArpNotForUs, "arp_not_for_us")                 /* ARP that needs no answer */             \
+  /* relay protocol (PROTOCOL.md §4 and §6 implicit reasons) */                              \
+  X(kStun, "stun")                                   /* STUN: no netcheck client here */       \
+  X(kGeneveRunt, "geneve_runt")                      /* payload < 8 bytes */                   \
+  X(kUnknownVni, "unknown_vni")                      /* no live session for the VNI */         \
+  X(kControlNotDisco, "control_not_disco")           /* control bit with protocol != 0x7A11 */ \
+  X(kBadWrapper, "bad_wrapper")                      /* too short or wrong magic */            \
+  X(kUnknownSender, "unknown_sender")                /* sender key is neither client */        \
+  X(kOpenFailed, "open_failed")                      /* box does not open */                   \
+  X(kParseFailed, "parse_failed")                    /* cleartext does not parse */            \
+  X(kUnexpectedType, "unexpected_type")              /* not Bind or Answer */                  \
+  X(kVniMismatch, "vni_mismatch")                    /* sealed VNI != outer VNI */             \
+  X(kRemoteKeyMismatch, "remote_key_mismatch")       /* RemoteKey is not the other leg */      \
+  X(kGenerationZero, "generation_zero")              /* Bind with Generation 0 */              \
+  X(kNoGeneration, "no_generation")                  /* Answer with no Bind in progress */     \
+  X(kGenerationMismatch, "generation_mismatch")      /* Answer for another Bind */             \
+  X(kMacMismatch, "mac_mismatch")                    /* Answer's challenge is not ours */      \
+  X(kHandshakeRateLimited, "handshake_rate_limited") /* source over its control budget */      \
+  X(kNotBound, "not_bound")                          /* data before both legs are bound */     \
+  X(kUnknownSource, "unknown_source")                /* data from neither bound address */     \
+  /* resources */                                                                              \
+  X(kNoNeighbour, "no_neighbour")    /* next hop MAC not resolved */                           \
+  X(kNoRoute, "no_route")            /* off-link peer and no gateway */                        \
+  X(kMainRingFull, "main_ring_full") /* worker -> main lcore ring overflow */                  \
+  X(kTxFull, "tx_full")              /* TX queue did not take the packet */                    \
   X(kNoMbuf, "no_mbuf")              /* mempool empty when building a reply */
 
 enum class DropReason : uint8_t {

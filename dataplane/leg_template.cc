@@ -20,7 +20,6 @@ LegFwd BuildLegFwd(const LegEndpoints& e, NextHopState state, const MacAddr* nex
   f.addr_be = e.peer_ip_be;
   f.port_be = e.peer_port_be;
   f.bound = 1;
-  f.tx_port = e.tx_port;
   if (state != NextHopState::kResolved || next_hop_mac == nullptr) {
     f.next_hop = state == NextHopState::kNoRoute ? state : NextHopState::kUnresolved;
     return f;

@@ -14,7 +14,6 @@ struct LegEndpoints {
   uint32_t peer_ip_be = 0;  // the client's bound address
   uint16_t peer_port_be = 0;
   MacAddr local_mac{};
-  uint16_t tx_port = 0;
 };
 
 // A bound leg: match fields always set; a full template only when the next hop is resolved.

@@ -238,14 +238,13 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
     Drop(m, DropReason::kHandshakeRateLimited);
     return;
   }
-  std::vector<ipc::LegBound> bound;
   HandshakeResult r = sessions_.HandleControl(
       vni, std::span<const uint8_t>(payload + kGeneveHeaderLen, payload_len - kGeneveHeaderLen),
-      src, now_ns, &bound);
-  for (const ipc::LegBound& b : bound) {
+      src, now_ns);
+  if (r.kind == HandshakeResult::Kind::kBound) {
     Bump(ctx_.counters->legs_bound);
     if (ipc_) {
-      ipc_->Send(b);
+      ipc_->Send(ipc::LegBound{.vni = vni, .leg = static_cast<uint8_t>(r.leg), .addr = src});
     }
   }
   if (r.kind != HandshakeResult::Kind::kChallenge) {

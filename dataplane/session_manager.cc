@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 
 namespace dprelay {
@@ -47,9 +46,9 @@ absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_
   s.allocated_at_unix_ns = m.allocated_at_unix_ns;
   s.bind_lifetime_ns = m.bind_lifetime_ns;
   s.steady_state_lifetime_ns = m.steady_state_lifetime_ns;
-  s.bound = m.bound;
   LegFwd legs[2];
   for (int i = 0; i < 2; ++i) {
+    SetBound(s, i, m.bound[i]);
     if (m.bound[i].valid()) {
       legs[i] = MakeLeg(m.bound[i]);
       s.answer_ns[i] = now_ns;  // a re-installed leg gets a full steady-state lifetime
@@ -60,8 +59,32 @@ absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_
 }
 
 void SessionManager::Remove(uint32_t vni) {
-  if (sessions_.erase(vni) != 0) {
-    table_->Clear(vni);
+  auto it = sessions_.find(vni);
+  if (it == sessions_.end()) {
+    return;
+  }
+  SetBound(it->second, 0, AddrPort{});
+  SetBound(it->second, 1, AddrPort{});
+  sessions_.erase(it);
+  table_->Clear(vni);
+}
+
+void SessionManager::SetBound(Session& s, int leg, const AddrPort& addr) {
+  // The next hop depends only on the address and the immutable subnet/gateway configuration,
+  // so the count can be kept from bind to unbind without looking at anything else.
+  if (s.bound[leg].valid()) {
+    if (std::optional<uint32_t> hop = neighbours_->NextHop(s.bound[leg].ip.v4_be())) {
+      auto it = next_hop_refs_.find(*hop);
+      if (--it->second == 0) {
+        next_hop_refs_.erase(it);
+      }
+    }
+  }
+  s.bound[leg] = addr;
+  if (addr.valid()) {
+    if (std::optional<uint32_t> hop = neighbours_->NextHop(addr.ip.v4_be())) {
+      ++next_hop_refs_[*hop];
+    }
   }
 }
 
@@ -72,7 +95,6 @@ LegFwd SessionManager::MakeLeg(const AddrPort& addr) const {
   e.peer_ip_be = addr.ip.v4_be();
   e.peer_port_be = htons(addr.port);
   e.local_mac = local_.mac;
-  e.tx_port = local_.port_id;
   std::optional<uint32_t> hop = neighbours_->NextHop(e.peer_ip_be);
   if (!hop) {
     return BuildLegFwd(e, NextHopState::kNoRoute, nullptr);
@@ -87,8 +109,7 @@ void SessionManager::PublishLeg(uint32_t vni, int leg, const AddrPort& addr) {
 }
 
 HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint8_t> disco,
-                                              const AddrPort& src, uint64_t now_ns,
-                                              std::vector<ipc::LegBound>* bound) {
+                                              const AddrPort& src, uint64_t now_ns) {
   auto it = sessions_.find(vni);
   if (it == sessions_.end()) {
     HandshakeResult r;
@@ -104,10 +125,9 @@ HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint
       r.drop = DropReason::kUnsupportedEthertype;
       return r;
     }
-    s.bound[r.leg] = src;
+    SetBound(s, r.leg, src);
     s.answer_ns[r.leg] = now_ns;
     PublishLeg(vni, r.leg, src);
-    bound->push_back(ipc::LegBound{.vni = vni, .leg = static_cast<uint8_t>(r.leg), .addr = src});
   }
   return r;
 }
@@ -123,18 +143,12 @@ void SessionManager::OnNeighbourChanged(uint32_t ip_be) {
 }
 
 std::vector<uint32_t> SessionManager::NextHopsInUse() const {
-  absl::flat_hash_set<uint32_t> hops;
-  for (const auto& [vni, s] : sessions_) {
-    for (int i = 0; i < 2; ++i) {
-      if (!s.bound[i].valid()) {
-        continue;
-      }
-      if (std::optional<uint32_t> hop = neighbours_->NextHop(s.bound[i].ip.v4_be())) {
-        hops.insert(*hop);
-      }
-    }
+  std::vector<uint32_t> hops;
+  hops.reserve(next_hop_refs_.size());
+  for (const auto& [hop, legs] : next_hop_refs_) {
+    hops.push_back(hop);
   }
-  return std::vector<uint32_t>(hops.begin(), hops.end());
+  return hops;
 }
 
 std::vector<uint32_t> SessionManager::Expire(uint64_t now_ns, uint64_t now_tsc, uint64_t tsc_hz) {

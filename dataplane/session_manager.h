@@ -40,14 +40,15 @@ class SessionManager {
   absl::Status Install(const ipc::InstallSession& m, uint64_t now_ns);
   void Remove(uint32_t vni);
 
-  // A control packet for vni from src; on a valid Answer the leg is bound (or moved) and
-  // published, and `bound` receives the event for control.
+  // A control packet for vni from src; on a valid Answer (kBound) the leg is bound, or moved,
+  // and published before this returns.
   HandshakeResult HandleControl(uint32_t vni, std::span<const uint8_t> disco, const AddrPort& src,
-                                uint64_t now_ns, std::vector<ipc::LegBound>* bound);
+                                uint64_t now_ns);
 
   // A neighbour was learned, changed or forgotten: republish legs whose next hop it is.
   void OnNeighbourChanged(uint32_t ip_be);
-  // Next hops of bound legs, each once: the main lcore keeps them resolved and fresh.
+  // Next hops of bound legs, each once (from a count kept at bind and unbind): the main lcore
+  // keeps them resolved and fresh.
   std::vector<uint32_t> NextHopsInUse() const;
 
   // Sessions whose lifetime ran out (PROTOCOL.md §4 GC rules); they are removed.
@@ -79,6 +80,8 @@ class SessionManager {
   };
 
   void PublishLeg(uint32_t vni, int leg, const AddrPort& addr);
+  // Records addr (invalid = unbound) as leg `leg` of s, keeping next_hop_refs_ in step.
+  void SetBound(Session& s, int leg, const AddrPort& addr);
   LegFwd MakeLeg(const AddrPort& addr) const;
 
   SessionTable* const table_;
@@ -86,6 +89,9 @@ class SessionManager {
   const LocalIdentity local_;
   MacSecrets macs_;
   absl::flat_hash_map<uint32_t, Session> sessions_;
+  // Next hop -> bound legs behind it: what housekeeping keeps resolved, without a scan of
+  // every session each second.
+  absl::flat_hash_map<uint32_t, uint32_t> next_hop_refs_;
 };
 
 }  // namespace dprelay

@@ -25,12 +25,11 @@ enum class NextHopState : uint8_t { kUnresolved = 0, kResolved = 1, kNoRoute = 2
 
 // What forwarding to, and matching packets from, one bound leg needs, precomputed at bind.
 struct LegFwd {
-  uint32_t addr_be = 0;   // the client's bound IPv4 address (network order)
-  uint16_t port_be = 0;   // the client's bound UDP port (network order)
-  uint8_t bound = 0;      // 1 after a valid Answer: packets from addr:port are accepted
+  uint32_t addr_be = 0;  // the client's bound IPv4 address (network order)
+  uint16_t port_be = 0;  // the client's bound UDP port (network order)
+  uint8_t bound = 0;     // 1 after a valid Answer: packets from addr:port are accepted
   NextHopState next_hop = NextHopState::kUnresolved;  // kResolved: hdr is complete
-  uint16_t tx_port = 0;   // DPDK port the leg is reached through
-  uint16_t ip_sum = 0;    // folded sum of hdr's IPv4 header with total length and checksum 0
+  uint16_t ip_sum = 0;  // folded sum of hdr's IPv4 header with total length and checksum 0
   // Ones'-complement sum, in 32-bit words with end-around carry, of hdr's IPv4 source,
   // destination and UDP ports: the template's side of the incremental UDP checksum update.
   uint32_t l4_sum = 0;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #include "dataplane/packet_headers.h"
 #include "proto/geneve.h"
@@ -20,12 +21,14 @@ constexpr uint16_t kEtherTypeIpv4 = RTE_BE16(RTE_ETHER_TYPE_IPV4);
 constexpr uint16_t kEtherTypeArp = RTE_BE16(RTE_ETHER_TYPE_ARP);
 constexpr uint16_t kFragMask = RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
 
-inline PacketResult Drop(DropReason r) { return {Verdict::kDrop, r}; }
+enum class Verdict : uint8_t { kForward, kToMain, kDrop };
 
-__attribute__((always_inline)) inline bool IsStun(const uint8_t* p, uint32_t len) {
-  return len >= 20 && (p[0] & 0xC0) == 0 && p[1] == 0x01 && p[4] == 0x21 && p[5] == 0x12 &&
-         p[6] == 0xa4 && p[7] == 0x42;
-}
+struct PacketResult {
+  Verdict verdict;
+  DropReason reason;  // when kDrop
+};
+
+inline PacketResult Drop(DropReason r) { return {Verdict::kDrop, r}; }
 
 // 42 bytes as 16 + 16 + 8 + 2 fixed-size moves: the compiler emits four unaligned vector and
 // scalar moves instead of a byte loop.
@@ -84,7 +87,6 @@ __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerConte
   const uint16_t udp_csum = udp->dgram_cksum;
   PacketResult result;
   int from = 0;
-  uint16_t tx_port = 0;
   uint32_t seq;
   do {
     seq = rte_seqcount_read_begin(&slot.seq);
@@ -107,7 +109,6 @@ __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerConte
       } else {
         const LegFwd& to = slot.leg[1 - from];
         RewriteHeaders(p, to, tot_len_be, udp_len_be, old_l4_complement, udp_csum);
-        tx_port = to.tx_port;
         result = {Verdict::kForward, DropReason::kEthRunt};
       }
     }
@@ -119,7 +120,6 @@ __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerConte
     if (len > frame_len) {
       rte_pktmbuf_trim(m, static_cast<uint16_t>(len - frame_len));
     }
-    m->port = tx_port;
     LegStats& st = leg_stats[size_t{vni} * 2 + from];
     Bump(st.packets);
     Bump(st.bytes, payload_len);
@@ -187,7 +187,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
   }
   const uint8_t* payload = reinterpret_cast<const uint8_t*>(udp + 1);
   const uint32_t payload_len = udp_len - kUdpHdrLen;
-  if (IsStun(payload, payload_len)) {
+  if (LooksLikeStun(std::span<const uint8_t>(payload, payload_len))) {
     return Drop(DropReason::kStun);
   }
   if (payload_len < kGeneveHeaderLen) {
@@ -214,8 +214,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
 // The fast path: one look at the fields that make a well-formed relay data packet (IPv4 without
 // options or fragmentation, UDP to our address and port, a Geneve header with no flag set, a VNI
 // in the table), with a few wide loads and masked compares. Anything else goes to ClassifySlow,
-// which finds the exact reason. ProcessPacket is the out-of-line name (tests); the burst loop
-// inlines this.
+// which finds the exact reason.
 static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "the fast-path masks assume little endian");
 // Bytes 12..15: ethertype 08 00, version/IHL 45, TOS (ignored).
 constexpr uint32_t kEthIpv4Ihl5Mask = 0x00ffffff;
@@ -235,10 +234,9 @@ __attribute__((always_inline)) inline uint16_t Load16(const uint8_t* p) {
   return v;
 }
 
-__attribute__((always_inline)) inline PacketResult ProcessPacketInline(const WorkerContext& ctx,
-                                                                       LegStats* leg_stats,
-                                                                       rte_mbuf* m,
-                                                                       uint64_t now_tsc) noexcept {
+__attribute__((always_inline)) inline PacketResult ProcessPacket(const WorkerContext& ctx,
+                                                                 LegStats* leg_stats, rte_mbuf* m,
+                                                                 uint64_t now_tsc) noexcept {
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
   if (likely(len >= kV4HeaderLen + kGeneveHeaderLen)) {
@@ -261,11 +259,6 @@ __attribute__((always_inline)) inline PacketResult ProcessPacketInline(const Wor
 }
 
 }  // namespace
-
-PacketResult ProcessPacket(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
-                           uint64_t now_tsc) noexcept {
-  return ProcessPacketInline(ctx, leg_stats, m, now_tsc);
-}
 
 Worker::Worker(const WorkerContext& ctx)
     : ctx_(ctx), leg_stats_(ctx.table->stats_block(ctx.lcore_index)) {}
@@ -347,7 +340,7 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
     if (i + kSlotAhead < n) {
       PrefetchSession(rx[i + kSlotAhead]);
     }
-    const PacketResult r = ProcessPacketInline(ctx_, leg_stats_, rx[i], now_tsc);
+    const PacketResult r = ProcessPacket(ctx_, leg_stats_, rx[i], now_tsc);
     switch (r.verdict) {
       case Verdict::kForward:
         fwd_bytes += rte_pktmbuf_data_len(rx[i]) - kV4HeaderLen;

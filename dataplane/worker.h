@@ -30,19 +30,6 @@ struct WorkerContext {
   uint16_t relay_port_be = 0;  // the relay UDP port (network order)
 };
 
-enum class Verdict : uint8_t { kForward, kToMain, kDrop };
-
-struct PacketResult {
-  Verdict verdict;
-  DropReason reason;  // when kDrop
-};
-
-// Classifies one packet and, for relay data, rewrites its headers for the other leg in place
-// (the Geneve header and payload are never touched). Pure apart from the mbuf and the leg
-// stats it updates: unit-testable without a NIC (STYLE.md 9).
-PacketResult ProcessPacket(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
-                           uint64_t now_tsc) noexcept;
-
 class Worker {
  public:
   explicit Worker(const WorkerContext& ctx);

@@ -12,6 +12,41 @@
 
 namespace dprelay {
 
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_len) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) {
+      return absl::NotFoundError(absl::StrCat(path, ": does not exist"));
+    }
+    return absl::PermissionDeniedError(absl::StrCat(path, ": cannot open: ", std::strerror(err)));
+  }
+  std::string content;
+  char buf[512];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int err = errno;
+      close(fd);
+      return absl::DataLossError(absl::StrCat(path, ": read failed: ", std::strerror(err)));
+    }
+    if (n == 0) {
+      break;
+    }
+    content.append(buf, static_cast<size_t>(n));
+    if (content.size() > max_len) {
+      close(fd);
+      return absl::DataLossError(
+          absl::StrCat(path, ": malformed: larger than ", max_len, " bytes"));
+    }
+  }
+  close(fd);
+  return content;
+}
+
 absl::Status WriteFileAtomically(const std::string& path, const std::string& content, int mode) {
   std::string dir = ".";
   if (size_t slash = path.rfind('/'); slash != std::string::npos) {

@@ -5,8 +5,14 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace dprelay {
+
+// Reads a file expected to be small (a key, a counter, a list). NotFound when it does not
+// exist, PermissionDenied when it cannot be opened, DataLoss when reading fails or it is longer
+// than max_len; every message starts with the path.
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_len);
 
 // Writes content to a temporary file beside path with the given mode, fsyncs it, renames it
 // over path and fsyncs the directory. Errors name the path and the step that failed.

@@ -110,6 +110,27 @@ dataplane_start() {
   return 1
 }
 
+# control_start TAG POLICY [FLAG...]: dprelay-control in the relay namespace (allocation
+# socket $CONTROL_IP:$CONTROL_PORT, state $WORK/state, IPC $WORK/dp.sock, admin socket
+# $WORK/control.sock, log $WORK/control.TAG.log) with any extra flags. Sets CONTROL_PID and
+# returns once dprelayctl reports the dataplane ready (fails after 10 s).
+control_start() {
+  local tag=$1 policy=$2
+  shift 2
+  topo_spawn "$WORK/control.$tag.log" "$NS_R" "$DPRELAY_BIN/control/dprelay-control" \
+    --state_dir="$WORK/state" --listen="$CONTROL_IP:$CONTROL_PORT" --policy="$policy" \
+    --dataplane_socket="$WORK/dp.sock" --admin_socket="$WORK/control.sock" "$@"
+  CONTROL_PID=$SPAWNED_PID
+  local i state
+  for i in $(seq 100); do
+    state=$("$DPRELAY_BIN/control/dprelayctl" --socket="$WORK/control.sock" --json status \
+      2>/dev/null | jq -r .dataplane.state)
+    [ "$state" = ready ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # dataplane_stop: SIGINT, wait; its final counters and sessions are at the end of its log.
 dataplane_stop() {
   kill -INT "$DP_PID" 2>/dev/null || true

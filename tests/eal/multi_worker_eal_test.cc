@@ -72,13 +72,12 @@ void FreeRig(Rig& r) {
   rte_ring_free(r.to_main);
 }
 
-LegFwd Leg(uint32_t ip, uint16_t port, uint8_t mac_tag, uint16_t port_id) {
+LegFwd Leg(uint32_t ip, uint16_t port, uint8_t mac_tag) {
   LegEndpoints e{.local_ip_be = htonl(kRelayIp),
                  .local_port_be = htons(kRelayPort),
                  .peer_ip_be = htonl(ip),
                  .peer_port_be = htons(port),
-                 .local_mac = {0x02, 0, 0, 0, 0, 0x01},
-                 .tx_port = port_id};
+                 .local_mac = {0x02, 0, 0, 0, 0, 0x01}};
   MacAddr mac = {0x02, mac_tag, mac_tag, mac_tag, mac_tag, mac_tag};
   return BuildLegFwd(e, NextHopState::kResolved, &mac);
 }
@@ -132,8 +131,7 @@ TEST(MultiWorkerTest, LegsOnDifferentQueuesAreForwardedByWhicheverWorkerGetsThem
   SessionTable table(16, 2);
   LcoreCounters counters[2];
   const uint32_t ip_a = Ip(10, 77, 0, 11), ip_b = Ip(10, 77, 0, 12);
-  table.Publish(kVni, true, Leg(ip_a, 5001, 0xaa, rig.port.port_id),
-                Leg(ip_b, 5002, 0xbb, rig.port.port_id));
+  table.Publish(kVni, true, Leg(ip_a, 5001, 0xaa), Leg(ip_b, 5002, 0xbb));
   Worker w0(Ctx(rig, &table, &counters[0], 0));
   Worker w1(Ctx(rig, &table, &counters[1], 1));
   Inject(rig.rx[0], rig.pool, DataFrom(ip_a, 5001, 0x01));  // leg 0 hashed to queue 0
@@ -185,9 +183,8 @@ TEST(MultiWorkerTest, RebindsDuringForwardingNeverExposeAHalfWrittenLeg) {
   // Leg 1 flips between two consistent versions: (address X, port 6001, MAC tag 0x11) and
   // (address Y, port 6002, MAC tag 0x22). A torn read would mix them.
   const uint32_t ip_x = Ip(10, 77, 0, 21), ip_y = Ip(10, 77, 0, 22);
-  const LegFwd a = Leg(ip_a, 5001, 0xaa, rig.port.port_id);
-  const LegFwd versions[2] = {Leg(ip_x, 6001, 0x11, rig.port.port_id),
-                              Leg(ip_y, 6002, 0x22, rig.port.port_id)};
+  const LegFwd a = Leg(ip_a, 5001, 0xaa);
+  const LegFwd versions[2] = {Leg(ip_x, 6001, 0x11), Leg(ip_y, 6002, 0x22)};
   table.Publish(kVni, true, a, versions[0]);
   Worker worker(Ctx(rig, &table, &counters[0], 0));
   std::atomic<bool> stop{false};

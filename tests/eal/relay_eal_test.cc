@@ -120,7 +120,10 @@ class RelayEalTest : public ::testing::Test {
   }
 
   // The session as control would install it: keys sorted, shared keys from the server side.
-  void Install() {
+  void Install() { ASSERT_TRUE(main_->sessions().Install(InstallMessage(), now_ns_).ok()); }
+
+  // What control sends for A and B's session: keys sorted, shared keys from the server side.
+  ipc::InstallSession InstallMessage() const {
     ipc::InstallSession m;
     m.vni = kVni;
     m.client_keys = SortedPair(a_.key.pub, b_.key.pub);
@@ -130,7 +133,15 @@ class RelayEalTest : public ::testing::Test {
     m.server_key = server_.pub;
     m.bind_lifetime_ns = 30 * kSecond;
     m.steady_state_lifetime_ns = 300 * kSecond;
-    ASSERT_TRUE(main_->sessions().Install(m, now_ns_).ok());
+    return m;
+  }
+
+  // A and B's session installed, their MACs known and both legs bound by handshake.
+  void OpenSession() {
+    Install();
+    LearnNeighbours();
+    Handshake(a_, b_, 1);
+    Handshake(b_, a_, 1);
   }
 
   void Inject(const std::vector<uint8_t>& frame) {
@@ -344,10 +355,7 @@ TEST_F(RelayEalTest, BindGetsA160ByteChallengeFromTheRelayAddressAndPort) {
 }
 
 TEST_F(RelayEalTest, ForwardsDataBothWaysWithOnlyOuterHeadersRewritten) {
-  Install();
-  LearnNeighbours();
-  Handshake(a_, b_, 1);
-  Handshake(b_, a_, 1);
+  OpenSession();
   EXPECT_EQ(Counter("legs_bound"), 2u);
 
   std::vector<uint8_t> ab = Data(kVni, {1, 2, 3});
@@ -390,15 +398,7 @@ TEST_F(RelayEalTest, ForwardsDataBothWaysWithOnlyOuterHeadersRewritten) {
 }
 
 TEST_F(RelayEalTest, DumpReturnsWhatControlInstalledWithPerLegCounters) {
-  ipc::InstallSession m;
-  m.vni = kVni;
-  m.client_keys = SortedPair(a_.key.pub, b_.key.pub);
-  for (int i = 0; i < 2; ++i) {
-    m.shared[i] = *ComputeSharedKey(m.client_keys[i], server_.priv);
-  }
-  m.server_key = server_.pub;
-  m.bind_lifetime_ns = 30 * kSecond;
-  m.steady_state_lifetime_ns = 300 * kSecond;
+  ipc::InstallSession m = InstallMessage();
   m.lamport_id = 4242;
   m.allocated_at_unix_ns = 1'700'000'000'123'456'789;
   ASSERT_TRUE(main_->sessions().Install(m, now_ns_).ok());
@@ -466,16 +466,14 @@ TEST_F(RelayEalTest, XstatsCountWhatThePortReceivedPerPort) {
 }
 
 TEST_F(RelayEalTest, RebindFromANewPortMovesForwardingAtOnce) {
-  Install();
-  LearnNeighbours();
-  Handshake(a_, b_, 1);
-  Handshake(b_, a_, 1);
+  OpenSession();
   Client moved = a_;
   moved.port = 6001;
   Handshake(moved, b_, 2);
-  Inject(FromClient(a_, Data(kVni, {9})).Build());     // old address: refused
-  Inject(FromClient(moved, Data(kVni, {8})).Build());  // new address: forwarded
-  Inject(FromClient(b_, Data(kVni, {7})).Build());     // towards the new address
+  EXPECT_EQ(main_->sessions().NextHopsInUse().size(), 2u);  // moved, not added
+  Inject(FromClient(a_, Data(kVni, {9})).Build());          // old address: refused
+  Inject(FromClient(moved, Data(kVni, {8})).Build());       // new address: forwarded
+  Inject(FromClient(b_, Data(kVni, {7})).Build());          // towards the new address
   Step();
   std::vector<std::vector<uint8_t>> out = Sent(0);
   ASSERT_EQ(out.size(), 2u);
@@ -713,15 +711,9 @@ TEST_F(RelayEalTest, ResolvesAnUnknownPeerBeforeForwardingToIt) {
 }
 
 TEST_F(RelayEalTest, AnInstallNeverTakesOverALiveVniWithOtherKeys) {
-  Install();
-  LearnNeighbours();
-  Handshake(a_, b_, 1);
-  Handshake(b_, a_, 1);
-  ipc::InstallSession other;
-  other.vni = kVni;
+  OpenSession();
+  ipc::InstallSession other = InstallMessage();
   other.client_keys = SortedPair(KeyFromByte(0x55).pub, KeyFromByte(0x66).pub);
-  other.bind_lifetime_ns = 30 * kSecond;
-  other.steady_state_lifetime_ns = 300 * kSecond;
   EXPECT_EQ(main_->sessions().Install(other, now_ns_).code(), absl::StatusCode::kAlreadyExists);
   Inject(FromClient(a_, Data(kVni, {1})).Build());
   Step();
@@ -729,10 +721,7 @@ TEST_F(RelayEalTest, AnInstallNeverTakesOverALiveVniWithOtherKeys) {
 }
 
 TEST_F(RelayEalTest, FullRingsAndPoolsAreCountedNotLeaked) {
-  Install();
-  LearnNeighbours();
-  Handshake(a_, b_, 1);
-  Handshake(b_, a_, 1);
+  OpenSession();
   auto fill = [&](rte_ring* ring) {
     std::vector<rte_mbuf*> held;
     while (rte_ring_free_count(ring) > 0) {
@@ -767,10 +756,7 @@ TEST_F(RelayEalTest, FullRingsAndPoolsAreCountedNotLeaked) {
 }
 
 TEST_F(RelayEalTest, StaleNeighboursAreRefreshedAndForgottenOnesStopForwarding) {
-  Install();
-  LearnNeighbours();
-  Handshake(a_, b_, 1);
-  Handshake(b_, a_, 1);
+  OpenSession();
   auto tick = [&](uint64_t seconds) {
     now_ns_ += seconds * 1'000'000'000ull;
     // Traffic both ways keeps the session alive (either idle leg would expire it).
@@ -801,13 +787,7 @@ TEST_F(RelayEalTest, StaleNeighboursAreRefreshedAndForgottenOnesStopForwarding) 
 }
 
 TEST_F(RelayEalTest, OffLinkClientsWithoutAGatewayAreNoRoute) {
-  ipc::InstallSession m;
-  m.vni = kVni;
-  m.client_keys = SortedPair(a_.key.pub, b_.key.pub);
-  for (int i = 0; i < 2; ++i) m.shared[i] = *ComputeSharedKey(m.client_keys[i], server_.priv);
-  m.server_key = server_.pub;
-  m.bind_lifetime_ns = 30 * kSecond;
-  m.steady_state_lifetime_ns = 300 * kSecond;
+  ipc::InstallSession m = InstallMessage();
   const int leg_a = m.client_keys[0] == a_.key.pub ? 0 : 1;
   m.bound[leg_a] = AddrPort{IpAddr::V4FromBe(htonl(kIpA)), a_.port};
   m.bound[1 - leg_a] = AddrPort{IpAddr::V4(192, 0, 2, 9), 7000};  // off-link, no gateway
@@ -819,10 +799,7 @@ TEST_F(RelayEalTest, OffLinkClientsWithoutAGatewayAreNoRoute) {
 }
 
 TEST_F(RelayEalTest, TheWorkerAccountsIdleAndBusyLoopTimeForItsBusyRatio) {
-  Install();
-  LearnNeighbours();
-  Handshake(a_, b_, 1);
-  Handshake(b_, a_, 1);
+  OpenSession();
   for (int i = 0; i < 1024; ++i) worker_->PollAndAccount();  // nothing to receive
   EXPECT_GT(Counter("worker_cycles"), 0u);
   EXPECT_EQ(Counter("worker_busy_cycles"), 0u);
@@ -853,16 +830,15 @@ TEST_F(RelayEalTest, UnboundSessionsExpireAfterTheBindLifetime) {
 }
 
 TEST_F(RelayEalTest, BoundSessionsExpireWhenEitherLegIsIdle) {
-  Install();
-  LearnNeighbours();
-  Handshake(a_, b_, 1);
-  Handshake(b_, a_, 1);
+  OpenSession();
+  EXPECT_EQ(main_->sessions().NextHopsInUse().size(), 2u);  // A and B, both on-link
   now_ns_ += 299 * kSecond;
   Step();
   EXPECT_EQ(main_->sessions().size(), 1u);
   now_ns_ += 2 * kSecond;
   Step();
   EXPECT_EQ(main_->sessions().size(), 0u);
+  EXPECT_TRUE(main_->sessions().NextHopsInUse().empty());  // nothing left to keep resolved
 }
 
 }  // namespace

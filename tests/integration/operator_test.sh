@@ -30,19 +30,6 @@ KEY_B=$("$PEER" genkey --key_file="$WORK/b.key")
 printf '%s\n%s\n' "$KEY_A" "$KEY_B" >"$WORK/policy"
 CONTROL_KEY=$("$CONTROL" --state_dir="$WORK/state" --print_public_key)
 
-control_start() {  # control_start LOGTAG
-  topo_spawn "$WORK/control.$1.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \
-    --listen="$CONTROL_IP:$CONTROL_PORT" --policy="$WORK/policy" \
-    --dataplane_socket="$WORK/dp.sock" --admin_socket="$WORK/control.sock" \
-    --static_only --static_endpoints="$STATIC"
-  CONTROL_PID=$SPAWNED_PID
-  local i
-  for i in $(seq 100); do
-    [ "$("${CTL[@]}" --json status 2>/dev/null | jq -r .dataplane.state)" = ready ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 allocate() {  # allocate KEYFILE PEERKEY OUT
   ip netns exec "$NS_A" "$PEER" allocate --key_file="$1" --peer="$2" \
     --control="$CONTROL_IP:$CONTROL_PORT" --control_key="$CONTROL_KEY" --timeout=2s >"$3" 2>&1
@@ -53,7 +40,7 @@ if ! dataplane_start "$WORK/dp.log" "$WORK/dp.sock"; then
   check "dataplane starts" false
   finish
 fi
-check "control starts in static-only mode" control_start 1
+check "control starts in static-only mode" control_start 1 "$WORK/policy" --static_only --static_endpoints="$STATIC"
 "${CTL[@]}" status | sed 's/^/  ctl| /'
 check "status: only the static endpoint is advertised" \
   bash -c "'${CTL[0]}' '${CTL[1]}' --json status | jq -e '.advertised == [\"$STATIC\"] and .static_only' >/dev/null"
@@ -80,7 +67,7 @@ rc=0
 sed 's/^/  ctl| /' "$WORK/down.out"
 check "control not running: one line, exit 1" \
   bash -c "[ $rc -eq 1 ] && [ \$(wc -l <'$WORK/down.out') -eq 1 ] && grep -q 'is dprelay-control running' '$WORK/down.out'"
-check "control restarts" control_start 2
+check "control restarts" control_start 2 "$WORK/policy" --static_only --static_endpoints="$STATIC"
 check "the runtime static endpoints survived the restart (and win over the flag)" \
   bash -c "'${CTL[0]}' '${CTL[1]}' --json status | jq -e '.static_endpoints == [\"$STATIC\", \"192.0.2.99:40000\"] and .static_endpoints_source == \"runtime\"' >/dev/null"
 

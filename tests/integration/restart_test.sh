@@ -43,20 +43,6 @@ KEY_C=$("$PEER" genkey --key_file="$WORK/c.key")
 printf '%s\n%s\n%s\n' "$KEY_A" "$KEY_B" "$KEY_C" >"$WORK/policy"
 CONTROL_KEY=$("$CONTROL" --state_dir="$WORK/state" --print_public_key)
 
-# control_start N: control with log control.N.log; waits until dprelayctl says it is ready.
-control_start() {
-  topo_spawn "$WORK/control.$1.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \
-    --listen="$CONTROL_IP:$CONTROL_PORT" --policy="$WORK/policy" \
-    --dataplane_socket="$WORK/dp.sock" --admin_socket="$WORK/control.sock" \
-    --metrics_listen=127.0.0.1:9100
-  CONTROL_PID=$SPAWNED_PID
-  local i
-  for i in $(seq 100); do
-    [ "$("${CTL[@]}" --json status 2>/dev/null | jq -r .dataplane.state)" = ready ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 # peers_start COUNT TAG: both clients send COUNT numbered packets at $PPS, in the background.
 peers_start() {
@@ -93,7 +79,7 @@ if ! dataplane_start "$WORK/dp.1.log" "$WORK/dp.sock"; then
   check "dataplane starts" false
   finish
 fi
-check "control starts and syncs with the dataplane" control_start 1
+check "control starts and syncs with the dataplane" control_start 1 "$WORK/policy" --metrics_listen=127.0.0.1:9100
 
 # ---- 1. kill -9 dprelay-control while traffic flows ----
 COUNT1=$((8 * PPS))
@@ -105,7 +91,7 @@ kill -KILL "$CONTROL_PID"
 wait "$CONTROL_PID" 2>/dev/null
 echo "control killed (SIGKILL) with session vni=$VNI lamport=$LAMPORT"
 sleep 1
-check "control restarts and syncs" control_start 2
+check "control restarts and syncs" control_start 2 "$WORK/policy" --metrics_listen=127.0.0.1:9100
 "${CTL[@]}" sessions | sed 's/^/  ctl| /'
 "${CTL[@]}" --json sessions >"$WORK/sessions.after.json"
 check "the restarted control lists the same session (vni $VNI, lamport $LAMPORT)" \

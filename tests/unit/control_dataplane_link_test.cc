@@ -22,16 +22,8 @@ namespace {
 using ::testing::ElementsAre;
 using testing::FakeDataplane;
 using testing::MemoryLamportStore;
+using testing::Pair;
 using testing::TempDir;
-
-KeyPair Pair(int i) {
-  KeyPair p;
-  p[0].bytes[0] = 1;
-  p[1].bytes[0] = 2;
-  p[0].bytes[1] = p[1].bytes[1] = static_cast<uint8_t>(i);
-  p[0].bytes[2] = p[1].bytes[2] = static_cast<uint8_t>(i >> 8);
-  return p;
-}
 
 class DataplaneLinkTest : public ::testing::Test {
  protected:

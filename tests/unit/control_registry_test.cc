@@ -11,16 +11,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using testing::MemoryLamportStore;
-
-// Distinct sorted pairs without crypto: the registry never looks inside keys.
-KeyPair Pair(int i) {
-  KeyPair p;
-  p[0].bytes[0] = 1;
-  p[1].bytes[0] = 2;
-  p[0].bytes[1] = p[1].bytes[1] = static_cast<uint8_t>(i);
-  p[0].bytes[2] = p[1].bytes[2] = static_cast<uint8_t>(i >> 8);
-  return p;
-}
+using testing::Pair;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
 

@@ -30,6 +30,19 @@ namespace {
 using testing::FakeDataplane;
 using testing::TempDir;
 
+// The server's configuration for a test: everything under tmp, allocation socket on a free
+// loopback port, default lifetimes.
+ControlConfig TestConfig(const TempDir& tmp, const std::string& policy_file) {
+  return ControlConfig{
+      .state_dir = tmp.File("state"),
+      .listen = *ParseAddrPort("127.0.0.1:0"),
+      .policy_path = tmp.File(policy_file),
+      .dataplane_socket = tmp.File("dp.sock"),
+      .bind_lifetime = absl::Seconds(30),
+      .steady_state_lifetime = absl::Minutes(5),
+  };
+}
+
 class UdpClient {
  public:
   UdpClient() : fd_(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {}
@@ -73,14 +86,7 @@ TEST(ControlServerTest, AllocatesOnceTheDataplaneSaysHello) {
   const DiscoKey server_pub = (*keys)->server_disco_key().pub;
 
   FakeDataplane dp(tmp.File("dp.sock"));
-  ControlConfig config{
-      .state_dir = tmp.File("state"),
-      .listen = *ParseAddrPort("127.0.0.1:0"),
-      .policy_path = tmp.File("allow"),
-      .dataplane_socket = tmp.File("dp.sock"),
-      .bind_lifetime = absl::Seconds(30),
-      .steady_state_lifetime = absl::Minutes(5),
-  };
+  ControlConfig config = TestConfig(tmp, "allow");
   absl::StatusOr<std::unique_ptr<ControlServer>> server = ControlServer::Create(config);
   ASSERT_TRUE(server.ok()) << server.status();
   const AddrPort addr = (*server)->local_addr();
@@ -165,17 +171,9 @@ TEST(ControlServerTest, AdminApiStatusStaticEndpointsSessionsRefusalsReload) {
   std::ofstream(tmp.File("allow")) << FormatDiscoKey(a.pub) << "\n"
                                    << "static_endpoint 198.51.100.1:40000\n";
   FakeDataplane dp(tmp.File("dp.sock"));
-  ControlConfig config{
-      .state_dir = tmp.File("state"),
-      .listen = *ParseAddrPort("127.0.0.1:0"),
-      .policy_path = tmp.File("allow"),
-      .dataplane_socket = tmp.File("dp.sock"),
-      .bind_lifetime = absl::Seconds(30),
-      .steady_state_lifetime = absl::Minutes(5),
-      .admin_socket = tmp.File("admin/control.sock"),
-      .static_endpoints = {},
-      .static_only = true,
-  };
+  ControlConfig config = TestConfig(tmp, "allow");
+  config.admin_socket = tmp.File("admin/control.sock");
+  config.static_only = true;
   absl::StatusOr<std::unique_ptr<ControlServer>> server = ControlServer::Create(config);
   ASSERT_TRUE(server.ok()) << server.status();
   struct stat st {};
@@ -274,14 +272,7 @@ TEST(ControlServerTest, AdminApiStatusStaticEndpointsSessionsRefusalsReload) {
 
 TEST(ControlServerTest, StartupErrorsNameTheFile) {
   TempDir tmp;
-  ControlConfig config{
-      .state_dir = tmp.File("state"),
-      .listen = *ParseAddrPort("127.0.0.1:0"),
-      .policy_path = tmp.File("missing-policy"),
-      .dataplane_socket = tmp.File("dp.sock"),
-      .bind_lifetime = absl::Seconds(30),
-      .steady_state_lifetime = absl::Minutes(5),
-  };
+  ControlConfig config = TestConfig(tmp, "missing-policy");
   absl::StatusOr<std::unique_ptr<ControlServer>> server = ControlServer::Create(config);
   ASSERT_FALSE(server.ok());
   EXPECT_NE(server.status().message().find(tmp.File("missing-policy")), std::string::npos);

@@ -18,10 +18,21 @@
 
 #include "absl/status/status.h"
 #include "control/lamport_store.h"
+#include "control/registry.h"
 #include "gtest/gtest.h"
 #include "proto/ipc.h"
 
 namespace dprelay::control::testing {
+
+// Distinct sorted key pairs without crypto (the registry and the link never look inside keys).
+inline KeyPair Pair(int i) {
+  KeyPair p;
+  p[0].bytes[0] = 1;
+  p[1].bytes[0] = 2;
+  p[0].bytes[1] = p[1].bytes[1] = static_cast<uint8_t>(i);
+  p[0].bytes[2] = p[1].bytes[2] = static_cast<uint8_t>(i >> 8);
+  return p;
+}
 
 // A fresh directory under TEST_TMPDIR (or /tmp), removed with everything in it on destruction.
 class TempDir {
