@@ -4,7 +4,8 @@
 //   request:  "DPRELAY-ADMIN/1 <text|json> <command> [argument]\n"    (at most 4 KiB)
 //   response: "OK\n" then the body, or "ERROR <one line>\n"; the server then closes.
 //
-// Commands: status, sessions, refusals, reload, set-static-endpoints <list|none|default>.
+// Commands: status, sessions, ping <vni>, refusals, reload,
+// set-static-endpoints <list|none|default>.
 // A request with another version gets "ERROR unsupported admin protocol version ...", so a
 // newer dprelayctl fails with a clear line rather than misreading an older server.
 #pragma once

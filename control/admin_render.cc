@@ -29,6 +29,22 @@ std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
 }
 
+const char* SessionState(const ipc::SessionRecord& r) {
+  return r.bound[0].valid() && r.bound[1].valid() ? "open" : "connecting";
+}
+
+// Per-leg JSON fields shared by `sessions` and `ping`.
+std::string JsonLeg(const ipc::SessionRecord& r, int leg) {
+  return absl::StrCat(
+      "{\"endpoint\":", r.bound[leg].valid() ? JsonString(FormatAddrPort(r.bound[leg])) : "null",
+      ",\"disco_key\":", JsonString(FormatDiscoKey(r.client_keys[leg])),
+      ",\"short_disco\":", JsonString(ShortDisco(r.client_keys[leg])),
+      ",\"packets\":", r.packets[leg], ",\"bytes\":", r.bytes[leg], ",\"handshake_rtt_ms\":",
+      r.handshake_rtt_ns[leg] == 0 ? std::string("null")
+                                   : absl::StrFormat("%.3f", r.handshake_rtt_ns[leg] / 1e6),
+      ",\"idle_s\":", absl::StrFormat("%.3f", r.idle_ns[leg] / 1e9), "}");
+}
+
 }  // namespace
 
 std::string JsonString(std::string_view s) {
@@ -103,16 +119,8 @@ std::string RenderSessions(const std::vector<ipc::SessionRecord>& sessions, bool
       absl::StrAppend(
           &out, i == 0 ? "" : ",", "{\"vni\":", r.vni, ",\"lamport_id\":", r.lamport_id,
           ",\"allocated_at\":", JsonString(Rfc3339(absl::FromUnixNanos(r.allocated_at_unix_ns))),
-          ",\"state\":", r.bound[0].valid() && r.bound[1].valid() ? "\"open\"" : "\"connecting\"",
-          ",\"legs\":[");
-      for (int leg = 0; leg < 2; ++leg) {
-        absl::StrAppend(&out, leg == 0 ? "" : ",", "{\"endpoint\":",
-                        r.bound[leg].valid() ? JsonString(FormatAddrPort(r.bound[leg])) : "null",
-                        ",\"disco_key\":", JsonString(FormatDiscoKey(r.client_keys[leg])),
-                        ",\"short_disco\":", JsonString(ShortDisco(r.client_keys[leg])),
-                        ",\"packets\":", r.packets[leg], ",\"bytes\":", r.bytes[leg], "}");
-      }
-      out += "]}";
+          ",\"state\":", JsonString(SessionState(r)), ",\"legs\":[", JsonLeg(r, 0), ",",
+          JsonLeg(r, 1), "]}");
     }
     out += "]}\n";
     return out;
@@ -129,6 +137,29 @@ std::string RenderSessions(const std::vector<ipc::SessionRecord>& sessions, bool
       absl::StrAppend(&out, "  ", ep(r, leg), " --> ", ep(r, 1 - leg),
                       ", Packets: ", r.packets[leg], " Bytes: ", r.bytes[leg], "\n");
     }
+  }
+  return out;
+}
+
+std::string RenderPing(const ipc::SessionRecord& r, bool json) {
+  if (json) {
+    return absl::StrCat("{\"vni\":", r.vni, ",\"state\":", JsonString(SessionState(r)),
+                        ",\"legs\":[", JsonLeg(r, 0), ",", JsonLeg(r, 1), "]}\n");
+  }
+  std::string out = absl::StrCat("VNI ", r.vni, ": ", SessionState(r), "\n");
+  for (int leg = 0; leg < 2; ++leg) {
+    absl::StrAppend(&out, "  ", ShortDisco(r.client_keys[leg]), " ");
+    if (!r.bound[leg].valid()) {
+      absl::StrAppend(&out, "no handshake yet, allocated ",
+                      absl::StrFormat("%.1f", r.idle_ns[leg] / 1e9), " s ago\n");
+      continue;
+    }
+    absl::StrAppend(&out, FormatAddrPort(r.bound[leg]), ": handshake RTT ",
+                    r.handshake_rtt_ns[leg] == 0
+                        ? std::string("not measured (bound before the dataplane restarted)")
+                        : absl::StrFormat("%.3f ms", r.handshake_rtt_ns[leg] / 1e6),
+                    ", last heard ", absl::StrFormat("%.1f", r.idle_ns[leg] / 1e9), " s ago, ",
+                    r.packets[leg], " packets\n");
   }
   return out;
 }

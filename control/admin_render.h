@@ -42,6 +42,9 @@ struct StatusInfo {
 std::string RenderStatus(const StatusInfo& s, bool json);
 // Sessions in VNI order, like `tailscale debug peer-relay-sessions` (PROTOCOL.md §7).
 std::string RenderSessions(const std::vector<ipc::SessionRecord>& sessions, bool json);
+// `dprelayctl ping VNI`: per leg, the relay's round trip to the client timed at its last
+// handshake (Challenge sent -> Answer received) and how long ago the leg was last heard.
+std::string RenderPing(const ipc::SessionRecord& session, bool json);
 std::string RenderRefusals(const std::array<uint64_t, kRefusalCount>& counts,
                            const std::vector<RefusalRecord>& recent, bool json);
 std::string RenderStaticEndpoints(const std::vector<AddrPort>& endpoints, const std::string& source,

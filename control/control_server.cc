@@ -13,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "control/static_endpoints.h"
 #include "proto/key.h"
@@ -453,6 +454,24 @@ void ControlServer::HandleAdmin(const AdminRequest& request, AdminServer::Reply 
           reply(RenderSessions(*sessions, json));
         },
         absl::Now());
+  } else if (request.command == "ping") {
+    uint32_t vni = 0;
+    if (!absl::SimpleAtoi(request.argument, &vni) || vni == 0) {
+      reply(absl::InvalidArgumentError(
+          absl::StrCat("ping: \"", request.argument, "\" is not a VNI (1..16777215)")));
+      return;
+    }
+    link_.DumpSessions(
+        [reply, json, vni](absl::StatusOr<std::vector<ipc::SessionRecord>> sessions) {
+          if (!sessions.ok()) {
+            reply(sessions.status());
+          } else if (sessions->empty()) {
+            reply(absl::NotFoundError(absl::StrCat("VNI ", vni, " is not a live session")));
+          } else {
+            reply(RenderPing(sessions->front(), json));
+          }
+        },
+        absl::Now(), vni);
   } else if (request.command == "refusals") {
     reply(RenderRefusals(counters_.refusals, refusal_log_.Recent(), json));
   } else if (request.command == "reload") {

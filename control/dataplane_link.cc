@@ -339,8 +339,13 @@ void DataplaneLink::HandleDumpReply(const ipc::DumpReply& reply, absl::Time now)
     ++stats_.unexpected;
     return;
   }
-  it->second.records.insert(it->second.records.end(), reply.sessions.begin(), reply.sessions.end());
-  if (reply.next_vni != 0) {
+  const uint32_t only = it->second.only_vni;
+  for (const ipc::SessionRecord& r : reply.sessions) {
+    if (only == 0 || r.vni == only) {
+      it->second.records.push_back(r);
+    }
+  }
+  if (reply.next_vni != 0 && only == 0) {
     if (Enqueue(ipc::DumpRequest{.request_id = reply.request_id, .from_vni = reply.next_vni},
                 now)) {
       Pump(now);
@@ -414,14 +419,15 @@ void DataplaneLink::StartSweep(absl::Time now) {
   Pump(now);
 }
 
-void DataplaneLink::DumpSessions(DumpDoneFn done, absl::Time now) {
+void DataplaneLink::DumpSessions(DumpDoneFn done, absl::Time now, uint32_t only_vni) {
   if (state_ != State::kReady) {
     done(absl::UnavailableError("the dataplane is not connected"));
     return;
   }
   const uint32_t id = next_request_id_++;
-  dumps_.emplace(id, PendingDump{.done = std::move(done), .records = {}});
-  if (Enqueue(ipc::DumpRequest{.request_id = id, .from_vni = 0}, now)) {
+  dumps_.emplace(id, PendingDump{.done = std::move(done), .records = {}, .only_vni = only_vni});
+  // A page starts at from_vni, so a live only_vni is the first record of the first page.
+  if (Enqueue(ipc::DumpRequest{.request_id = id, .from_vni = only_vni}, now)) {
     Pump(now);
   }
 }

@@ -106,8 +106,9 @@ class DataplaneLink {
   // The dataplane's relay addresses; empty unless ready (connected and synced).
   const std::vector<AddrPort>& relay_addrs() const;
   // The whole session dump with per-leg counters, through as many pages as it takes; done
-  // runs once, with Unavailable if the link is not ready or drops meanwhile.
-  void DumpSessions(DumpDoneFn done, absl::Time now);
+  // runs once, with Unavailable if the link is not ready or drops meanwhile. With only_vni,
+  // one page starting there, narrowed to that VNI (empty if it is not live).
+  void DumpSessions(DumpDoneFn done, absl::Time now, uint32_t only_vni = 0);
   size_t pending_dumps() const { return dumps_.size(); }
   // Asks for the dataplane's counters; done runs when the StatsReply arrives (replies come in
   // order). Nothing happens unless ready; pending requests are dropped on disconnect.
@@ -160,6 +161,7 @@ class DataplaneLink {
   struct PendingDump {
     DumpDoneFn done;
     std::vector<ipc::SessionRecord> records;
+    uint32_t only_vni = 0;  // 0 = every session
   };
   absl::flat_hash_map<uint32_t, PendingDump> dumps_;
   std::deque<StatsDoneFn> stats_waiters_;

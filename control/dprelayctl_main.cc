@@ -2,6 +2,7 @@
 //
 //   dprelayctl [--socket=PATH] [--json] [--timeout=5s] status
 //   dprelayctl sessions | refusals | reload
+//   dprelayctl ping VNI
 //   dprelayctl set static-endpoints ip:port[,ip:port...] | none | default
 //
 // Prints what the server rendered (human text, or JSON with --json). Any failure is one line
@@ -19,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -37,6 +39,8 @@ constexpr char kUsage[] =
     "commands:\n"
     "  status                                   keys, addresses, dataplane, counts\n"
     "  sessions                                 per VNI: bound legs, short keys, packets, bytes\n"
+    "  ping VNI                                 per leg: the relay's handshake round trip to\n"
+    "                                           the client, and when it was last heard\n"
     "  refusals                                 refusals by reason and the most recent ones\n"
     "  reload                                   re-read the policy file\n"
     "  set static-endpoints IP:PORT[,IP:PORT]   replace the static endpoints (persisted);\n"
@@ -77,9 +81,11 @@ int main(int argc, char** argv) {
       return Usage("static endpoints are one comma-separated argument without spaces");
     }
   } else if (cmd == "ping") {
-    return Usage(
-        "ping is not available: the relay cannot measure client round trips without being a "
-        "client itself (use `dprelay-peer run --pings=N` from a client)");
+    uint32_t vni = 0;
+    if (args.size() != 2 || !absl::SimpleAtoi(args[1], &vni) || vni == 0 || vni > 0xFFFFFF) {
+      return Usage("expected: ping VNI (1..16777215)");
+    }
+    request.argument = args[1];
   } else {
     return Usage(absl::StrCat("unknown command \"", cmd, "\""));
   }

@@ -104,6 +104,7 @@ HandshakeResult HandleHandshake(HandshakeState& state, MacSecrets& macs,
       return Drop(DropReason::kGenerationZero);
     }
     state.in_progress_generation[leg] = bind->generation;
+    state.challenge_sent_ns[leg] = now_ns;
     BindCommon challenge;
     challenge.vni = state.vni;
     challenge.generation = bind->generation;
@@ -144,6 +145,7 @@ HandshakeResult HandleHandshake(HandshakeState& state, MacSecrets& macs,
     HandshakeResult res;
     res.kind = HandshakeResult::Kind::kBound;
     res.leg = leg;
+    res.rtt_ns = now_ns - state.challenge_sent_ns[leg];
     return res;
   }
   return Drop(DropReason::kUnexpectedType);

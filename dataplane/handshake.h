@@ -49,6 +49,8 @@ struct HandshakeState {
   DiscoKey server_key;              // sender field of our Challenges
   uint32_t vni = 0;
   std::array<uint32_t, 2> in_progress_generation = {0, 0};
+  // When the last Challenge went to each leg: the start of the handshake round trip.
+  std::array<uint64_t, 2> challenge_sent_ns = {0, 0};
 };
 
 struct HandshakeResult {
@@ -56,6 +58,9 @@ struct HandshakeResult {
   Kind kind = Kind::kDrop;
   DropReason drop = DropReason::kBadWrapper;         // when kDrop
   int leg = 0;                                       // when kChallenge or kBound
+  // When kBound: last Challenge sent -> this Answer. If the client answered an earlier
+  // Challenge of the same generation (a retransmitted Bind), this is an underestimate.
+  uint64_t rtt_ns = 0;
   std::array<uint8_t, kChallengePacketLen> reply{};  // when kChallenge: the UDP payload
 };
 

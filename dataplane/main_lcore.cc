@@ -54,7 +54,7 @@ unsigned MainLcore::Poll(uint64_t now_ns, uint64_t now_tsc) {
           ipc_->Send(ipc::Hello{.relay_addrs = {V4AddrPort(ctx_.local.ip_be, ctx_.local.port_be)},
                                 .capacity = ctx_.capacity});
         },
-        [&](ipc::Message&& msg) { HandleIpc(std::move(msg), now_ns); });
+        [&](ipc::Message&& msg) { HandleIpc(std::move(msg), now_ns, now_tsc); });
   }
   if (now_ns >= next_housekeeping_ns_) {
     next_housekeeping_ns_ = now_ns + kHousekeepingNs;
@@ -77,7 +77,7 @@ unsigned MainLcore::Poll(uint64_t now_ns, uint64_t now_tsc) {
   return n;
 }
 
-void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
+void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns, uint64_t now_tsc) {
   if (auto* install = std::get_if<ipc::InstallSession>(&msg)) {
     absl::Status st = sessions_.Install(*install, now_ns);
     if (st.ok()) {
@@ -93,7 +93,8 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
   } else if (auto* dump = std::get_if<ipc::DumpRequest>(&msg)) {
     ipc::DumpReply reply{.request_id = dump->request_id};
     reply.sessions =
-        sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan, &reply.next_vni);
+        sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan, &reply.next_vni,
+                           now_ns, now_tsc, ctx_.tsc_hz);
     ipc_->Send(reply);
   } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
     ipc::StatsReply reply{.counters = Counters()};

@@ -53,7 +53,7 @@ class MainLcore {
   void HandleArp(rte_mbuf* m, uint64_t now_ns);
   void HandleIcmp(rte_mbuf* m);
   void HandleUdp(rte_mbuf* m, uint64_t now_ns);
-  void HandleIpc(ipc::Message&& msg, uint64_t now_ns);
+  void HandleIpc(ipc::Message&& msg, uint64_t now_ns, uint64_t now_tsc);
   void SendArpRequest(uint32_t target_be);
   void Transmit(rte_mbuf* m);
   void Drop(rte_mbuf* m, DropReason r);

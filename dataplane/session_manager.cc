@@ -53,6 +53,7 @@ absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_
       legs[i] = MakeLeg(m.bound[i]);
       s.answer_ns[i] = now_ns;  // a re-installed leg gets a full steady-state lifetime
     }
+    s.rtt_ns[i] = 0;  // measured by a handshake with this dataplane only
   }
   table_->Publish(m.vni, true, legs[0], legs[1]);
   return absl::OkStatus();
@@ -127,6 +128,7 @@ HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint
     }
     SetBound(s, r.leg, src);
     s.answer_ns[r.leg] = now_ns;
+    s.rtt_ns[r.leg] = r.rtt_ns;
     PublishLeg(vni, r.leg, src);
   }
   return r;
@@ -162,17 +164,7 @@ std::vector<uint32_t> SessionManager::Expire(uint64_t now_ns, uint64_t now_tsc, 
       continue;
     }
     for (int i = 0; i < 2; ++i) {
-      uint64_t packets, bytes, seen_tsc;
-      table_->ReadLegStats(vni, i, &packets, &bytes, &seen_tsc);
-      uint64_t seen_ns = s.answer_ns[i];
-      if (seen_tsc != 0 && now_tsc > seen_tsc) {
-        uint64_t ago_ns = (now_tsc - seen_tsc) * 1'000'000'000 / tsc_hz;
-        if (now_ns - ago_ns > seen_ns) {
-          seen_ns = now_ns - ago_ns;
-        }
-      } else if (seen_tsc != 0) {
-        seen_ns = now_ns;
-      }
+      const uint64_t seen_ns = LastSeenNs(vni, s, i, now_ns, now_tsc, tsc_hz);
       if (now_ns - seen_ns > static_cast<uint64_t>(s.steady_state_lifetime_ns)) {
         expired.push_back(vni);
         break;
@@ -183,6 +175,25 @@ std::vector<uint32_t> SessionManager::Expire(uint64_t now_ns, uint64_t now_tsc, 
     Remove(vni);
   }
   return expired;
+}
+
+uint64_t SessionManager::LastSeenNs(uint32_t vni, const Session& s, int leg, uint64_t now_ns,
+                                    uint64_t now_tsc, uint64_t tsc_hz) const {
+  if (!s.bound[leg].valid()) {
+    return s.installed_ns;
+  }
+  uint64_t packets, bytes, seen_tsc;
+  table_->ReadLegStats(vni, leg, &packets, &bytes, &seen_tsc);
+  uint64_t seen_ns = s.answer_ns[leg];
+  if (seen_tsc != 0 && now_tsc > seen_tsc) {
+    uint64_t ago_ns = (now_tsc - seen_tsc) * 1'000'000'000 / tsc_hz;
+    if (now_ns - ago_ns > seen_ns) {
+      seen_ns = now_ns - ago_ns;
+    }
+  } else if (seen_tsc != 0) {
+    seen_ns = now_ns;
+  }
+  return seen_ns;
 }
 
 std::vector<SessionView> SessionManager::List() const {
@@ -204,8 +215,9 @@ std::vector<SessionView> SessionManager::List() const {
 }
 
 std::vector<ipc::SessionRecord> SessionManager::DumpPage(uint32_t from_vni, size_t max_sessions,
-                                                         uint32_t max_scan,
-                                                         uint32_t* next_vni) const {
+                                                         uint32_t max_scan, uint32_t* next_vni,
+                                                         uint64_t now_ns, uint64_t now_tsc,
+                                                         uint64_t tsc_hz) const {
   std::vector<ipc::SessionRecord> out;
   const uint32_t capacity = table_->capacity();
   uint64_t vni = from_vni == 0 ? 1 : from_vni;
@@ -226,6 +238,9 @@ std::vector<ipc::SessionRecord> SessionManager::DumpPage(uint32_t from_vni, size
     for (int i = 0; i < 2; ++i) {
       uint64_t seen;
       table_->ReadLegStats(r.vni, i, &r.packets[i], &r.bytes[i], &seen);
+      r.handshake_rtt_ns[i] = s.rtt_ns[i];
+      const uint64_t seen_ns = LastSeenNs(r.vni, s, i, now_ns, now_tsc, tsc_hz);
+      r.idle_ns[i] = now_ns > seen_ns ? now_ns - seen_ns : 0;
     }
     out.push_back(r);
   }

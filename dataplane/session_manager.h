@@ -62,14 +62,17 @@ class SessionManager {
   // VNI >= from_vni in ascending order, at most max_sessions, found by scanning at most
   // max_scan VNIs so that one page never stalls the main lcore. *next_vni is where the next
   // page starts, 0 after the last VNI of the table.
+  // Idle times are measured at (now_ns, now_tsc).
   std::vector<ipc::SessionRecord> DumpPage(uint32_t from_vni, size_t max_sessions,
-                                           uint32_t max_scan, uint32_t* next_vni) const;
+                                           uint32_t max_scan, uint32_t* next_vni, uint64_t now_ns,
+                                           uint64_t now_tsc, uint64_t tsc_hz) const;
 
  private:
   struct Session {
     HandshakeState hs;
     std::array<AddrPort, 2> bound;
     std::array<uint64_t, 2> answer_ns = {0, 0};  // last valid Answer per leg
+    std::array<uint64_t, 2> rtt_ns = {0, 0};     // handshake round trip at that Answer
     uint64_t installed_ns = 0;
     int64_t bind_lifetime_ns = 0;
     int64_t steady_state_lifetime_ns = 0;
@@ -83,6 +86,10 @@ class SessionManager {
   // Records addr (invalid = unbound) as leg `leg` of s, keeping next_hop_refs_ in step.
   void SetBound(Session& s, int leg, const AddrPort& addr);
   LegFwd MakeLeg(const AddrPort& addr) const;
+  // The leg's last sign of life: its last data packet (worker TSC stamp) or valid Answer,
+  // or the install for an unbound leg.
+  uint64_t LastSeenNs(uint32_t vni, const Session& s, int leg, uint64_t now_ns, uint64_t now_tsc,
+                      uint64_t tsc_hz) const;
 
   SessionTable* const table_;
   Neighbours* const neighbours_;

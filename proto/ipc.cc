@@ -16,8 +16,9 @@ constexpr size_t kAddrPortLen = 1 + 16 + 2;
 // Smallest StatsReply entry: empty name (u16 length) and the u64 value.
 constexpr size_t kMinCounterLen = 2 + 8;
 
-// Smallest DumpReply record: vni, two keys, two addresses, lamport, time, 4 counters.
-constexpr size_t kSessionRecordLen = 4 + 2 * 32 + 2 * kAddrPortLen + 8 + 8 + 4 * 8;
+// Smallest DumpReply record: vni, two keys, two addresses, lamport, time, per leg packets,
+// bytes, handshake RTT and idle time.
+constexpr size_t kSessionRecordLen = 4 + 2 * 32 + 2 * kAddrPortLen + 8 + 8 + 2 * 4 * 8;
 
 static_assert(std::variant_size_v<Message> == 10);
 static_assert(std::is_same_v<
@@ -126,6 +127,8 @@ struct BodyWriter {
       for (size_t i = 0; i < 2; ++i) {
         w.U64(r.packets[i]);
         w.U64(r.bytes[i]);
+        w.U64(r.handshake_rtt_ns[i]);
+        w.U64(r.idle_ns[i]);
       }
     }
   }
@@ -350,6 +353,8 @@ Message DecodeBody(Type type, FieldReader& r) {
         for (size_t leg = 0; leg < 2; ++leg) {
           r.U64("sessions.packets", &rec.packets[leg]);
           r.U64("sessions.bytes", &rec.bytes[leg]);
+          r.U64("sessions.handshake_rtt_ns", &rec.handshake_rtt_ns[leg]);
+          r.U64("sessions.idle_ns", &rec.idle_ns[leg]);
         }
       }
       return m;

@@ -19,7 +19,7 @@
 namespace dprelay::ipc {
 
 // 2: InstallSession carries lamport_id and allocated_at; DumpRequest/DumpReply.
-inline constexpr uint16_t kVersion = 2;
+inline constexpr uint16_t kVersion = 3;
 inline constexpr size_t kHeaderLen = 8;
 // Largest datagram either side sends or accepts; a stats reply is the biggest message.
 inline constexpr size_t kMaxMessageLen = 64 * 1024;
@@ -107,6 +107,13 @@ struct SessionRecord {
   int64_t allocated_at_unix_ns = 0;          // as installed
   std::array<uint64_t, 2> packets = {0, 0};  // received from each leg and forwarded
   std::array<uint64_t, 2> bytes = {0, 0};    // UDP payload incl. Geneve, as the reference
+  // Challenge sent -> valid Answer received at the leg's last bind, as timed by the main
+  // lcore: the relay's own round trip to the client. 0 = not measured by this dataplane
+  // (unbound, or re-installed after a restart).
+  std::array<uint64_t, 2> handshake_rtt_ns = {0, 0};
+  // Time since the last packet from the leg (data, or its last valid Answer); for unbound
+  // legs, since the install.
+  std::array<uint64_t, 2> idle_ns = {0, 0};
 };
 
 struct DumpReply {

@@ -226,7 +226,9 @@ class RelayEalTest : public ::testing::Test {
   }
 
   // Bind, read the Challenge, Answer it; returns the Challenge's cleartext fields.
-  BindUdpRelayEndpointChallenge Handshake(const Client& c, const Client& peer, uint32_t gen) {
+  // The Answer goes answer_delay_ns after the Challenge (on the main lcore's clock).
+  BindUdpRelayEndpointChallenge Handshake(const Client& c, const Client& peer, uint32_t gen,
+                                          uint64_t answer_delay_ns = 0) {
     Inject(FromClient(c, Sealed(c, DiscoType::kBindUdpRelayEndpoint, kVni, gen, peer.key.pub))
                .Build());
     Step();
@@ -242,6 +244,7 @@ class RelayEalTest : public ::testing::Test {
     absl::StatusOr<DiscoMessage> msg = ParseDisco(*clear);
     EXPECT_TRUE(msg.ok());
     auto ch = std::get<BindUdpRelayEndpointChallenge>(*msg);
+    now_ns_ += answer_delay_ns;
     Inject(FromClient(c, Sealed(c, DiscoType::kBindUdpRelayEndpointAnswer, kVni, gen, peer.key.pub,
                                 ch.challenge))
                .Build());
@@ -403,8 +406,8 @@ TEST_F(RelayEalTest, DumpReturnsWhatControlInstalledWithPerLegCounters) {
   m.allocated_at_unix_ns = 1'700'000'000'123'456'789;
   ASSERT_TRUE(main_->sessions().Install(m, now_ns_).ok());
   LearnNeighbours();
-  Handshake(a_, b_, 1);
-  Handshake(b_, a_, 1);
+  Handshake(a_, b_, 1, 3'000'000);
+  Handshake(b_, a_, 1, 1'500'000);
   Inject(FromClient(a_, Data(kVni, {1, 2, 3})).Build());
   Inject(FromClient(a_, Data(kVni, {4, 5})).Build());
   Inject(FromClient(b_, Data(kVni, std::vector<uint8_t>(100, 7))).Build());
@@ -412,7 +415,11 @@ TEST_F(RelayEalTest, DumpReturnsWhatControlInstalledWithPerLegCounters) {
   ASSERT_EQ(Sent(0).size(), 3u);
 
   uint32_t next = 99;
-  std::vector<ipc::SessionRecord> page = main_->sessions().DumpPage(0, 256, 65536, &next);
+  auto dump_page = [&](uint32_t from, size_t max_sessions, uint32_t max_scan, uint32_t* next_vni) {
+    return main_->sessions().DumpPage(from, max_sessions, max_scan, next_vni, now_ns_, rte_rdtsc(),
+                                      rte_get_tsc_hz());
+  };
+  std::vector<ipc::SessionRecord> page = dump_page(0, 256, 65536, &next);
   EXPECT_EQ(next, 0u);  // the whole 1024-entry table was scanned
   ASSERT_EQ(page.size(), 1u);
   const ipc::SessionRecord& r = page[0];
@@ -426,22 +433,42 @@ TEST_F(RelayEalTest, DumpReturnsWhatControlInstalledWithPerLegCounters) {
   EXPECT_EQ(r.bytes[leg_a], 2u * 8 + 3 + 2);
   EXPECT_EQ(r.packets[1 - leg_a], 1u);
   EXPECT_EQ(r.bytes[1 - leg_a], 8u + 100);
+  // The relay's own round trip: Challenge sent -> Answer received, per leg.
+  EXPECT_EQ(r.handshake_rtt_ns[leg_a], 3'000'000u);
+  EXPECT_EQ(r.handshake_rtt_ns[1 - leg_a], 1'500'000u);
+  // Both legs just sent data (worker TSC stamps), so neither has been idle for long.
+  EXPECT_LT(r.idle_ns[0], kSecond);
+  EXPECT_LT(r.idle_ns[1], kSecond);
+
+  // A re-install (control reconnecting after a dataplane restart) keeps the legs bound, but
+  // this dataplane never timed their handshake.
+  ipc::InstallSession again = m;
+  again.bound = r.bound;
+  ASSERT_TRUE(main_->sessions().Install(again, now_ns_).ok());
+  page = dump_page(0, 256, 65536, &next);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].handshake_rtt_ns, (std::array<uint64_t, 2>{0, 0}));
+  EXPECT_EQ(page[0].bound, r.bound);
 
   // Paging: a page ends after max_sessions, or after max_scan VNIs even if empty.
   ipc::InstallSession second = m;
   second.vni = kVni + 10;
   ASSERT_TRUE(main_->sessions().Install(second, now_ns_).ok());
-  page = main_->sessions().DumpPage(0, 1, 65536, &next);
+  page = dump_page(0, 1, 65536, &next);
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].vni, kVni);
   EXPECT_EQ(next, kVni + 1);
-  page = main_->sessions().DumpPage(next, 1, 3, &next);
+  page = dump_page(next, 1, 3, &next);
   EXPECT_TRUE(page.empty());
   EXPECT_EQ(next, kVni + 4);
-  page = main_->sessions().DumpPage(next, 256, 65536, &next);
+  now_ns_ += 5 * kSecond;
+  page = dump_page(next, 256, 65536, &next);
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].vni, kVni + 10);
   EXPECT_EQ(next, 0u);
+  // Legs that never bound: idle since the install, no round trip measured.
+  EXPECT_EQ(page[0].idle_ns, (std::array<uint64_t, 2>{5 * kSecond, 5 * kSecond}));
+  EXPECT_EQ(page[0].handshake_rtt_ns, (std::array<uint64_t, 2>{0, 0}));
 }
 
 TEST_F(RelayEalTest, XstatsCountWhatThePortReceivedPerPort) {

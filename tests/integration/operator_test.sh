@@ -86,6 +86,14 @@ check "clients relay through the static endpoint (both exit 0)" test "$rc_a" -eq
 "${CTL[@]}" sessions | sed 's/^/  ctl| /'
 check "dprelayctl sessions shows the pair's 20+ packets each way" \
   bash -c "'${CTL[0]}' '${CTL[1]}' --json sessions | jq -e '.sessions[0].legs | all(.packets >= 20)' >/dev/null"
+VNI=$("${CTL[@]}" --json sessions | jq -r '.sessions[0].vni')
+"${CTL[@]}" ping "$VNI" | sed 's/^/  ctl| /'
+check "dprelayctl ping: both legs' handshake round trip measured (0-1000 ms) and heard within 60 s" \
+  bash -c "'${CTL[0]}' '${CTL[1]}' --json ping $VNI | jq -e '.state == \"open\" and (.legs | all(.handshake_rtt_ms > 0 and .handshake_rtt_ms < 1000 and .idle_s < 60))' >/dev/null"
+rc=0
+"${CTL[@]}" ping 4242 >"$WORK/ping.out" 2>&1 || rc=$?
+check "dprelayctl ping of a VNI that is not live: one line naming it, exit 1" \
+  bash -c "[ $rc -eq 1 ] && [ \$(wc -l <'$WORK/ping.out') -eq 1 ] && grep -q 'VNI 4242 is not a live session' '$WORK/ping.out'"
 
 # Permission: the socket is 0600 root.
 rc=0

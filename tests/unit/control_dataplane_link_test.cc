@@ -244,6 +244,19 @@ TEST_F(DataplaneLinkTest, DumpSessionsCollectsEveryPage) {
   EXPECT_EQ((**result)[0].packets[1], 4u);
   EXPECT_EQ((**result)[1].vni, 8u);
 
+  // One VNI: one page from there, narrowed to it, even if the dataplane says there is more.
+  result.reset();
+  link->DumpSessions([&](auto r) { result = std::move(r); }, now_, 8);
+  req = std::get<ipc::DumpRequest>(*dp.Receive(1000));
+  EXPECT_EQ(req.from_vni, 8u);
+  dp.Send(ipc::DumpReply{
+      .request_id = req.request_id, .sessions = {{.vni = 9}, {.vni = 10}}, .next_vni = 11});
+  link->OnEvents(POLLIN, now_);
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->status();
+  EXPECT_TRUE((*result)->empty());  // 8 is not live
+  EXPECT_EQ(link->pending_dumps(), 0u);
+
   // A dump in flight when the dataplane goes away fails instead of hanging.
   result.reset();
   link->DumpSessions([&](auto r) { result = std::move(r); }, now_);

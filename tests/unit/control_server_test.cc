@@ -246,6 +246,33 @@ TEST(ControlServerTest, AdminApiStatusStaticEndpointsSessionsRefusalsReload) {
   EXPECT_NE(sessions->find(") --> <no handshake>(d:"), std::string::npos) << *sessions;
   EXPECT_NE(sessions->find(", Packets: 7 Bytes: 700\n"), std::string::npos) << *sessions;
 
+  // ping VNI: the relay's handshake round trip and idle time per leg, from one dump page.
+  std::thread answer_ping([&] {
+    std::optional<ipc::Message> m = dp.Receive(3000);
+    ASSERT_TRUE(m.has_value());
+    auto req = std::get<ipc::DumpRequest>(*m);
+    EXPECT_EQ(req.from_vni, 3u);
+    ipc::SessionRecord r{.vni = 3,
+                         .client_keys = SortedPair(a.pub, GenerateKeyPair().pub),
+                         .bound = {*ParseAddrPort("192.0.2.1:5001"), AddrPort{}},
+                         .packets = {7, 0},
+                         .bytes = {700, 0},
+                         .handshake_rtt_ns = {1'250'000, 0},
+                         .idle_ns = {2'500'000'000, 9'000'000'000}};
+    dp.Send(ipc::DumpReply{.request_id = req.request_id, .sessions = {r}});
+  });
+  absl::StatusOr<std::string> ping = call("ping", "3");
+  answer_ping.join();
+  ASSERT_TRUE(ping.ok()) << ping.status();
+  EXPECT_NE(ping->find("VNI 3: connecting\n"), std::string::npos) << *ping;
+  EXPECT_NE(ping->find(" 192.0.2.1:5001: handshake RTT 1.250 ms, last heard 2.5 s ago, 7 packets\n"),
+            std::string::npos)
+      << *ping;
+  EXPECT_NE(ping->find(" no handshake yet, allocated 9.0 s ago\n"), std::string::npos) << *ping;
+  absl::StatusOr<std::string> bad_vni = call("ping", "x3");
+  ASSERT_FALSE(bad_vni.ok());
+  EXPECT_NE(bad_vni.status().message().find("\"x3\" is not a VNI"), std::string::npos);
+
   // Reload: a broken file is refused with file and line, the old policy stays.
   std::ofstream(tmp.File("allow")) << "allow\n";
   absl::StatusOr<std::string> reload = call("reload");

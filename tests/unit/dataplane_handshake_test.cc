@@ -68,9 +68,10 @@ TEST_F(HandshakeTest, BindChallengeAnswerBindsTheLegOnce) {
   EXPECT_EQ(r.reply.size(), 160u);  // same size as the Bind: no amplification
   Challenge ch = ChallengeFrom(r, a_);
   std::vector<uint8_t> answer = Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 9, b_.pub, ch);
-  r = HandleHandshake(state_, macs_, answer, src_, kMinute);
+  r = HandleHandshake(state_, macs_, answer, src_, kMinute + 420'000);
   EXPECT_EQ(r.kind, HandshakeResult::Kind::kBound);
   EXPECT_EQ(r.leg, leg_a_);
+  EXPECT_EQ(r.rtt_ns, 420'000u);  // Challenge sent -> Answer received
   r = HandleHandshake(state_, macs_, answer, src_, kMinute);  // replay
   EXPECT_EQ(r.kind, HandshakeResult::Kind::kDrop);
   EXPECT_EQ(r.drop, DropReason::kNoGeneration);
@@ -98,6 +99,21 @@ TEST_F(HandshakeTest, ANewBindOverwritesTheGenerationInProgress) {
       state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 3, b_.pub, ch3), src_,
       kMinute);
   EXPECT_EQ(r.drop, DropReason::kGenerationMismatch);
+}
+
+TEST_F(HandshakeTest, TheRoundTripIsTimedFromTheLastChallenge) {
+  // The client's first Bind got lost on the way back; it retransmits and answers the second
+  // Challenge, so the round trip starts at the second.
+  HandleHandshake(state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 5, b_.pub), src_,
+                  kMinute);
+  HandshakeResult r = HandleHandshake(
+      state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 5, b_.pub), src_, kMinute + 1000);
+  Challenge ch = ChallengeFrom(r, a_);
+  r = HandleHandshake(state_, macs_,
+                      Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 5, b_.pub, ch), src_,
+                      kMinute + 1000 + 250'000);
+  ASSERT_EQ(r.kind, HandshakeResult::Kind::kBound);
+  EXPECT_EQ(r.rtt_ns, 250'000u);
 }
 
 TEST_F(HandshakeTest, ChallengesStayValidForOneRotationOnly) {

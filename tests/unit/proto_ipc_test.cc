@@ -72,7 +72,9 @@ std::vector<Message> SampleMessages() {
                                                 .lamport_id = 1001,
                                                 .allocated_at_unix_ns = -5,
                                                 .packets = {1, ~uint64_t{0}},
-                                                .bytes = {2, 3}},
+                                                .bytes = {2, 3},
+                                                .handshake_rtt_ns = {250'000, 0},
+                                                .idle_ns = {4, ~uint64_t{0} - 1}},
                              ipc::SessionRecord{.vni = 6}},
                 .next_vni = 7},
   };
@@ -168,7 +170,7 @@ TEST(IpcTest, TruncatedAtEveryLength) {
 TEST(IpcTest, BadHeaders) {
   std::vector<uint8_t> good = Encode(RemoveSession{.vni = 1});
   ASSERT_TRUE(Decode(good).ok());
-  for (uint16_t version : {0, 1, 3, 0x0100, 0xFFFF}) {
+  for (uint16_t version : {0, kVersion - 1, kVersion + 1, 0x0100, 0xFFFF}) {
     std::vector<uint8_t> b = good;
     StoreBe16(b.data(), version);
     absl::StatusOr<Message> r = Decode(b);
