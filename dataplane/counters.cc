@@ -12,20 +12,51 @@ std::vector<std::pair<std::string, uint64_t>> SumCounters(const LcoreCounters* b
     }
     return total;
   };
+  auto sum_path = [&](auto member, FamilyPath path) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      total += (blocks[i].*member)[static_cast<size_t>(path)].load(std::memory_order_relaxed);
+    }
+    return total;
+  };
+  struct Direction {
+    const char* suffix;
+    uint64_t packets, bytes;
+  };
+  Direction dirs[] = {
+      {"udp4_udp4", sum(&LcoreCounters::forwarded_packets), sum(&LcoreCounters::forwarded_bytes)},
+      {"udp4_udp6", sum_path(&LcoreCounters::family_packets, FamilyPath::kV4ToV6),
+       sum_path(&LcoreCounters::family_bytes, FamilyPath::kV4ToV6)},
+      {"udp6_udp4", sum_path(&LcoreCounters::family_packets, FamilyPath::kV6ToV4),
+       sum_path(&LcoreCounters::family_bytes, FamilyPath::kV6ToV4)},
+      {"udp6_udp6", sum_path(&LcoreCounters::family_packets, FamilyPath::kV6ToV6),
+       sum_path(&LcoreCounters::family_bytes, FamilyPath::kV6ToV6)},
+  };
+  uint64_t packets = 0, bytes = 0;
+  for (const Direction& d : dirs) {
+    packets += d.packets;
+    bytes += d.bytes;
+  }
   std::vector<std::pair<std::string, uint64_t>> out = {
       {"rx_packets", sum(&LcoreCounters::rx_packets)},
       {"tx_packets", sum(&LcoreCounters::tx_packets)},
-      {"forwarded_packets", sum(&LcoreCounters::forwarded_packets)},
-      {"forwarded_bytes", sum(&LcoreCounters::forwarded_bytes)},
+      {"forwarded_packets", packets},
+      {"forwarded_bytes", bytes},
       {"to_main", sum(&LcoreCounters::to_main)},
       {"challenges_sent", sum(&LcoreCounters::challenges_sent)},
       {"legs_bound", sum(&LcoreCounters::legs_bound)},
       {"arp_replies", sum(&LcoreCounters::arp_replies)},
       {"arp_requests", sum(&LcoreCounters::arp_requests)},
       {"icmp_echo_replies", sum(&LcoreCounters::icmp_echo_replies)},
+      {"nd_advertisements", sum(&LcoreCounters::nd_advertisements)},
+      {"nd_solicitations", sum(&LcoreCounters::nd_solicitations)},
       {"worker_cycles", sum(&LcoreCounters::worker_cycles)},
       {"worker_busy_cycles", sum(&LcoreCounters::worker_busy_cycles)},
   };
+  for (const Direction& d : dirs) {
+    out.emplace_back(absl::StrCat("forwarded_packets_", d.suffix), d.packets);
+    out.emplace_back(absl::StrCat("forwarded_bytes_", d.suffix), d.bytes);
+  }
   for (size_t r = 0; r < kNumDropReasons; ++r) {
     uint64_t total = 0;
     for (size_t i = 0; i < n; ++i) {

@@ -17,17 +17,28 @@ inline void Bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// Forwarding directions other than IPv4 -> IPv4, which the IPv4 fast path counts once per
+// burst; these are counted per packet on the path that changes or keeps IPv6 headers.
+enum class FamilyPath : uint8_t { kV4ToV6 = 0, kV6ToV4 = 1, kV6ToV6 = 2 };
+inline constexpr size_t kNumFamilyPaths = 3;
+
 struct alignas(64) LcoreCounters {
   std::atomic<uint64_t> rx_packets{0};
   std::atomic<uint64_t> tx_packets{0};
+  // IPv4 -> IPv4 only; the other directions are in family_packets/family_bytes. Bytes are the
+  // UDP payload incl. Geneve, as the reference counts them.
   std::atomic<uint64_t> forwarded_packets{0};
-  std::atomic<uint64_t> forwarded_bytes{0};  // UDP payload incl. Geneve, as the reference
+  std::atomic<uint64_t> forwarded_bytes{0};
+  std::atomic<uint64_t> family_packets[kNumFamilyPaths] = {};
+  std::atomic<uint64_t> family_bytes[kNumFamilyPaths] = {};
   std::atomic<uint64_t> to_main{0};          // handed to the main lcore
   std::atomic<uint64_t> challenges_sent{0};
   std::atomic<uint64_t> legs_bound{0};
   std::atomic<uint64_t> arp_replies{0};
   std::atomic<uint64_t> arp_requests{0};
-  std::atomic<uint64_t> icmp_echo_replies{0};
+  std::atomic<uint64_t> icmp_echo_replies{0};  // ICMP and ICMPv6
+  std::atomic<uint64_t> nd_advertisements{0};  // Neighbour Advertisements sent (answers)
+  std::atomic<uint64_t> nd_solicitations{0};   // Neighbour Solicitations sent (resolution)
   // Worker loop time in TSC cycles: all of it, and the part spent on polls that found packets.
   // busy / total is the worker's busy ratio (published every kCycleFlush loop iterations).
   std::atomic<uint64_t> worker_cycles{0};
@@ -38,7 +49,9 @@ struct alignas(64) LcoreCounters {
 };
 
 // Sums the blocks into name/value pairs ("rx_packets", "drop_unknown_vni", ...), zero drops
-// left out. Called off the fast path.
+// left out. "forwarded_packets"/"forwarded_bytes" are totals over every direction, and
+// "forwarded_{packets,bytes}_udp{4,6}_udp{4,6}" the reference's four series (in, out).
+// Called off the fast path.
 std::vector<std::pair<std::string, uint64_t>> SumCounters(const LcoreCounters* blocks, size_t n);
 
 }  // namespace dprelay

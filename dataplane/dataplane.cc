@@ -59,13 +59,19 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
   }
   dp->n_counters_ = n_workers + 1;
   dp->counters_ = std::make_unique<LcoreCounters[]>(dp->n_counters_);
-  dp->table_ = std::make_unique<SessionTable>(config.capacity, n_workers);
-  dp->neighbours_ = std::make_unique<Neighbours>(config.address, config.gateway);
+  dp->table_ =
+      std::make_unique<SessionTable>(config.capacity, n_workers, config.address6.has_value());
+  dp->neighbours_ = std::make_unique<Neighbours>(config.next_hops());
 
   LocalIdentity local{.ip_be = config.address.addr_be,
                       .port_be = htons(config.relay_port),
                       .port_id = dp->port_.port_id};
   std::copy(std::begin(dp->port_.mac), std::end(dp->port_.mac), local.mac.begin());
+  if (config.address6) {
+    local.ipv6 = true;
+    local.ip6 = config.address6->addr;
+    local.ll6 = LinkLocalFromMac(local.mac);
+  }
   for (int w = 0; w < n_workers; ++w) {
     WorkerContext wc{.port_id = dp->port_.port_id,
                      .rx_queue = static_cast<uint16_t>(w),
@@ -77,6 +83,7 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
                      .tx_from_main = w == 0 ? dp->tx_handoff_ : nullptr,
                      .local_ip_be = local.ip_be,
                      .relay_port_be = local.port_be};
+    SetWorkerIpv6(local, &wc);
     dp->workers_.push_back(std::make_unique<Worker>(wc));
   }
   absl::StatusOr<std::unique_ptr<IpcServer>> ipc = IpcServer::Listen(config.ipc_socket);
@@ -98,9 +105,15 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
   char mac[32];
   absl::SNPrintF(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", local.mac[0], local.mac[1],
                  local.mac[2], local.mac[3], local.mac[4], local.mac[5]);
-  DPRELAY_LOG_INFO("port %u (%s, driver %s, mac %s): %d worker(s), relay %s:%u", port->port_id,
-                   port->name, port->driver, mac, n_workers,
-                   FormatIp(IpAddr::V4FromBe(local.ip_be)), config.relay_port);
+  std::string relay = absl::StrFormat("%s:%u", FormatIp(IpAddr::V4FromBe(local.ip_be)),
+                                      config.relay_port);
+  if (local.ipv6) {
+    absl::StrAppendFormat(&relay, " and [%s]:%u (link-local %s)",
+                          FormatIp(IpAddr::V6(local.ip6.data())), config.relay_port,
+                          FormatIp(IpAddr::V6(local.ll6.data())));
+  }
+  DPRELAY_LOG_INFO("port %u (%s, driver %s, mac %s): %d worker(s), relay %s", port->port_id,
+                   port->name, port->driver, mac, n_workers, relay);
   return dp;
 }
 

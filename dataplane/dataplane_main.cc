@@ -16,9 +16,13 @@
 #include "proto/log.h"
 
 DEFINE_string(port, "", "Device for the relay port: af_xdp:IFACE, af_packet:IFACE, null, dev:NAME");
-DEFINE_string(address, "", "Relay IPv4 address with its connected prefix, e.g. 10.0.0.1/24");
+DEFINE_string(address, "",
+              "Relay addresses with their connected prefixes, IPv4 and optionally IPv6, e.g. "
+              "10.0.0.1/24 or 10.0.0.1/24,2001:db8::1/64");
 DEFINE_uint32(relay_port, 40000, "UDP port clients send Binds and data to");
-DEFINE_string(gateway, "", "IPv4 next hop for clients outside the --address prefix");
+DEFINE_string(gateway, "",
+              "Next hops for clients outside the --address prefixes: IPv4, IPv6 (link-local or "
+              "on-link) or both, e.g. 10.0.0.254,fe80::1");
 DEFINE_uint32(capacity, 65536, "Session table size: largest VNI (1..16777215)");
 DEFINE_string(ipc_socket, "/run/dprelay/dataplane.sock", "Unix socket dprelay-control connects to");
 DEFINE_uint32(idle_sleep_us, 0, "Microseconds a worker sleeps after an empty poll (0 = busy poll)");
@@ -43,27 +47,18 @@ absl::StatusOr<dprelay::DataplaneConfig> BuildConfig() {
   if (FLAGS_address.empty()) {
     return absl::InvalidArgumentError("--address is required (e.g. --address=10.0.0.1/24)");
   }
-  absl::StatusOr<dprelay::Ipv4Subnet> addr = dprelay::ParseIpv4Cidr("address", FLAGS_address);
-  if (!addr.ok()) {
-    return addr.status();
+  if (absl::Status st = dprelay::ParseAddressFlag(FLAGS_address, &c); !st.ok()) {
+    return st;
   }
-  c.address = *addr;
   if (FLAGS_relay_port == 0 || FLAGS_relay_port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrFormat("--relay_port=%u: must be 1..65535", FLAGS_relay_port));
   }
   c.relay_port = static_cast<uint16_t>(FLAGS_relay_port);
   if (!FLAGS_gateway.empty()) {
-    absl::StatusOr<dprelay::Ipv4Subnet> gw = dprelay::ParseIpv4Cidr("gateway", FLAGS_gateway);
-    if (!gw.ok() || gw->prefix_len != 32) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("--gateway=%s: expected an IPv4 address", FLAGS_gateway));
+    if (absl::Status st = dprelay::ParseGatewayFlag(FLAGS_gateway, &c); !st.ok()) {
+      return st;
     }
-    if (!c.address.Contains(gw->addr_be)) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("--gateway=%s is not inside --address=%s", FLAGS_gateway, FLAGS_address));
-    }
-    c.gateway = gw->addr_be;
   }
   if (FLAGS_capacity == 0 || FLAGS_capacity > 0xFFFFFF) {
     return absl::InvalidArgumentError(

@@ -11,20 +11,24 @@ namespace dprelay {
 #define DPRELAY_DROP_REASONS(X)                                                                \
   /* Ethernet / IP / UDP */                                                                    \
   X(kEthRunt, "eth_runt")                           /* shorter than an Ethernet header */      \
-  X(kUnsupportedEthertype, "unsupported_ethertype") /* not ARP or IPv4 */                      \
-  X(kIpRunt, "ip_runt")                             /* truncated IPv4 header */                \
-  X(kIpBadVersion, "ip_bad_version")                /* IPv4 ethertype, version != 4 */         \
+  X(kUnsupportedEthertype, "unsupported_ethertype") /* not ARP/IPv4 (or IPv6 when on) */      \
+  X(kIpRunt, "ip_runt")                             /* truncated IPv4/IPv6 header */           \
+  X(kIpBadVersion, "ip_bad_version")                /* version != ethertype's */               \
   X(kIpBadHeaderLength, "ip_bad_header_length")     /* IHL < 5 */                              \
   X(kIpOptions, "ip_options")                       /* IHL > 5: not produced by clients */     \
-  X(kIpBadTotalLength, "ip_bad_total_length")       /* total length vs. frame */               \
+  X(kIpBadTotalLength, "ip_bad_total_length")       /* total/payload length vs. frame */       \
   X(kIpFragment, "ip_fragment")                     /* until reassembly exists */              \
-  X(kNotLocal, "not_local")                         /* IPv4 destination is not ours */         \
+  X(kIpv6ExtensionHeader, "ipv6_ext_header")        /* IPv6 extension header before UDP */     \
+  X(kNotLocal, "not_local")                         /* destination is not ours */              \
   X(kUnsupportedL4, "unsupported_l4")               /* neither UDP nor ICMP */                 \
   X(kUdpRunt, "udp_runt")                           /* truncated UDP header */                 \
   X(kUdpBadLength, "udp_bad_length")                /* UDP length vs. IP payload */            \
+  X(kUdp6ZeroChecksum, "udp6_zero_checksum")        /* IPv6 UDP without checksum (RFC 8200) */ \
   X(kNotRelayPort, "not_relay_port")                /* UDP to another port */                  \
-  X(kIcmpNotEcho, "icmp_not_echo")                  /* ICMP other than echo request */         \
+  X(kIcmpNotEcho, "icmp_not_echo")                  /* ICMP(v6) not echo request (or ND) */    \
   X(kArpNotForUs, "arp_not_for_us")                 /* ARP that needs no answer */             \
+  X(kNdInvalid, "nd_invalid")                       /* ND failing RFC 4861 7.1 validation */   \
+  X(kNdNotForUs, "nd_not_for_us")                   /* ND for a target that is not ours */     \
   /* relay protocol (PROTOCOL.md §4 and §6 implicit reasons) */                              \
   X(kStun, "stun")                                   /* STUN: no netcheck client here */       \
   X(kGeneveRunt, "geneve_runt")                      /* payload < 8 bytes */                   \
@@ -49,7 +53,8 @@ namespace dprelay {
   X(kNoRoute, "no_route")            /* off-link peer and no gateway */                        \
   X(kMainRingFull, "main_ring_full") /* worker -> main lcore ring overflow */                  \
   X(kTxFull, "tx_full")              /* TX queue did not take the packet */                    \
-  X(kNoMbuf, "no_mbuf")              /* mempool empty when building a reply */
+  X(kNoMbuf, "no_mbuf")              /* mempool empty when building a reply */                 \
+  X(kNoHeadroom, "no_headroom")      /* IPv4 -> IPv6 needs 20 bytes in front of the packet */
 
 enum class DropReason : uint8_t {
 #define DPRELAY_DROP_ENUM(name, label) name,

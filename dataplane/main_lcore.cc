@@ -28,6 +28,15 @@ AddrPort V4AddrPort(uint32_t ip_be, uint16_t port_be) {
   return AddrPort{IpAddr::V4FromBe(ip_be), ntohs(port_be)};
 }
 
+// Where clients send Binds and data: the IPv4 address, and the IPv6 one when configured.
+std::vector<AddrPort> RelayAddrs(const LocalIdentity& local) {
+  std::vector<AddrPort> addrs = {V4AddrPort(local.ip_be, local.port_be)};
+  if (local.ipv6) {
+    addrs.push_back(AddrPort{IpAddr::V6(local.ip6.data()), ntohs(local.port_be)});
+  }
+  return addrs;
+}
+
 }  // namespace
 
 MainLcore::MainLcore(const MainLcoreContext& ctx, SessionTable* table, Neighbours* neighbours,
@@ -51,8 +60,7 @@ unsigned MainLcore::Poll(uint64_t now_ns, uint64_t now_tsc) {
   if (ipc_) {
     ipc_->Poll(
         [&] {
-          ipc_->Send(ipc::Hello{.relay_addrs = {V4AddrPort(ctx_.local.ip_be, ctx_.local.port_be)},
-                                .capacity = ctx_.capacity});
+          ipc_->Send(ipc::Hello{.relay_addrs = RelayAddrs(ctx_.local), .capacity = ctx_.capacity});
         },
         [&](ipc::Message&& msg) { HandleIpc(std::move(msg), now_ns, now_tsc); });
   }
@@ -65,12 +73,12 @@ unsigned MainLcore::Poll(uint64_t now_ns, uint64_t now_tsc) {
       }
     }
     limiter_.Forget(now_ns);
-    for (uint32_t gone : neighbours_->Expire(now_ns)) {
+    for (const IpAddr& gone : neighbours_->Expire(now_ns)) {
       sessions_.OnNeighbourChanged(gone);
     }
-    for (uint32_t hop : sessions_.NextHopsInUse()) {
+    for (const IpAddr& hop : sessions_.NextHopsInUse()) {
       if (neighbours_->ShouldRequest(hop, now_ns)) {
-        SendArpRequest(hop);
+        ResolveNextHop(hop);
       }
     }
   }
@@ -108,10 +116,35 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns, uint64_t now_tsc)
   }
 }
 
+void MainLcore::ResolveNextHop(const IpAddr& hop) {
+  if (hop.is_v4()) {
+    SendArpRequest(hop.v4_be());
+  } else {
+    SendNeighbourSolicitation(hop.bytes);
+  }
+}
+
+void MainLcore::LearnNeighbour(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns) {
+  if (neighbours_->OnLink(ip) && neighbours_->Learn(ip, mac, now_ns)) {
+    sessions_.OnNeighbourChanged(ip);
+  }
+}
+
 void MainLcore::HandlePacket(rte_mbuf* m, uint64_t now_ns) {
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
   if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
     HandleArp(m, now_ns);
+    return;
+  }
+  if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
+    // Validated by a worker: ICMPv6 to one of our addresses or groups, or UDP control to the
+    // relay port.
+    const auto* ip6 = reinterpret_cast<const rte_ipv6_hdr*>(eth + 1);
+    if (ip6->proto == IPPROTO_ICMPV6) {
+      HandleIcmp6(m, now_ns);
+    } else {
+      HandleUdp(m, now_ns);
+    }
     return;
   }
   // Workers only hand over IPv4 that they validated: ICMP, or UDP control to the relay port.
@@ -144,12 +177,10 @@ void MainLcore::HandleArp(rte_mbuf* m, uint64_t now_ns) {
     return;
   }
   // Learn the sender from requests and replies addressed to us (as Linux does).
-  if (sender_ip != 0 && neighbours_->subnet().Contains(sender_ip)) {
+  if (sender_ip != 0) {
     MacAddr mac;
     std::memcpy(mac.data(), arp->arp_data.arp_sha.addr_bytes, 6);
-    if (neighbours_->Learn(sender_ip, mac, now_ns)) {
-      sessions_.OnNeighbourChanged(sender_ip);
-    }
+    LearnNeighbour(IpAddr::V4FromBe(sender_ip), mac, now_ns);
   }
   if (op != RTE_ARP_OP_REQUEST) {
     rte_pktmbuf_free(m);
@@ -229,12 +260,17 @@ void MainLcore::HandleIcmp(rte_mbuf* m) {
 
 void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-  auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+  const bool v6 = eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6);
+  auto* ip4 = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  auto* ip6 = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+  const size_t header_len = v6 ? kV6HeaderLen : kV4HeaderLen;
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(reinterpret_cast<uint8_t*>(eth) + header_len -
+                                             kUdpHdrLen);
   uint8_t* payload = reinterpret_cast<uint8_t*>(udp + 1);
   const size_t payload_len = rte_be_to_cpu_16(udp->dgram_len) - kUdpHdrLen;
   const uint32_t vni = GeneveVni(payload);
-  const AddrPort src = V4AddrPort(ip->src_addr, udp->src_port);
+  const AddrPort src = v6 ? AddrPort{IpAddr::V6(ip6->src_addr), ntohs(udp->src_port)}
+                          : V4AddrPort(ip4->src_addr, udp->src_port);
   if (!limiter_.Allow(src.ip, now_ns)) {
     Drop(m, DropReason::kHandshakeRateLimited);
     return;
@@ -258,23 +294,7 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   }
   // The Challenge leaves from the address and port the Bind arrived on, to the Bind's source,
   // through the MAC it came from. It is exactly as long as the Bind, so reuse the mbuf.
-  rte_ether_addr peer_mac = eth->src_addr;
-  eth->dst_addr = peer_mac;
-  std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
-  const uint32_t local_ip = ip->dst_addr;
-  ip->dst_addr = ip->src_addr;
-  ip->src_addr = local_ip;
-  ip->total_length = rte_cpu_to_be_16(kIpv4HdrLen + kUdpHdrLen + kChallengePacketLen);
-  ip->time_to_live = 64;
-  ip->packet_id = 0;
-  ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
-  ip->hdr_checksum = 0;
-  ip->hdr_checksum = rte_ipv4_cksum(ip);
-  const uint16_t local_port = udp->dst_port;
-  udp->dst_port = udp->src_port;
-  udp->src_port = local_port;
-  udp->dgram_len = rte_cpu_to_be_16(kUdpHdrLen + kChallengePacketLen);
-  const uint32_t frame_len = kV4HeaderLen + kChallengePacketLen;
+  const uint32_t frame_len = static_cast<uint32_t>(header_len + kChallengePacketLen);
   if (rte_pktmbuf_data_len(m) < frame_len) {
     if (rte_pktmbuf_append(m, static_cast<uint16_t>(frame_len - rte_pktmbuf_data_len(m))) ==
         nullptr) {
@@ -284,9 +304,36 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   } else {
     rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - frame_len));
   }
+  rte_ether_addr peer_mac = eth->src_addr;
+  eth->dst_addr = peer_mac;
+  std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
+  const uint16_t local_port = udp->dst_port;
+  udp->dst_port = udp->src_port;
+  udp->src_port = local_port;
+  udp->dgram_len = rte_cpu_to_be_16(kUdpHdrLen + kChallengePacketLen);
   std::memcpy(payload, r.reply.data(), kChallengePacketLen);
   udp->dgram_cksum = 0;
-  udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+  if (v6) {
+    uint8_t local_ip[16];
+    std::memcpy(local_ip, ip6->dst_addr, 16);
+    std::memcpy(ip6->dst_addr, ip6->src_addr, 16);
+    std::memcpy(ip6->src_addr, local_ip, 16);
+    ip6->vtc_flow = RTE_BE32(6u << 28);
+    ip6->payload_len = udp->dgram_len;
+    ip6->hop_limits = 64;
+    udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip6, udp);
+  } else {
+    const uint32_t local_ip = ip4->dst_addr;
+    ip4->dst_addr = ip4->src_addr;
+    ip4->src_addr = local_ip;
+    ip4->total_length = rte_cpu_to_be_16(kIpv4HdrLen + kUdpHdrLen + kChallengePacketLen);
+    ip4->time_to_live = 64;
+    ip4->packet_id = 0;
+    ip4->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+    ip4->hdr_checksum = 0;
+    ip4->hdr_checksum = rte_ipv4_cksum(ip4);
+    udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip4, udp);
+  }
   Bump(ctx_.counters->challenges_sent);
   Transmit(m);
 }

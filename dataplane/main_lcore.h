@@ -52,9 +52,20 @@ class MainLcore {
  private:
   void HandleArp(rte_mbuf* m, uint64_t now_ns);
   void HandleIcmp(rte_mbuf* m);
+  // Relay control packets of either family (the workers validated the headers).
   void HandleUdp(rte_mbuf* m, uint64_t now_ns);
   void HandleIpc(ipc::Message&& msg, uint64_t now_ns, uint64_t now_tsc);
   void SendArpRequest(uint32_t target_be);
+  // ARP or a Neighbour Solicitation, by the family of the next hop.
+  void ResolveNextHop(const IpAddr& hop);
+  void LearnNeighbour(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns);
+  // main_lcore_nd.cc: ICMPv6 (echo, Neighbour Solicitation and Advertisement) and our own
+  // solicitations.
+  void HandleIcmp6(rte_mbuf* m, uint64_t now_ns);
+  void AnswerNeighbourSolicitation(rte_mbuf* m, uint64_t now_ns);
+  void LearnFromNeighbourAdvertisement(rte_mbuf* m, uint64_t now_ns);
+  void AnswerEcho6(rte_mbuf* m);
+  void SendNeighbourSolicitation(const Ip6Bytes& target);
   void Transmit(rte_mbuf* m);
   void Drop(rte_mbuf* m, DropReason r);
 

@@ -9,23 +9,65 @@ uint32_t Ipv4Subnet::mask_be() const {
   return htonl(host);
 }
 
-std::optional<uint32_t> Neighbours::NextHop(uint32_t dst_be) const {
-  if (subnet_.Contains(dst_be)) {
-    return dst_be;
+bool Ipv6Subnet::Contains(const Ip6Bytes& ip) const {
+  const unsigned full = prefix_len / 8, rest = prefix_len % 8;
+  for (unsigned i = 0; i < full; ++i) {
+    if (ip[i] != addr[i]) {
+      return false;
+    }
   }
-  return gateway_be_;
+  if (rest == 0) {
+    return true;
+  }
+  const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (ip[full] & mask) == (addr[full] & mask);
 }
 
-std::optional<MacAddr> Neighbours::Lookup(uint32_t ip_be) const {
-  auto it = entries_.find(ip_be);
+bool IsIpv6LinkLocal(const Ip6Bytes& ip) { return ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80; }
+
+Ip6Bytes LinkLocalFromMac(const MacAddr& mac) {
+  return Ip6Bytes{0xfe, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(mac[0] ^ 0x02), mac[1],
+                  mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]};
+}
+
+Ip6Bytes SolicitedNodeMulticast(const Ip6Bytes& target) {
+  return Ip6Bytes{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, target[13], target[14],
+                  target[15]};
+}
+
+bool Neighbours::OnLink(const IpAddr& ip) const {
+  if (ip.is_v4()) {
+    return config_.v4.Contains(ip.v4_be());
+  }
+  if (ip.is_v6() && config_.v6) {
+    return IsIpv6LinkLocal(ip.bytes) || config_.v6->Contains(ip.bytes);
+  }
+  return false;
+}
+
+std::optional<IpAddr> Neighbours::NextHop(const IpAddr& dst) const {
+  if (OnLink(dst)) {
+    return dst;
+  }
+  if (dst.is_v4() && config_.gateway4) {
+    return IpAddr::V4FromBe(*config_.gateway4);
+  }
+  if (dst.is_v6() && config_.v6 && config_.gateway6) {
+    return IpAddr::V6(config_.gateway6->data());
+  }
+  return std::nullopt;
+}
+
+std::optional<MacAddr> Neighbours::Lookup(const IpAddr& ip) const {
+  auto it = entries_.find(ip);
   if (it == entries_.end() || !it->second.resolved) {
     return std::nullopt;
   }
   return it->second.mac;
 }
 
-bool Neighbours::Learn(uint32_t ip_be, const MacAddr& mac, uint64_t now_ns) {
-  Entry& e = entries_[ip_be];
+bool Neighbours::Learn(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns) {
+  Entry& e = entries_[ip];
   bool changed = !e.resolved || e.mac != mac;
   e.mac = mac;
   e.resolved = true;
@@ -33,8 +75,8 @@ bool Neighbours::Learn(uint32_t ip_be, const MacAddr& mac, uint64_t now_ns) {
   return changed;
 }
 
-std::vector<uint32_t> Neighbours::Expire(uint64_t now_ns) {
-  std::vector<uint32_t> gone;
+std::vector<IpAddr> Neighbours::Expire(uint64_t now_ns) {
+  std::vector<IpAddr> gone;
   for (auto it = entries_.begin(); it != entries_.end();) {
     const Entry& e = it->second;
     if (e.resolved && now_ns - e.confirmed_ns > kExpireNs) {
@@ -47,8 +89,8 @@ std::vector<uint32_t> Neighbours::Expire(uint64_t now_ns) {
   return gone;
 }
 
-bool Neighbours::ShouldRequest(uint32_t ip_be, uint64_t now_ns) {
-  Entry& e = entries_[ip_be];
+bool Neighbours::ShouldRequest(const IpAddr& ip, uint64_t now_ns) {
+  Entry& e = entries_[ip];
   bool fresh = e.resolved && now_ns - e.confirmed_ns < kReachableNs;
   if (fresh) {
     return false;

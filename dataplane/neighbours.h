@@ -1,6 +1,7 @@
-// IPv4 neighbour table and next-hop choice, owned by the main lcore (no DPDK: unit-testable).
-// Entries are learned from ARP packets addressed to us and refreshed by later ones; an entry
-// older than the expiry is re-resolved, and a next hop with no entry is never guessed.
+// Neighbour table and next-hop choice for both families, owned by the main lcore (no DPDK:
+// unit-testable). Entries are learned from ARP and Neighbour Discovery packets addressed to us
+// and refreshed by later ones; an entry older than the expiry is re-resolved, and a next hop
+// with no entry is never guessed.
 #pragma once
 
 #include <array>
@@ -9,16 +10,41 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "proto/addr.h"
 
 namespace dprelay {
 
 using MacAddr = std::array<uint8_t, 6>;
+using Ip6Bytes = std::array<uint8_t, 16>;
 
 struct Ipv4Subnet {
   uint32_t addr_be = 0;  // our address on it (network order)
   uint8_t prefix_len = 32;
   uint32_t mask_be() const;
   bool Contains(uint32_t ip_be) const { return (ip_be & mask_be()) == (addr_be & mask_be()); }
+};
+
+struct Ipv6Subnet {
+  Ip6Bytes addr{};  // our address on it
+  uint8_t prefix_len = 128;
+  bool Contains(const Ip6Bytes& ip) const;
+};
+
+// fe80::/10: always on-link (RFC 4291), the usual form of an IPv6 gateway.
+bool IsIpv6LinkLocal(const Ip6Bytes& ip);
+// The EUI-64 link-local address of a MAC (RFC 4291 App. A): what the relay answers Neighbour
+// Solicitations for besides its configured address, and the source of its solicitations for
+// link-local next hops.
+Ip6Bytes LinkLocalFromMac(const MacAddr& mac);
+// ff02::1:ffXX:XXXX, where a Neighbour Solicitation for `target` is sent (RFC 4291 2.7.1).
+Ip6Bytes SolicitedNodeMulticast(const Ip6Bytes& target);
+
+// What decides next hops: the connected prefixes and, per family, the gateway for the rest.
+struct NextHopConfig {
+  Ipv4Subnet v4;
+  std::optional<uint32_t> gateway4;  // network order, inside v4
+  std::optional<Ipv6Subnet> v6;
+  std::optional<Ip6Bytes> gateway6;  // link-local or inside v6
 };
 
 class Neighbours {
@@ -32,20 +58,24 @@ class Neighbours {
   // "unresolved" rather than keep a MAC that may now belong to no one (or someone else).
   static constexpr uint64_t kExpireNs = 5 * kReachableNs;
 
+  explicit Neighbours(const NextHopConfig& config) : config_(config) {}
+  // IPv4 only (tests, benchmarks).
   Neighbours(Ipv4Subnet subnet, std::optional<uint32_t> gateway_be)
-      : subnet_(subnet), gateway_be_(gateway_be) {}
+      : config_{.v4 = subnet, .gateway4 = gateway_be} {}
 
-  // The address whose MAC a packet to dst must carry: dst on-link, else the gateway.
-  std::optional<uint32_t> NextHop(uint32_t dst_be) const;
-  std::optional<MacAddr> Lookup(uint32_t ip_be) const;
+  // The address whose MAC a packet to dst must carry: dst on-link, else the family's gateway.
+  std::optional<IpAddr> NextHop(const IpAddr& dst) const;
+  // Whether ip is on one of our links: only such neighbours are learned.
+  bool OnLink(const IpAddr& ip) const;
+  std::optional<MacAddr> Lookup(const IpAddr& ip) const;
   // Records a mapping; returns true if it is new or changed (templates must be refreshed).
-  bool Learn(uint32_t ip_be, const MacAddr& mac, uint64_t now_ns);
+  bool Learn(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns);
   // True if a request for ip should go out now (not resolved, or stale, and not asked lately).
-  bool ShouldRequest(uint32_t ip_be, uint64_t now_ns);
+  bool ShouldRequest(const IpAddr& ip, uint64_t now_ns);
   // Forgets entries unconfirmed for kExpireNs; returns their addresses.
-  std::vector<uint32_t> Expire(uint64_t now_ns);
+  std::vector<IpAddr> Expire(uint64_t now_ns);
 
-  const Ipv4Subnet& subnet() const { return subnet_; }
+  const NextHopConfig& config() const { return config_; }
 
  private:
   struct Entry {
@@ -54,9 +84,8 @@ class Neighbours {
     uint64_t confirmed_ns = 0;
     uint64_t requested_ns = 0;
   };
-  Ipv4Subnet subnet_;
-  std::optional<uint32_t> gateway_be_;
-  absl::flat_hash_map<uint32_t, Entry> entries_;
+  NextHopConfig config_;
+  absl::flat_hash_map<IpAddr, Entry> entries_;
 };
 
 }  // namespace dprelay

@@ -18,9 +18,10 @@ absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_
         absl::StrFormat("VNI %u outside the session table (1..%u)", m.vni, table_->capacity()));
   }
   for (const AddrPort& b : m.bound) {
-    if (b.valid() && !b.ip.is_v4()) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("VNI %u: bound leg %s is not IPv4", m.vni, FormatAddrPort(b)));
+    if (b.valid() && !b.ip.is_v4() && !(b.ip.is_v6() && local_.ipv6)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "VNI %u: bound leg %s is IPv6 and the dataplane has no IPv6 address", m.vni,
+          FormatAddrPort(b)));
     }
   }
   // A re-install (control reconnecting) carries the same keys. Different keys for a live VNI
@@ -47,15 +48,16 @@ absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_
   s.bind_lifetime_ns = m.bind_lifetime_ns;
   s.steady_state_lifetime_ns = m.steady_state_lifetime_ns;
   LegFwd legs[2];
+  LegFwd6 v6[2];
   for (int i = 0; i < 2; ++i) {
     SetBound(s, i, m.bound[i]);
     if (m.bound[i].valid()) {
-      legs[i] = MakeLeg(m.bound[i]);
+      legs[i] = MakeLeg(m.bound[i], &v6[i]);
       s.answer_ns[i] = now_ns;  // a re-installed leg gets a full steady-state lifetime
     }
     s.rtt_ns[i] = 0;  // measured by a handshake with this dataplane only
   }
-  table_->Publish(m.vni, true, legs[0], legs[1]);
+  table_->Publish(m.vni, true, legs[0], legs[1], &v6[0], &v6[1]);
   return absl::OkStatus();
 }
 
@@ -74,7 +76,7 @@ void SessionManager::SetBound(Session& s, int leg, const AddrPort& addr) {
   // The next hop depends only on the address and the immutable subnet/gateway configuration,
   // so the count can be kept from bind to unbind without looking at anything else.
   if (s.bound[leg].valid()) {
-    if (std::optional<uint32_t> hop = neighbours_->NextHop(s.bound[leg].ip.v4_be())) {
+    if (std::optional<IpAddr> hop = neighbours_->NextHop(s.bound[leg].ip)) {
       auto it = next_hop_refs_.find(*hop);
       if (--it->second == 0) {
         next_hop_refs_.erase(it);
@@ -83,30 +85,38 @@ void SessionManager::SetBound(Session& s, int leg, const AddrPort& addr) {
   }
   s.bound[leg] = addr;
   if (addr.valid()) {
-    if (std::optional<uint32_t> hop = neighbours_->NextHop(addr.ip.v4_be())) {
+    if (std::optional<IpAddr> hop = neighbours_->NextHop(addr.ip)) {
       ++next_hop_refs_[*hop];
     }
   }
 }
 
-LegFwd SessionManager::MakeLeg(const AddrPort& addr) const {
+LegFwd SessionManager::MakeLeg(const AddrPort& addr, LegFwd6* v6) const {
   LegEndpoints e;
-  e.local_ip_be = local_.ip_be;
   e.local_port_be = local_.port_be;
-  e.peer_ip_be = addr.ip.v4_be();
   e.peer_port_be = htons(addr.port);
   e.local_mac = local_.mac;
-  std::optional<uint32_t> hop = neighbours_->NextHop(e.peer_ip_be);
+  if (addr.ip.is_v6()) {
+    e.v6 = true;
+    e.local_ip6 = local_.ip6;
+    e.peer_ip6 = addr.ip.bytes;
+  } else {
+    e.local_ip_be = local_.ip_be;
+    e.peer_ip_be = addr.ip.v4_be();
+  }
+  std::optional<IpAddr> hop = neighbours_->NextHop(addr.ip);
   if (!hop) {
-    return BuildLegFwd(e, NextHopState::kNoRoute, nullptr);
+    return BuildLegFwd(e, NextHopState::kNoRoute, nullptr, v6);
   }
   std::optional<MacAddr> mac = neighbours_->Lookup(*hop);
   return BuildLegFwd(e, mac ? NextHopState::kResolved : NextHopState::kUnresolved,
-                     mac ? &*mac : nullptr);
+                     mac ? &*mac : nullptr, v6);
 }
 
 void SessionManager::PublishLeg(uint32_t vni, int leg, const AddrPort& addr) {
-  table_->PublishLeg(vni, leg, MakeLeg(addr));
+  LegFwd6 v6;
+  const LegFwd fwd = MakeLeg(addr, &v6);
+  table_->PublishLeg(vni, leg, fwd, &v6);
 }
 
 HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint8_t> disco,
@@ -120,12 +130,6 @@ HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint
   Session& s = it->second;
   HandshakeResult r = HandleHandshake(s.hs, macs_, disco, src, now_ns);
   if (r.kind == HandshakeResult::Kind::kBound) {
-    if (!src.ip.is_v4()) {
-      // IPv6 legs arrive with the IPv6 dataplane; nothing produces them yet.
-      r.kind = HandshakeResult::Kind::kDrop;
-      r.drop = DropReason::kUnsupportedEthertype;
-      return r;
-    }
     SetBound(s, r.leg, src);
     s.answer_ns[r.leg] = now_ns;
     s.rtt_ns[r.leg] = r.rtt_ns;
@@ -134,18 +138,18 @@ HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint
   return r;
 }
 
-void SessionManager::OnNeighbourChanged(uint32_t ip_be) {
+void SessionManager::OnNeighbourChanged(const IpAddr& ip) {
   for (const auto& [vni, s] : sessions_) {
     for (int i = 0; i < 2; ++i) {
-      if (s.bound[i].valid() && neighbours_->NextHop(s.bound[i].ip.v4_be()) == ip_be) {
+      if (s.bound[i].valid() && neighbours_->NextHop(s.bound[i].ip) == ip) {
         PublishLeg(vni, i, s.bound[i]);
       }
     }
   }
 }
 
-std::vector<uint32_t> SessionManager::NextHopsInUse() const {
-  std::vector<uint32_t> hops;
+std::vector<IpAddr> SessionManager::NextHopsInUse() const {
+  std::vector<IpAddr> hops;
   hops.reserve(next_hop_refs_.size());
   for (const auto& [hop, legs] : next_hop_refs_) {
     hops.push_back(hop);

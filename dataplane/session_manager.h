@@ -22,6 +22,11 @@ struct LocalIdentity {
   uint16_t port_be = 0;
   MacAddr mac{};
   uint16_t port_id = 0;
+  // The IPv6 relay address, when there is one; ll6 is the link-local address derived from
+  // the MAC (Neighbour Discovery only).
+  bool ipv6 = false;
+  Ip6Bytes ip6{};
+  Ip6Bytes ll6{};
 };
 
 struct SessionView {
@@ -46,10 +51,10 @@ class SessionManager {
                                 uint64_t now_ns);
 
   // A neighbour was learned, changed or forgotten: republish legs whose next hop it is.
-  void OnNeighbourChanged(uint32_t ip_be);
+  void OnNeighbourChanged(const IpAddr& ip);
   // Next hops of bound legs, each once (from a count kept at bind and unbind): the main lcore
   // keeps them resolved and fresh.
-  std::vector<uint32_t> NextHopsInUse() const;
+  std::vector<IpAddr> NextHopsInUse() const;
 
   // Sessions whose lifetime ran out (PROTOCOL.md §4 GC rules); they are removed.
   // last_seen comes from worker TSC stamps, converted with tsc_to_ns.
@@ -85,7 +90,8 @@ class SessionManager {
   void PublishLeg(uint32_t vni, int leg, const AddrPort& addr);
   // Records addr (invalid = unbound) as leg `leg` of s, keeping next_hop_refs_ in step.
   void SetBound(Session& s, int leg, const AddrPort& addr);
-  LegFwd MakeLeg(const AddrPort& addr) const;
+  // The leg's template; *v6 is filled for an IPv6 address.
+  LegFwd MakeLeg(const AddrPort& addr, LegFwd6* v6) const;
   // The leg's last sign of life: its last data packet (worker TSC stamp) or valid Answer,
   // or the install for an unbound leg.
   uint64_t LastSeenNs(uint32_t vni, const Session& s, int leg, uint64_t now_ns, uint64_t now_tsc,
@@ -98,7 +104,7 @@ class SessionManager {
   absl::flat_hash_map<uint32_t, Session> sessions_;
   // Next hop -> bound legs behind it: what housekeeping keeps resolved, without a scan of
   // every session each second.
-  absl::flat_hash_map<uint32_t, uint32_t> next_hop_refs_;
+  absl::flat_hash_map<IpAddr, uint32_t> next_hop_refs_;
 };
 
 }  // namespace dprelay

@@ -8,17 +8,42 @@
 
 namespace dprelay {
 
-SessionTable::SessionTable(uint32_t capacity, uint32_t n_lcores)
-    : capacity_(capacity), n_lcores_(n_lcores) {
-  size_t bytes = sizeof(SessionSlot) * (size_t{capacity} + 1);
-  // rte_zmalloc when EAL runs (hugepage-backed, NUMA-local); plain aligned new otherwise
-  // (unit tests without EAL).
-  void* mem = rte_zmalloc("dprelay_sessions", bytes, alignof(SessionSlot));
+namespace {
+
+// rte_zmalloc when EAL runs (hugepage-backed, NUMA-local); plain aligned new otherwise
+// (unit tests without EAL).
+void* AllocTable(const char* name, size_t bytes, size_t align, bool* from_heap) {
+  void* mem = rte_zmalloc(name, bytes, align);
   if (mem == nullptr) {
-    mem = ::operator new (bytes, std::align_val_t{alignof(SessionSlot)});
-    from_heap_ = true;
+    mem = ::operator new (bytes, std::align_val_t{align});
+    *from_heap = true;
   }
-  slots_ = static_cast<SessionSlot*>(mem);
+  return mem;
+}
+
+void FreeTable(void* mem, size_t align, bool from_heap) {
+  if (from_heap) {
+    ::operator delete (mem, std::align_val_t{align});
+  } else {
+    rte_free(mem);
+  }
+}
+
+}  // namespace
+
+SessionTable::SessionTable(uint32_t capacity, uint32_t n_lcores, bool ipv6)
+    : capacity_(capacity), n_lcores_(n_lcores) {
+  slots_ = static_cast<SessionSlot*>(AllocTable("dprelay_sessions",
+                                                sizeof(SessionSlot) * (size_t{capacity} + 1),
+                                                alignof(SessionSlot), &from_heap_));
+  if (ipv6) {
+    const size_t n = (size_t{capacity} + 1) * 2;
+    v6_legs_ = static_cast<LegFwd6*>(
+        AllocTable("dprelay_v6_legs", sizeof(LegFwd6) * n, alignof(LegFwd6), &v6_from_heap_));
+    for (size_t i = 0; i < n; ++i) {
+      new (&v6_legs_[i]) LegFwd6();
+    }
+  }
   for (uint32_t v = 0; v <= capacity; ++v) {
     new (&slots_[v]) SessionSlot();
     rte_seqcount_init(&slots_[v].seq);
@@ -30,27 +55,36 @@ SessionTable::SessionTable(uint32_t capacity, uint32_t n_lcores)
 }
 
 SessionTable::~SessionTable() {
-  if (from_heap_) {
-    ::operator delete (slots_, std::align_val_t{alignof(SessionSlot)});
-  } else {
-    rte_free(slots_);
+  FreeTable(slots_, alignof(SessionSlot), from_heap_);
+  if (v6_legs_ != nullptr) {
+    FreeTable(v6_legs_, alignof(LegFwd6), v6_from_heap_);
   }
 }
 
-void SessionTable::Publish(uint32_t vni, bool live, const LegFwd& leg0, const LegFwd& leg1) {
+void SessionTable::WriteLeg(SessionSlot& s, uint32_t vni, int leg, const LegFwd& fwd,
+                            const LegFwd6* v6) {
+  if (fwd.bound == kLegV6) {
+    ABSL_RAW_CHECK(v6 != nullptr && v6_legs_ != nullptr, "IPv6 leg without its record");
+    v6_legs_[size_t{vni} * 2 + leg] = *v6;
+  }
+  s.leg[leg] = fwd;
+}
+
+void SessionTable::Publish(uint32_t vni, bool live, const LegFwd& leg0, const LegFwd& leg1,
+                           const LegFwd6* v6_0, const LegFwd6* v6_1) {
   ABSL_RAW_CHECK(vni >= 1 && vni <= capacity_, "VNI out of table range");
   SessionSlot& s = slots_[vni];
   rte_seqcount_write_begin(&s.seq);
   s.live = live ? 1 : 0;
-  s.leg[0] = leg0;
-  s.leg[1] = leg1;
+  WriteLeg(s, vni, 0, leg0, v6_0);
+  WriteLeg(s, vni, 1, leg1, v6_1);
   rte_seqcount_write_end(&s.seq);
 }
 
-void SessionTable::PublishLeg(uint32_t vni, int leg, const LegFwd& fwd) {
+void SessionTable::PublishLeg(uint32_t vni, int leg, const LegFwd& fwd, const LegFwd6* v6) {
   SessionSlot& s = slots_[vni];
   rte_seqcount_write_begin(&s.seq);
-  s.leg[leg] = fwd;
+  WriteLeg(s, vni, leg, fwd, v6);
   rte_seqcount_write_end(&s.seq);
 }
 

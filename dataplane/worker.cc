@@ -12,23 +12,25 @@
 #include <span>
 
 #include "dataplane/packet_headers.h"
+#include "dataplane/worker_inl.h"
 #include "proto/geneve.h"
 
 namespace dprelay {
 namespace {
 
+using worker_internal::ComplementSum;
+using worker_internal::Drop;
+using worker_internal::IncrementalUdpChecksum;
+using worker_internal::Load16;
+using worker_internal::Load32;
+using worker_internal::PacketResult;
+using worker_internal::ToMain;
+using worker_internal::Verdict;
+
 constexpr uint16_t kEtherTypeIpv4 = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+constexpr uint16_t kEtherTypeIpv6 = RTE_BE16(RTE_ETHER_TYPE_IPV6);
 constexpr uint16_t kEtherTypeArp = RTE_BE16(RTE_ETHER_TYPE_ARP);
 constexpr uint16_t kFragMask = RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
-
-enum class Verdict : uint8_t { kForward, kToMain, kDrop };
-
-struct PacketResult {
-  Verdict verdict;
-  DropReason reason;  // when kDrop
-};
-
-inline PacketResult Drop(DropReason r) { return {Verdict::kDrop, r}; }
 
 // 42 bytes as 16 + 16 + 8 + 2 fixed-size moves: the compiler emits four unaligned vector and
 // scalar moves instead of a byte loop.
@@ -41,9 +43,7 @@ __attribute__((always_inline)) inline void CopyTemplate(uint8_t* dst, const uint
 }
 
 // Rewrites Ethernet/IPv4/UDP for `to`, fixing the IPv4 header checksum from the template's
-// precomputed sum and the UDP checksum incrementally (RFC 1624): the replaced words enter as
-// their complement, the template's as its precomputed sum, all in 32-bit words on a 64-bit
-// accumulator (ones'-complement sums of 32-bit words fold to the same 16-bit sum).
+// precomputed sum and the UDP checksum incrementally (RFC 1624).
 __attribute__((always_inline)) inline void RewriteHeaders(uint8_t* p, const LegFwd& to,
                                                           uint16_t tot_len, uint16_t udp_len,
                                                           uint64_t old_l4_complement,
@@ -54,18 +54,14 @@ __attribute__((always_inline)) inline void RewriteHeaders(uint8_t* p, const LegF
   ip->total_length = tot_len;
   ip->hdr_checksum = static_cast<uint16_t>(~CsumFold(to.ip_sum + tot_len));
   udp->dgram_len = udp_len;
-  if (udp_csum == 0) {
-    udp->dgram_cksum = 0;  // IPv4 sender sent no checksum: keep it that way
-    return;
-  }
-  uint64_t sum = static_cast<uint16_t>(~udp_csum) + old_l4_complement + to.l4_sum;
-  sum = (sum & 0xffffffff) + (sum >> 32);
-  uint16_t csum = static_cast<uint16_t>(~CsumFold(static_cast<uint32_t>(sum) + (sum >> 32 != 0)));
-  udp->dgram_cksum = csum == 0 ? 0xffff : csum;
+  // An IPv4 sender that sent no checksum (0) gets none forwarded either.
+  udp->dgram_cksum =
+      udp_csum == 0 ? 0 : IncrementalUdpChecksum(udp_csum, old_l4_complement, to.l4_sum);
 }
 
-// Forwards one data packet whose Ethernet, IPv4 (no options) and UDP headers were validated:
-// match the source against the bound legs, rewrite the outer headers for the other leg.
+// Forwards one IPv4 data packet whose Ethernet, IPv4 (no options) and UDP headers were
+// validated: match the source against the bound legs, rewrite the outer headers for the other
+// leg. A packet for an IPv6 leg continues on the any-family path.
 __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerContext& ctx,
                                                                LegStats* leg_stats, rte_mbuf* m,
                                                                uint8_t* p, uint32_t len,
@@ -78,34 +74,39 @@ __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerConte
   // may run more than once if the main lcore rewrites the slot meanwhile.
   const uint32_t src_be = ip->src_addr;
   const uint16_t sport_be = udp->src_port;
-  uint32_t ports;
-  std::memcpy(&ports, &udp->src_port, sizeof(ports));
-  const uint64_t old_l4_complement =
-      uint64_t{~src_be} + uint64_t{static_cast<uint32_t>(~ip->dst_addr)} + uint64_t{~ports};
+  // Source and destination addresses, then the ports: three contiguous words.
+  const uint64_t old_l4_complement = ComplementSum(&ip->src_addr, 3);
   const uint16_t tot_len_be = ip->total_length;
   const uint16_t udp_len_be = udp->dgram_len;
   const uint16_t udp_csum = udp->dgram_cksum;
   PacketResult result;
+  bool to_v6 = false;
   int from = 0;
   uint32_t seq;
   do {
     seq = rte_seqcount_read_begin(&slot.seq);
     const LegFwd& l0 = slot.leg[0];
     const LegFwd& l1 = slot.leg[1];
+    to_v6 = false;
     if (!slot.live) {
       result = Drop(DropReason::kUnknownVni);
     } else if (!l0.bound || !l1.bound) {
       result = Drop(DropReason::kNotBound);
     } else {
-      from = (l0.addr_be == src_be && l0.port_be == sport_be)   ? 0
-             : (l1.addr_be == src_be && l1.port_be == sport_be) ? 1
-                                                                : -1;
+      // IPv6 legs keep addr_be and port_be zero, so the family check guards against a
+      // 0.0.0.0:0 source.
+      from = (l0.addr_be == src_be && l0.port_be == sport_be && l0.bound == kLegV4)   ? 0
+             : (l1.addr_be == src_be && l1.port_be == sport_be && l1.bound == kLegV4) ? 1
+                                                                                       : -1;
       if (from < 0) {
         result = Drop(DropReason::kUnknownSource);
       } else if (slot.leg[1 - from].next_hop != NextHopState::kResolved) {
         result =
             Drop(slot.leg[1 - from].next_hop == NextHopState::kNoRoute ? DropReason::kNoRoute
                                                                        : DropReason::kNoNeighbour);
+      } else if (slot.leg[1 - from].bound == kLegV6) {
+        to_v6 = true;
+        result = {Verdict::kForward, DropReason::kEthRunt};
       } else {
         const LegFwd& to = slot.leg[1 - from];
         RewriteHeaders(p, to, tot_len_be, udp_len_be, old_l4_complement, udp_csum);
@@ -114,6 +115,9 @@ __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerConte
     }
   } while (rte_seqcount_read_retry(&slot.seq, seq));
 
+  if (to_v6) {
+    return worker_internal::ForwardAnyFamily(ctx, leg_stats, m, false, vni, payload_len, now_tsc);
+  }
   if (result.verdict == Verdict::kForward) {
     // Drop Ethernet padding of short frames: the output is exactly the IP packet.
     const uint32_t frame_len = kEthHdrLen + rte_be_to_cpu_16(tot_len_be);
@@ -139,7 +143,10 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
   }
   const uint16_t ether_type = reinterpret_cast<const rte_ether_hdr*>(p)->ether_type;
   if (ether_type == kEtherTypeArp) {
-    return {Verdict::kToMain, DropReason::kEthRunt};
+    return ToMain();
+  }
+  if (ether_type == kEtherTypeIpv6) {
+    return worker_internal::ClassifyIpv6(ctx, leg_stats, m, now_tsc);
   }
   if (ether_type != kEtherTypeIpv4) {
     return Drop(DropReason::kUnsupportedEthertype);
@@ -169,7 +176,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
     return Drop(DropReason::kIpFragment);
   }
   if (ip->next_proto_id == IPPROTO_ICMP) {
-    return {Verdict::kToMain, DropReason::kEthRunt};
+    return ToMain();
   }
   if (ip->next_proto_id != IPPROTO_UDP) {
     return Drop(DropReason::kUnsupportedL4);
@@ -185,28 +192,12 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
   if (udp->dst_port != ctx.relay_port_be) {
     return Drop(DropReason::kNotRelayPort);
   }
-  const uint8_t* payload = reinterpret_cast<const uint8_t*>(udp + 1);
+  uint32_t vni = 0;
   const uint32_t payload_len = udp_len - kUdpHdrLen;
-  if (LooksLikeStun(std::span<const uint8_t>(payload, payload_len))) {
-    return Drop(DropReason::kStun);
-  }
-  if (payload_len < kGeneveHeaderLen) {
-    return Drop(DropReason::kGeneveRunt);
-  }
-  const uint32_t vni = GeneveVni(payload);
-  if (vni == 0 || vni > ctx.table->capacity()) {
-    return Drop(DropReason::kUnknownVni);
-  }
-  if (GeneveIsControl(payload)) {
-    const SessionSlot& slot = ctx.table->slot(vni);
-    if (GeneveProtocol(payload) != kGeneveProtocolDisco) {
-      return Drop(DropReason::kControlNotDisco);
-    }
-    // A racy read is fine here: the main lcore re-checks the session under its own state.
-    if (__atomic_load_n(&slot.live, __ATOMIC_RELAXED) == 0) {
-      return Drop(DropReason::kUnknownVni);
-    }
-    return {Verdict::kToMain, DropReason::kEthRunt};
+  const PacketResult r = worker_internal::ClassifyRelayPayload(
+      ctx, reinterpret_cast<const uint8_t*>(udp + 1), payload_len, &vni);
+  if (r.verdict != Verdict::kForward) {
+    return r;
   }
   return ForwardData(ctx, leg_stats, m, p, len, vni, payload_len, now_tsc);
 }
@@ -222,17 +213,6 @@ constexpr uint32_t kEthIpv4Ihl5 = 0x00450008;
 // Bytes 20..23: flags/fragment offset (DF ignored), TTL (ignored), protocol 17.
 constexpr uint32_t kUdpUnfragmentedMask = 0xff00ff3f;
 constexpr uint32_t kUdpUnfragmented = 0x11000000;
-
-__attribute__((always_inline)) inline uint32_t Load32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-__attribute__((always_inline)) inline uint16_t Load16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
 
 __attribute__((always_inline)) inline PacketResult ProcessPacket(const WorkerContext& ctx,
                                                                  LegStats* leg_stats, rte_mbuf* m,
@@ -323,7 +303,7 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
   }
   rte_mbuf* tx[kBurstSize];
   rte_mbuf* main[kBurstSize];
-  uint16_t n_tx = 0, n_main = 0;
+  uint16_t n_tx = 0, n_main = 0, n_fwd4 = 0;
   uint64_t fwd_bytes = 0;
   LcoreCounters& c = *ctx_.counters;
   // Two prefetch stages hide the two dependent misses of a packet: its data (written by the
@@ -344,6 +324,10 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
     switch (r.verdict) {
       case Verdict::kForward:
         fwd_bytes += rte_pktmbuf_data_len(rx[i]) - kV4HeaderLen;
+        ++n_fwd4;
+        tx[n_tx++] = rx[i];
+        break;
+      case Verdict::kForwardCounted:
         tx[n_tx++] = rx[i];
         break;
       case Verdict::kToMain:
@@ -372,7 +356,7 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
       rte_pktmbuf_free_bulk(tx + sent, n_tx - sent);
     }
     Bump(c.tx_packets, sent);
-    Bump(c.forwarded_packets, n_tx);
+    Bump(c.forwarded_packets, n_fwd4);
     Bump(c.forwarded_bytes, fwd_bytes);
   }
   Bump(c.rx_packets, n);

@@ -2,9 +2,11 @@
 // ARP and ICMP to the main lcore through a ring, and transmits on its own TX queue only.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "dataplane/counters.h"
+#include "dataplane/neighbours.h"
 #include "dataplane/session_table.h"
 
 struct rte_mbuf;
@@ -28,7 +30,17 @@ struct WorkerContext {
   rte_ring* tx_from_main = nullptr;
   uint32_t local_ip_be = 0;    // the relay address (network order)
   uint16_t relay_port_be = 0;  // the relay UDP port (network order)
+  // IPv6 (off: IPv6 frames are unsupported_ethertype drops). local_ip6 is the relay's IPv6
+  // address; ICMPv6 to nd_destinations (our link-local address, the solicited-node groups of
+  // both, all-nodes) also goes to the main lcore, for Neighbour Discovery.
+  bool ipv6 = false;
+  Ip6Bytes local_ip6{};
+  std::array<Ip6Bytes, 4> nd_destinations{};
 };
+
+struct LocalIdentity;
+// Fills ctx's IPv6 fields from the relay's identity (no-op without an IPv6 address).
+void SetWorkerIpv6(const LocalIdentity& local, WorkerContext* ctx);
 
 class Worker {
  public:

@@ -1,3 +1,6 @@
 dprelay_add_test(NAME dataplane_handshake_test LABEL unit
   SOURCES dataplane_handshake_test.cc
   LIBS dprelay_dataplane GTest::gtest_main)
+dprelay_add_test(NAME dataplane_neighbours_test LABEL unit
+  SOURCES dataplane_neighbours_test.cc
+  LIBS dprelay_dataplane GTest::gtest_main)

@@ -163,23 +163,5 @@ TEST_F(HandshakeTest, EveryCheckFailureIsASilentDropWithItsReason) {
   }
 }
 
-TEST(NeighboursTest, OnLinkPeersDirectlyOthersThroughTheGatewayNeverGuessed) {
-  auto be = [](uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-    return IpAddr::V4(a, b, c, d).v4_be();
-  };
-  Neighbours n(Ipv4Subnet{be(10, 0, 0, 1), 24}, be(10, 0, 0, 254));
-  EXPECT_EQ(n.NextHop(be(10, 0, 0, 7)), be(10, 0, 0, 7));
-  EXPECT_EQ(n.NextHop(be(192, 0, 2, 9)), be(10, 0, 0, 254));
-  EXPECT_FALSE(n.Lookup(be(10, 0, 0, 7)).has_value());
-  EXPECT_TRUE(n.ShouldRequest(be(10, 0, 0, 7), 1'000'000'000));
-  EXPECT_FALSE(n.ShouldRequest(be(10, 0, 0, 7), 1'500'000'000));  // rate-limited
-  EXPECT_TRUE(n.Learn(be(10, 0, 0, 7), MacAddr{2, 0, 0, 0, 0, 7}, 2'000'000'000));
-  EXPECT_FALSE(n.Learn(be(10, 0, 0, 7), MacAddr{2, 0, 0, 0, 0, 7}, 2'000'000'000));
-  EXPECT_EQ(n.Lookup(be(10, 0, 0, 7)), (MacAddr{2, 0, 0, 0, 0, 7}));
-  EXPECT_FALSE(n.ShouldRequest(be(10, 0, 0, 7), 3'000'000'000));  // fresh
-  Neighbours no_gw(Ipv4Subnet{be(10, 0, 0, 1), 24}, std::nullopt);
-  EXPECT_FALSE(no_gw.NextHop(be(192, 0, 2, 9)).has_value());
-}
-
 }  // namespace
 }  // namespace dprelay

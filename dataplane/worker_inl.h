@@ -1,0 +1,111 @@
+// Always-inline helpers shared by the worker's IPv4 fast path (worker.cc) and its IPv6 and
+// cross-family path (worker_v6.cc), STYLE.md 15. Not a public interface.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+#include "dataplane/drop_reasons.h"
+#include "dataplane/packet_headers.h"
+#include "dataplane/session_table.h"
+#include "dataplane/worker.h"
+#include "proto/geneve.h"
+
+namespace dprelay::worker_internal {
+
+// kForward: rewritten and counted as IPv4 -> IPv4 by the burst loop. kForwardCounted:
+// rewritten, with its family direction already counted (IPv6 or cross-family).
+enum class Verdict : uint8_t { kForward, kForwardCounted, kToMain, kDrop };
+
+struct PacketResult {
+  Verdict verdict;
+  DropReason reason;  // when kDrop
+};
+
+__attribute__((always_inline)) inline PacketResult Drop(DropReason r) {
+  return {Verdict::kDrop, r};
+}
+__attribute__((always_inline)) inline PacketResult ToMain() {
+  return {Verdict::kToMain, DropReason::kEthRunt};
+}
+
+__attribute__((always_inline)) inline uint32_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+__attribute__((always_inline)) inline uint16_t Load16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// Sum of the complements of n 32-bit words (memory order): the replaced words' side of an
+// incremental checksum update. n is a constant at every call, so this unrolls.
+__attribute__((always_inline)) inline uint64_t ComplementSum(const void* p, size_t n) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    sum += static_cast<uint32_t>(~Load32(static_cast<const uint8_t*>(p) + 4 * i));
+  }
+  return sum;
+}
+
+// RFC 1624 eqn. 3 on 32-bit words: the old checksum enters complemented, the replaced words
+// as the sum of their complements (old_complement), the new ones as the template's sum. The
+// pseudo-header's protocol and length contribute the same to IPv4 and IPv6 sums, so this also
+// holds across families. A result of 0 is sent as 0xffff (0 means "none" in IPv4 and is
+// invalid in IPv6).
+__attribute__((always_inline)) inline uint16_t IncrementalUdpChecksum(uint16_t old_csum,
+                                                                      uint64_t old_complement,
+                                                                      uint32_t new_sum) {
+  uint64_t sum = static_cast<uint16_t>(~old_csum) + old_complement + new_sum;
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  const uint16_t csum =
+      static_cast<uint16_t>(~CsumFold(static_cast<uint32_t>(sum) + (sum >> 32 != 0)));
+  return csum == 0 ? 0xffff : csum;
+}
+
+// The relay-port checks common to both families, on a UDP payload (PROTOCOL.md §4 dispatch):
+// STUN, runt, VNI range, control. Returns kForward for data, with *vni set.
+__attribute__((always_inline)) inline PacketResult ClassifyRelayPayload(const WorkerContext& ctx,
+                                                                        const uint8_t* payload,
+                                                                        uint32_t payload_len,
+                                                                        uint32_t* vni) {
+  if (LooksLikeStun(std::span<const uint8_t>(payload, payload_len))) {
+    return Drop(DropReason::kStun);
+  }
+  if (payload_len < kGeneveHeaderLen) {
+    return Drop(DropReason::kGeneveRunt);
+  }
+  *vni = GeneveVni(payload);
+  if (*vni == 0 || *vni > ctx.table->capacity()) {
+    return Drop(DropReason::kUnknownVni);
+  }
+  if (GeneveIsControl(payload)) {
+    if (GeneveProtocol(payload) != kGeneveProtocolDisco) {
+      return Drop(DropReason::kControlNotDisco);
+    }
+    // A racy read is fine here: the main lcore re-checks the session under its own state.
+    if (__atomic_load_n(&ctx.table->slot(*vni).live, __ATOMIC_RELAXED) == 0) {
+      return Drop(DropReason::kUnknownVni);
+    }
+    return ToMain();
+  }
+  return {Verdict::kForward, DropReason::kEthRunt};
+}
+
+// Out of line (worker_v6.cc): an IPv6 frame through every check, in order, then forwarded.
+PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
+                          uint64_t now_tsc) noexcept;
+
+// Out of line (worker_v6.cc): forwards a validated data packet of either family (`in_v6`)
+// whose header is `in_hdr_len` bytes (Ethernet + IP without options + UDP) to the other leg of
+// either family, resizing the packet when the families differ. Counts its direction.
+PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
+                              bool in_v6, uint32_t vni, uint32_t payload_len,
+                              uint64_t now_tsc) noexcept;
+
+}  // namespace dprelay::worker_internal
