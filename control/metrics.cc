@@ -76,12 +76,20 @@ struct Metrics::Impl {
   absl::flat_hash_map<std::string, Mirror> mirrors;
 
   Counter* CounterFor(const std::string& name) {
-    if (name == "forwarded_packets") {
-      // The dataplane forwards IPv4 only so far: every packet is udp4 -> udp4.
-      return &fwd_packets->Add({{"transport_in", "udp4"}, {"transport_out", "udp4"}});
-    }
-    if (name == "forwarded_bytes") {
-      return &fwd_bytes->Add({{"transport_in", "udp4"}, {"transport_out", "udp4"}});
+    // "forwarded_{packets,bytes}_udp<in>_udp<out>": the reference's four series each.
+    // "forwarded_packets"/"forwarded_bytes" are their sums, not exported a second time.
+    for (auto [prefix, family] : {std::pair{"forwarded_packets", fwd_packets},
+                                  std::pair{"forwarded_bytes", fwd_bytes}}) {
+      if (name == prefix) {
+        return nullptr;
+      }
+      for (const char* in : {"udp4", "udp6"}) {
+        for (const char* out : {"udp4", "udp6"}) {
+          if (name == absl::StrCat(prefix, "_", in, "_", out)) {
+            return &family->Add({{"transport_in", in}, {"transport_out", out}});
+          }
+        }
+      }
     }
     if (name == "challenges_sent") {
       return &handshakes->Add({{"outcome", "challenge_sent"}});

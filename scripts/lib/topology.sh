@@ -1,8 +1,8 @@
 # Network-namespace topology shared by the demo and the integration tests (source it).
 #
-#   ns A (client a, 10.77.0.11) ─┐
-#   ns B (client b, 10.77.0.12) ─┼─ br0 in ns R (10.77.0.2: control's allocation socket)
-#   dp0 in ns R (DPDK, no kernel IP; relay 10.77.0.1:40000) ─┘
+#   ns A (client a, 10.77.0.11, fd77::11) ─┐
+#   ns B (client b, 10.77.0.12, fd77::12) ─┼─ br0 in ns R (10.77.0.2, fd77::2: control)
+#   dp0 in ns R (DPDK, no kernel IP; relay 10.77.0.1:40000 and [fd77::1]:40000) ─┘
 #
 # Everything is named with a per-run suffix and removed by topo_down, which callers run from a
 # trap so that failures and Ctrl-C clean up too. Processes are tracked by PID.
@@ -15,6 +15,10 @@ RELAY_IP=10.77.0.1
 CONTROL_IP=10.77.0.2
 IP_A=10.77.0.11
 IP_B=10.77.0.12
+RELAY_IP6=fd77::1
+CONTROL_IP6=fd77::2
+IP6_A=fd77::11
+IP6_B=fd77::12
 RELAY_PORT=40000
 CONTROL_PORT=40001
 TOPO_PIDS=()
@@ -26,6 +30,8 @@ topo_up() {
   ip -n "$NS_R" link add br0 type bridge
   ip -n "$NS_R" link set br0 up
   ip -n "$NS_R" addr add "$CONTROL_IP/24" dev br0
+  # nodad: the addresses are usable at once (no duplicate address detection delay).
+  ip -n "$NS_R" addr add "$CONTROL_IP6/64" dev br0 nodad
   ip -n "$NS_R" link set lo up
   # Created straight into the namespaces: nothing appears in the host's namespace.
   # One queue pair per dataplane worker (DP_WORKERS): net_af_xdp binds one socket per queue.
@@ -39,9 +45,11 @@ topo_up() {
     ip -n "$NS_R" link set "$port" up
   done
   ip -n "$NS_R" link set dp0 up
-  for ns_ip in "$NS_A:$IP_A" "$NS_B:$IP_B"; do
-    local ns=${ns_ip%%:*} addr=${ns_ip#*:}
+  for ns_ip in "$NS_A:$IP_A:$IP6_A" "$NS_B:$IP_B:$IP6_B"; do
+    local ns=${ns_ip%%:*} rest=${ns_ip#*:}
+    local addr=${rest%%:*} addr6=${rest#*:}
     ip -n "$ns" addr add "$addr/24" dev eth0
+    ip -n "$ns" addr add "$addr6/64" dev eth0 nodad
     ip -n "$ns" link set eth0 up
     ip -n "$ns" link set lo up
     # veth leaves UDP checksums to "hardware" (CHECKSUM_PARTIAL); a DPDK port receives them
@@ -90,7 +98,7 @@ dataplane_start() {
     for i in $(seq 1 "$DP_WORKERS"); do lcores+=",$i@$(( i % (cpus + 1) ))"; done
   fi
   local eal=(--lcores="$lcores" --no-huge --no-pci --no-shconf -m 512 --log-level=*:warning)
-  local ours=(--address="$RELAY_IP/24" --relay_port="$RELAY_PORT" --ipc_socket="$sock"
+  local ours=(--address="$RELAY_IP/24,$RELAY_IP6/64" --relay_port="$RELAY_PORT" --ipc_socket="$sock"
               --idle_sleep_us="${DP_IDLE_SLEEP_US:-20}")
   local driver
   for driver in ${DP_DRIVERS:-af_xdp af_packet}; do

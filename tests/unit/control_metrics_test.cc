@@ -49,16 +49,21 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   s.sessions_open = 1;
   s.dataplane_up = true;
   (*m)->UpdateControl(s);
-  (*m)->UpdateDataplane({{"forwarded_packets", 100},
-                         {"forwarded_bytes", 12000},
+  (*m)->UpdateDataplane({{"forwarded_packets", 103},
+                         {"forwarded_bytes", 12300},
+                         {"forwarded_packets_udp4_udp4", 100},
+                         {"forwarded_bytes_udp4_udp4", 12000},
+                         {"forwarded_packets_udp6_udp4", 3},
+                         {"forwarded_bytes_udp6_udp4", 300},
                          {"rx_packets", 150},
                          {"legs_bound", 2},
                          {"drop_unknown_vni", 5},
                          {"drop_main_ring_full", 1},
                          {"nic_p0_rx_q1_packets", 42}});
-  (*m)->UpdateDataplane({{"forwarded_packets", 110}, {"forwarded_bytes", 13000}});
+  (*m)->UpdateDataplane(
+      {{"forwarded_packets_udp4_udp4", 110}, {"forwarded_bytes_udp4_udp4", 13000}});
   // The dataplane restarted: counting from zero again, its new figures are added.
-  (*m)->UpdateDataplane({{"forwarded_packets", 7}, {"forwarded_bytes", 700}});
+  (*m)->UpdateDataplane({{"forwarded_packets_udp4_udp4", 7}, {"forwarded_bytes_udp4_udp4", 700}});
 
   const std::string text = Scrape((*m)->port());
   EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_forwarded_packets_total{transport_in=\"udp4\","
@@ -67,6 +72,10 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
                               "transport_out=\"udp6\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_forwarded_bytes_total{transport_in=\"udp4\","
                               "transport_out=\"udp4\"} 13700\n"));
+  EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_forwarded_packets_total{transport_in=\"udp6\","
+                              "transport_out=\"udp4\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_forwarded_bytes_total{transport_in=\"udp6\","
+                              "transport_out=\"udp4\"} 300\n"));
   EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_endpoints{state=\"open\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_endpoints{state=\"connecting\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE tailscaled_peer_relay_endpoints gauge\n"));
@@ -81,7 +90,7 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   EXPECT_THAT(text, HasSubstr("dprelay_sessions 2\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_nic_xstats_total{name=\"rx_q1_packets\",port=\"0\"} 42\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_up 1\n"));
-  EXPECT_THAT(text, Not(HasSubstr("dprelay_dataplane_forwarded_packets_total")));
+  EXPECT_THAT(text, Not(HasSubstr("dprelay_dataplane_forwarded")));
 }
 
 TEST(MetricsTest, AnAddressInUseIsAnErrorNamingTheFlag) {

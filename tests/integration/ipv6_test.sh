@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Integration: the relay with an IPv4 and an IPv6 address on one port (net_af_xdp, or
+# net_af_packet), kernel clients in namespaces. The kernel resolves the relay's IPv6 address
+# by Neighbour Discovery and pings it; one pair relays across families (a over IPv4, b over
+# IPv6), another pair over IPv6 only. Asserts payloads intact, the relay address each client
+# bound, per-direction counters and the reference metric labels.
+#   ipv6_test.sh BUILD_DIR
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DPRELAY_BIN=$(cd "${1:?usage: ipv6_test.sh BUILD_DIR}" && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "ipv6_test: needs root (network namespaces)"; exit 1; }
+WORK=$(mktemp -d /tmp/dprelay-v6.XXXXXX)
+source "$ROOT/scripts/lib/topology.sh"
+trap 'topo_down; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
+source "$ROOT/tests/integration/checks.sh"
+
+COUNT=40
+PEER="$DPRELAY_BIN/client/dprelay-peer"
+CONTROL="$DPRELAY_BIN/control/dprelay-control"
+METRICS_PORT=9464
+topo_up
+for k in a b c d; do
+  eval "KEY_${k^^}=\$(\"\$PEER\" genkey --key_file=\"\$WORK/$k.key\")"
+done
+printf '%s\n' "$KEY_A" "$KEY_B" "$KEY_C" "$KEY_D" >"$WORK/allow.keys"
+CONTROL_KEY=$("$CONTROL" --state_dir="$WORK/state" --print_public_key)
+
+if ! dataplane_start "$WORK/dp.log" "$WORK/dp.sock"; then
+  cat "$WORK/dp.log"
+  check "dataplane starts on dp0" false
+  finish
+fi
+echo "dataplane on net_$DP_DRIVER"
+check "the dataplane announces both relay addresses" \
+  grep -q "relay $RELAY_IP:$RELAY_PORT and \[$RELAY_IP6\]:$RELAY_PORT" "$WORK/dp.log"
+# Dual-stack allocation socket: IPv4 clients reach 10.77.0.2, IPv6 ones fd77::2.
+if ! control_start main "$WORK/allow.keys" --listen="[::]:$CONTROL_PORT" \
+  --metrics_listen="$CONTROL_IP:$METRICS_PORT"; then
+  check "control connects to the dataplane" false
+  finish
+fi
+
+check "the relay's IPv6 address is resolved (ND) and answers ping" \
+  ip netns exec "$NS_B" ping -6 -c 2 -i 0.2 -W 2 -q "$RELAY_IP6"
+check "the kernel learned the relay's MAC by Neighbour Discovery" \
+  bash -c "ip -n '$NS_B' -6 neigh show '$RELAY_IP6' | grep -q lladdr"
+
+# peer_run NS KEY PEER_KEY CONTROL LOCAL
+peer_run() {
+  ip netns exec "$1" "$PEER" run --key_file="$2" --peer="$3" --control="$4" --local="$5" \
+    --control_key="$CONTROL_KEY" --count="$COUNT" --size=1000 --pings=2 --timeout=30s
+}
+run_pair() {
+  local tag=$1
+  shift
+  peer_run "$@" >"$WORK/$tag.out" 2>&1
+}
+# Pair 1: a over IPv4, b over IPv6.
+peer_run "$NS_A" "$WORK/a.key" "$KEY_B" "$CONTROL_IP:$CONTROL_PORT" "$IP_A:0" \
+  >"$WORK/a.out" 2>&1 & PA=$!
+peer_run "$NS_B" "$WORK/b.key" "$KEY_A" "[$CONTROL_IP6]:$CONTROL_PORT" "[$IP6_B]:0" \
+  >"$WORK/b.out" 2>&1 & PB=$!
+rc_a=0 rc_b=0
+wait $PA || rc_a=$?
+wait $PB || rc_b=$?
+sed 's/^/  a| /' "$WORK/a.out"
+sed 's/^/  b| /' "$WORK/b.out"
+check "cross-family: a (IPv4) and b (IPv6) exit 0" test "$rc_a" -eq 0 -a "$rc_b" -eq 0
+check "cross-family: both received all $COUNT payloads intact" \
+  bash -c "grep -q 'received=$COUNT corrupt=0' '$WORK/a.out' && grep -q 'received=$COUNT corrupt=0' '$WORK/b.out'"
+check "the allocation advertises both relay addresses" \
+  grep -q "addrs=$RELAY_IP:$RELAY_PORT,\[$RELAY_IP6\]:$RELAY_PORT " "$WORK/a.out"
+check "a bound over IPv4" grep -q "^bound .* relay=$RELAY_IP:$RELAY_PORT " "$WORK/a.out"
+check "b bound over IPv6" grep -q "^bound .* relay=\[$RELAY_IP6\]:$RELAY_PORT " "$WORK/b.out"
+
+# Pair 2: c and d, both over IPv6.
+peer_run "$NS_A" "$WORK/c.key" "$KEY_D" "[$CONTROL_IP6]:$CONTROL_PORT" "[$IP6_A]:0" \
+  >"$WORK/c.out" 2>&1 & PC=$!
+peer_run "$NS_B" "$WORK/d.key" "$KEY_C" "[$CONTROL_IP6]:$CONTROL_PORT" "[$IP6_B]:0" \
+  >"$WORK/d.out" 2>&1 & PD=$!
+rc_c=0 rc_d=0
+wait $PC || rc_c=$?
+wait $PD || rc_d=$?
+sed 's/^/  c| /' "$WORK/c.out"
+sed 's/^/  d| /' "$WORK/d.out"
+check "IPv6 only: c and d exit 0" test "$rc_c" -eq 0 -a "$rc_d" -eq 0
+check "IPv6 only: both received all $COUNT payloads intact" \
+  bash -c "grep -q 'received=$COUNT corrupt=0' '$WORK/c.out' && grep -q 'received=$COUNT corrupt=0' '$WORK/d.out'"
+
+sleep 1.5  # control polls the dataplane's counters every second
+metric() {
+  ip netns exec "$NS_R" curl -s "http://$CONTROL_IP:$METRICS_PORT/metrics" |
+    awk -v m="$1" 'index($0, m " ") == 1 { print $2 }'
+}
+M46=$(metric 'tailscaled_peer_relay_forwarded_packets_total{transport_in="udp4",transport_out="udp6"}')
+M64=$(metric 'tailscaled_peer_relay_forwarded_packets_total{transport_in="udp6",transport_out="udp4"}')
+M66=$(metric 'tailscaled_peer_relay_forwarded_packets_total{transport_in="udp6",transport_out="udp6"}')
+check "metrics label both families (udp4->udp6 $M46, udp6->udp4 $M64, udp6->udp6 $M66)" \
+  bash -c "[ '${M46:-0}' -ge $COUNT ] && [ '${M64:-0}' -ge $COUNT ] && [ '${M66:-0}' -ge $((2 * COUNT)) ]"
+
+dataplane_stop
+sed -n '/^counters:/,$p' "$WORK/dp.log" | sed 's/^/  dp| /'
+check "udp4 -> udp6 forwarded at least $COUNT" \
+  test "$(counter "$WORK/dp.log" forwarded_packets_udp4_udp6)" -ge "$COUNT"
+check "udp6 -> udp4 forwarded at least $COUNT" \
+  test "$(counter "$WORK/dp.log" forwarded_packets_udp6_udp4)" -ge "$COUNT"
+check "udp6 -> udp6 forwarded at least $((2 * COUNT))" \
+  test "$(counter "$WORK/dp.log" forwarded_packets_udp6_udp6)" -ge $((2 * COUNT))
+check "the relay answered Neighbour Solicitations" \
+  test "$(counter "$WORK/dp.log" nd_advertisements)" -ge 1
+check "no packet lost for want of a neighbour" \
+  test "$(counter "$WORK/dp.log" drop_no_neighbour)" -eq 0
+check "no IPv6 UDP arrived without a checksum" \
+  test "$(counter "$WORK/dp.log" drop_udp6_zero_checksum)" -eq 0
+finish
