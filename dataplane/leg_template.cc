@@ -77,6 +77,7 @@ LegFwd BuildLegFwd(const LegEndpoints& e, NextHopState state, const MacAddr* nex
   f.addr_be = e.peer_ip_be;
   f.port_be = e.peer_port_be;
   f.bound = kLegV4;
+  f.addr_port_sum = CsumFold((f.addr_be & 0xffff) + (f.addr_be >> 16) + f.port_be);
   if (!resolved) {
     return f;
   }

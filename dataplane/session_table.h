@@ -15,6 +15,7 @@
 #include <rte_seqcount.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -41,6 +42,10 @@ struct LegFwd {
   uint8_t bound = kLegUnbound;  // kLegV4 / kLegV6: packets from the bound address are accepted
   NextHopState next_hop = NextHopState::kUnresolved;  // kResolved: hdr is complete
   uint16_t ip_sum = 0;  // folded sum of hdr's IPv4 header with total length and checksum 0
+  // Folded ones'-complement sum of addr_be and port_be. Between two IPv4 legs, the relay's
+  // own address and port only change places (the packet's destination becomes the source),
+  // so a forwarded packet's UDP checksum changes by to.addr_port_sum - from.addr_port_sum.
+  uint16_t addr_port_sum = 0;
   // Ones'-complement sum, in 32-bit words with end-around carry, of hdr's IPv4 source,
   // destination and UDP ports: the template's side of the incremental UDP checksum update.
   uint32_t l4_sum = 0;
@@ -53,6 +58,9 @@ struct alignas(64) SessionSlot {
   LegFwd leg[2];
 };
 static_assert(sizeof(SessionSlot) == 128, "a session slot should span exactly two cache lines");
+// The fast path reads addr_be, port_be, bound and next_hop as one 64-bit word (LegMatchWord).
+static_assert(offsetof(LegFwd, addr_be) == 0 && offsetof(LegFwd, port_be) == 4 &&
+              offsetof(LegFwd, bound) == 6 && offsetof(LegFwd, next_hop) == 7);
 
 // The IPv6 part of a leg bound over IPv6: match fields and the Ethernet + IPv6 + UDP template.
 struct alignas(64) LegFwd6 {
@@ -85,6 +93,7 @@ class SessionTable {
 
   // Reader side (any lcore). vni must be in 1..capacity.
   const SessionSlot& slot(uint32_t vni) const { return slots_[vni]; }
+  const SessionSlot* slots() const { return slots_; }
   // Only for legs with bound == kLegV6 (which exist only when the table has IPv6 room).
   const LegFwd6& leg6(uint32_t vni, int leg) const { return v6_legs_[size_t{vni} * 2 + leg]; }
   bool ipv6() const { return v6_legs_ != nullptr; }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <span>
 
+#include "dataplane/fast_match.h"
 #include "dataplane/packet_headers.h"
 #include "dataplane/worker_inl.h"
 #include "proto/geneve.h"
@@ -18,11 +19,7 @@
 namespace dprelay {
 namespace {
 
-using worker_internal::ComplementSum;
 using worker_internal::Drop;
-using worker_internal::IncrementalUdpChecksum;
-using worker_internal::Load16;
-using worker_internal::Load32;
 using worker_internal::PacketResult;
 using worker_internal::ToMain;
 using worker_internal::Verdict;
@@ -42,94 +39,94 @@ __attribute__((always_inline)) inline void CopyTemplate(uint8_t* dst, const uint
   std::memcpy(dst + 40, src + 40, 2);
 }
 
-// Rewrites Ethernet/IPv4/UDP for `to`, fixing the IPv4 header checksum from the template's
-// precomputed sum and the UDP checksum incrementally (RFC 1624).
-__attribute__((always_inline)) inline void RewriteHeaders(uint8_t* p, const LegFwd& to,
-                                                          uint16_t tot_len, uint16_t udp_len,
-                                                          uint64_t old_l4_complement,
-                                                          uint16_t udp_csum) {
-  CopyTemplate(p, to.hdr);
-  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + kEthHdrLen);
-  auto* udp = reinterpret_cast<rte_udp_hdr*>(p + kEthHdrLen + kIpv4HdrLen);
-  ip->total_length = tot_len;
-  ip->hdr_checksum = static_cast<uint16_t>(~CsumFold(to.ip_sum + tot_len));
-  udp->dgram_len = udp_len;
-  // An IPv4 sender that sent no checksum (0) gets none forwarded either.
-  udp->dgram_cksum =
-      udp_csum == 0 ? 0 : IncrementalUdpChecksum(udp_csum, old_l4_complement, to.l4_sum);
+// What the fast path reads for every packet, copied into locals once per burst: the compiler
+// must assume that each byte stored into a packet may alias the worker's own fields, and would
+// reload them after every store.
+struct FastView {
+  const SessionSlot* slots;
+  LegStats* leg_stats;
+  uint32_t capacity;
+  FastMatch match;
+};
+
+// addr_be, port_be, bound and next_hop of a leg in one load (layout asserted with LegFwd).
+__attribute__((always_inline)) inline uint64_t LegMatchWord(const LegFwd& l) {
+  uint64_t w;
+  std::memcpy(&w, &l, sizeof(w));
+  return w;
+}
+// A packet's source matches a leg when address, port and family equal (next_hop ignored).
+constexpr uint64_t kLegMatchMask = 0x00ffffffffffffffull;
+// The leg a fast-path packet goes to: IPv4, with a resolved next hop (bound and next_hop).
+constexpr uint64_t kFastTarget =
+    kLegV4 | uint64_t{static_cast<uint8_t>(NextHopState::kResolved)} << 8;
+
+// RFC 1624 with the relay's address and port cancelling out (LegFwd::addr_port_sum).
+__attribute__((always_inline)) inline uint16_t ForwardedUdpChecksum(uint16_t csum, uint16_t to_sum,
+                                                                    uint16_t from_sum) {
+  const uint32_t sum = CsumFold(uint32_t{static_cast<uint16_t>(~csum)} + to_sum +
+                                static_cast<uint16_t>(~from_sum));
+  const uint16_t out = static_cast<uint16_t>(~sum);
+  return out == 0 ? 0xffff : out;
 }
 
-// Forwards one IPv4 data packet whose Ethernet, IPv4 (no options) and UDP headers were
-// validated: match the source against the bound legs, rewrite the outer headers for the other
-// leg. A packet for an IPv6 leg continues on the any-family path.
+// Forwards an IPv4 data packet that passed FastMatch (so its length is exactly its headers
+// plus payload_len) between two IPv4 legs: match the source with one 64-bit compare per leg,
+// copy the other leg's template, fix the IPv4 and UDP checksums. Whatever else (an IPv6 leg,
+// an unbound or unresolved leg, an unknown source) continues on the any-family path, which
+// finds the exact outcome.
 __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerContext& ctx,
-                                                               LegStats* leg_stats, rte_mbuf* m,
-                                                               uint8_t* p, uint32_t len,
-                                                               uint32_t vni, uint32_t payload_len,
+                                                               const FastView& view, rte_mbuf* m,
+                                                               uint8_t* p, uint32_t vni,
+                                                               uint32_t payload_len,
                                                                uint64_t now_tsc) noexcept {
-  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(p + kEthHdrLen);
-  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(p + kEthHdrLen + kIpv4HdrLen);
-  const SessionSlot& slot = ctx.table->slot(vni);
-  // Everything the rewrite replaces is saved first, because the speculative copy below
-  // may run more than once if the main lcore rewrites the slot meanwhile.
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + kEthHdrLen);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(p + kEthHdrLen + kIpv4HdrLen);
+  const SessionSlot& slot = view.slots[vni];
+  // Everything the rewrite replaces is saved first: the speculative copy below may run more
+  // than once if the main lcore rewrites the slot meanwhile.
   const uint32_t src_be = ip->src_addr;
   const uint16_t sport_be = udp->src_port;
-  // Source and destination addresses, then the ports: three contiguous words.
-  const uint64_t old_l4_complement = ComplementSum(&ip->src_addr, 3);
   const uint16_t tot_len_be = ip->total_length;
   const uint16_t udp_len_be = udp->dgram_len;
   const uint16_t udp_csum = udp->dgram_cksum;
-  PacketResult result;
-  bool to_v6 = false;
-  int from = 0;
+  const uint64_t key = uint64_t{src_be} | uint64_t{sport_be} << 32 | uint64_t{kLegV4} << 48;
+  int from;
   uint32_t seq;
   do {
     seq = rte_seqcount_read_begin(&slot.seq);
-    const LegFwd& l0 = slot.leg[0];
-    const LegFwd& l1 = slot.leg[1];
-    to_v6 = false;
-    if (!slot.live) {
-      result = Drop(DropReason::kUnknownVni);
-    } else if (!l0.bound || !l1.bound) {
-      result = Drop(DropReason::kNotBound);
+    const uint64_t w0 = LegMatchWord(slot.leg[0]);
+    const uint64_t w1 = LegMatchWord(slot.leg[1]);
+    from = (w0 & kLegMatchMask) == key ? 0 : (w1 & kLegMatchMask) == key ? 1 : -1;
+    if (from >= 0 && ((from == 0 ? w1 : w0) >> 48) == kFastTarget) {
+      const LegFwd& to = slot.leg[1 - from];
+      CopyTemplate(p, to.hdr);
+      ip->total_length = tot_len_be;
+      // Two 16-bit terms: one fold is enough.
+      const uint32_t ip_sum = uint32_t{to.ip_sum} + tot_len_be;
+      ip->hdr_checksum = static_cast<uint16_t>(~((ip_sum & 0xffff) + (ip_sum >> 16)));
+      udp->dgram_len = udp_len_be;
+      // An IPv4 sender that sent no checksum (0) gets none forwarded either.
+      udp->dgram_cksum = udp_csum == 0 ? 0
+                                       : ForwardedUdpChecksum(udp_csum, to.addr_port_sum,
+                                                              slot.leg[from].addr_port_sum);
     } else {
-      // IPv6 legs keep addr_be and port_be zero, so the family check guards against a
-      // 0.0.0.0:0 source.
-      from = (l0.addr_be == src_be && l0.port_be == sport_be && l0.bound == kLegV4)   ? 0
-             : (l1.addr_be == src_be && l1.port_be == sport_be && l1.bound == kLegV4) ? 1
-                                                                                       : -1;
-      if (from < 0) {
-        result = Drop(DropReason::kUnknownSource);
-      } else if (slot.leg[1 - from].next_hop != NextHopState::kResolved) {
-        result =
-            Drop(slot.leg[1 - from].next_hop == NextHopState::kNoRoute ? DropReason::kNoRoute
-                                                                       : DropReason::kNoNeighbour);
-      } else if (slot.leg[1 - from].bound == kLegV6) {
-        to_v6 = true;
-        result = {Verdict::kForward, DropReason::kEthRunt};
-      } else {
-        const LegFwd& to = slot.leg[1 - from];
-        RewriteHeaders(p, to, tot_len_be, udp_len_be, old_l4_complement, udp_csum);
-        result = {Verdict::kForward, DropReason::kEthRunt};
-      }
+      from = -1;
     }
   } while (rte_seqcount_read_retry(&slot.seq, seq));
 
-  if (to_v6) {
-    return worker_internal::ForwardAnyFamily(ctx, leg_stats, m, false, vni, payload_len, now_tsc);
+  if (unlikely(from < 0)) {
+    worker_internal::Inbound in{
+        .v6 = false, .sport_be = sport_be, .udp_len_be = udp_len_be, .udp_csum = udp_csum};
+    std::memcpy(in.src, &src_be, 4);
+    return worker_internal::ForwardAnyFamily(ctx, view.leg_stats, m, in, vni, payload_len,
+                                             now_tsc);
   }
-  if (result.verdict == Verdict::kForward) {
-    // Drop Ethernet padding of short frames: the output is exactly the IP packet.
-    const uint32_t frame_len = kEthHdrLen + rte_be_to_cpu_16(tot_len_be);
-    if (len > frame_len) {
-      rte_pktmbuf_trim(m, static_cast<uint16_t>(len - frame_len));
-    }
-    LegStats& st = leg_stats[size_t{vni} * 2 + from];
-    Bump(st.packets);
-    Bump(st.bytes, payload_len);
-    st.last_seen_tsc.store(now_tsc, std::memory_order_relaxed);
-  }
-  return result;
+  LegStats& st = view.leg_stats[size_t{vni} * 2 + from];
+  Bump(st.packets);
+  Bump(st.bytes, payload_len);
+  st.last_seen_tsc.store(now_tsc, std::memory_order_relaxed);
+  return {Verdict::kForward, DropReason::kEthRunt};
 }
 
 // The complete classifier: every check in order, each failure with its own drop reason. The
@@ -199,62 +196,56 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
   if (r.verdict != Verdict::kForward) {
     return r;
   }
-  return ForwardData(ctx, leg_stats, m, p, len, vni, payload_len, now_tsc);
+  worker_internal::Inbound in{.v6 = false,
+                              .sport_be = udp->src_port,
+                              .udp_len_be = udp->dgram_len,
+                              .udp_csum = udp->dgram_cksum};
+  std::memcpy(in.src, &ip->src_addr, 4);
+  return worker_internal::ForwardAnyFamily(ctx, leg_stats, m, in, vni, payload_len, now_tsc);
 }
 
-// The fast path: one look at the fields that make a well-formed relay data packet (IPv4 without
-// options or fragmentation, UDP to our address and port, a Geneve header with no flag set, a VNI
-// in the table), with a few wide loads and masked compares. Anything else goes to ClassifySlow,
-// which finds the exact reason.
-static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "the fast-path masks assume little endian");
-// Bytes 12..15: ethertype 08 00, version/IHL 45, TOS (ignored).
-constexpr uint32_t kEthIpv4Ihl5Mask = 0x00ffffff;
-constexpr uint32_t kEthIpv4Ihl5 = 0x00450008;
-// Bytes 20..23: flags/fragment offset (DF ignored), TTL (ignored), protocol 17.
-constexpr uint32_t kUdpUnfragmentedMask = 0xff00ff3f;
-constexpr uint32_t kUdpUnfragmented = 0x11000000;
-
+// The fast path: FastMatch's look at the headers, then the Geneve flags (data: neither control
+// nor STUN, b[1] == 0) and a VNI inside the table. Anything else goes to ClassifySlow, which
+// finds the exact reason.
+// *fwd_bytes accumulates the payload of what it forwards IPv4 -> IPv4.
 __attribute__((always_inline)) inline PacketResult ProcessPacket(const WorkerContext& ctx,
-                                                                 LegStats* leg_stats, rte_mbuf* m,
-                                                                 uint64_t now_tsc) noexcept {
+                                                                 const FastView& view,
+                                                                 rte_mbuf* m, uint64_t now_tsc,
+                                                                 uint64_t* fwd_bytes) noexcept {
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
-  if (likely(len >= kV4HeaderLen + kGeneveHeaderLen)) {
-    const uint32_t tot_len = rte_be_to_cpu_16(Load16(p + kEthHdrLen + 2));
-    const uint32_t udp_len = rte_be_to_cpu_16(Load16(p + kEthHdrLen + kIpv4HdrLen + 4));
+  if (likely(view.match.Matches(p, len))) {
     const uint8_t* geneve = p + kV4HeaderLen;
     const uint32_t vni = GeneveVni(geneve);
-    if (likely((Load32(p + 12) & kEthIpv4Ihl5Mask) == kEthIpv4Ihl5 &&
-               (Load32(p + 20) & kUdpUnfragmentedMask) == kUdpUnfragmented &&
-               Load32(p + kEthHdrLen + 16) == ctx.local_ip_be &&
-               Load16(p + kEthHdrLen + kIpv4HdrLen + 2) == ctx.relay_port_be &&
-               udp_len + kIpv4HdrLen == tot_len && kEthHdrLen + tot_len <= len &&
-               udp_len >= kUdpHdrLen + kGeneveHeaderLen &&
-               geneve[1] == 0 &&  // data, not control; and never STUN (b[1] == 0x01)
-               vni - 1 < ctx.table->capacity())) {
-      return ForwardData(ctx, leg_stats, m, p, len, vni, udp_len - kUdpHdrLen, now_tsc);
+    if (likely(geneve[1] == 0 && vni - 1 < view.capacity)) {
+      *fwd_bytes += len - kV4HeaderLen;
+      return ForwardData(ctx, view, m, p, vni, len - kV4HeaderLen, now_tsc);
     }
   }
-  return ClassifySlow(ctx, leg_stats, m, now_tsc);
+  const PacketResult r = ClassifySlow(ctx, view.leg_stats, m, now_tsc);
+  if (r.verdict == Verdict::kForward) {
+    *fwd_bytes += rte_pktmbuf_data_len(m) - kV4HeaderLen;  // trimmed to the datagram
+  }
+  return r;
+}
+
+// Peeks at where the VNI sits in an IPv4 packet without options. For any other packet the
+// bytes are something else (always inside the mbuf's data room, which is far larger than 50
+// bytes): the clamp keeps the address inside the table, and a useless prefetch is harmless.
+__attribute__((always_inline)) inline void PrefetchSession(const FastView& view,
+                                                           const rte_mbuf* m) noexcept {
+  const uint32_t vni =
+      std::min(GeneveVni(rte_pktmbuf_mtod(m, const uint8_t*) + kV4HeaderLen), view.capacity);
+  const auto* slot = reinterpret_cast<const char*>(&view.slots[vni]);
+  rte_prefetch0(slot);
+  rte_prefetch0(slot + 64);
+  rte_prefetch0(&view.leg_stats[size_t{vni} * 2]);
 }
 
 }  // namespace
 
 Worker::Worker(const WorkerContext& ctx)
     : ctx_(ctx), leg_stats_(ctx.table->stats_block(ctx.lcore_index)) {}
-
-__attribute__((always_inline)) inline void Worker::PrefetchSession(
-    const rte_mbuf* m) const noexcept {
-  // Peeks at where the VNI sits in an IPv4 packet without options. For any other packet the
-  // bytes are something else (always inside the mbuf's data room, which is far larger than 50
-  // bytes): the clamp keeps the address inside the table, and a useless prefetch is harmless.
-  const uint32_t vni = std::min(GeneveVni(rte_pktmbuf_mtod(m, const uint8_t*) + kV4HeaderLen),
-                                ctx_.table->capacity());
-  const auto* slot = reinterpret_cast<const char*>(&ctx_.table->slot(vni));
-  rte_prefetch0(slot);
-  rte_prefetch0(slot + 64);
-  rte_prefetch0(&leg_stats_[size_t{vni} * 2]);
-}
 
 void Worker::DrainMainTx() noexcept {
   rte_mbuf* pkts[kBurstSize];
@@ -306,6 +297,10 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
   uint16_t n_tx = 0, n_main = 0, n_fwd4 = 0;
   uint64_t fwd_bytes = 0;
   LcoreCounters& c = *ctx_.counters;
+  const FastView view{.slots = ctx_.table->slots(),
+                      .leg_stats = leg_stats_,
+                      .capacity = ctx_.table->capacity(),
+                      .match = FastMatch(ctx_.local_ip_be, ctx_.relay_port_be)};
   // Two prefetch stages hide the two dependent misses of a packet: its data (written by the
   // NIC or another core) for the whole burst first, then, a few packets ahead, the session slot
   // and leg counters its VNI selects (random over the table when sessions are many).
@@ -314,16 +309,15 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
   }
   constexpr uint16_t kSlotAhead = 8;
   for (uint16_t i = 0; i < n && i < kSlotAhead; ++i) {
-    PrefetchSession(rx[i]);
+    PrefetchSession(view, rx[i]);
   }
   for (uint16_t i = 0; i < n; ++i) {
     if (i + kSlotAhead < n) {
-      PrefetchSession(rx[i + kSlotAhead]);
+      PrefetchSession(view, rx[i + kSlotAhead]);
     }
-    const PacketResult r = ProcessPacket(ctx_, leg_stats_, rx[i], now_tsc);
+    const PacketResult r = ProcessPacket(ctx_, view, rx[i], now_tsc, &fwd_bytes);
     switch (r.verdict) {
       case Verdict::kForward:
-        fwd_bytes += rte_pktmbuf_data_len(rx[i]) - kV4HeaderLen;
         ++n_fwd4;
         tx[n_tx++] = rx[i];
         break;

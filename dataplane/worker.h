@@ -54,7 +54,6 @@ class Worker {
 
  private:
   void DrainMainTx() noexcept;
-  void PrefetchSession(const rte_mbuf* m) const noexcept;
 
   static constexpr uint32_t kCycleFlush = 1024;  // loop iterations between counter updates
   uint64_t last_tsc_ = 0;

@@ -16,12 +16,6 @@
 namespace dprelay::worker_internal {
 namespace {
 
-constexpr size_t kSrcOffset6 = kEthHdrLen + offsetof(rte_ipv6_hdr, src_addr);
-constexpr size_t kSrcOffset4 = kEthHdrLen + offsetof(rte_ipv4_hdr, src_addr);
-// Words from the source address through the UDP ports, contiguous in both headers.
-constexpr size_t kPseudoWords6 = 9;
-constexpr size_t kPseudoWords4 = 3;
-
 bool MatchesV6(const LegFwd6& l, const uint8_t* src, uint16_t port_be) {
   return l.port_be == port_be && std::memcmp(l.addr.data(), src, 16) == 0;
 }
@@ -38,21 +32,24 @@ bool IsNdDestination(const WorkerContext& ctx, const uint8_t* dst) {
 }  // namespace
 
 PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
-                              bool in_v6, uint32_t vni, uint32_t payload_len,
+                              const Inbound& in, uint32_t vni, uint32_t payload_len,
                               uint64_t now_tsc) noexcept {
-  uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+  const bool in_v6 = in.v6;
   const size_t in_hdr = in_v6 ? kV6HeaderLen : kV4HeaderLen;
-  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(p + in_hdr - kUdpHdrLen);
-  // Everything the rewrite replaces is saved first.
-  uint8_t src[16];
-  std::memcpy(src, p + (in_v6 ? kSrcOffset6 : kSrcOffset4), in_v6 ? 16 : 4);
-  const uint32_t src4 = Load32(src);
+  // The replaced words: source, destination (our address), source port and destination port
+  // (the relay port), each complemented.
+  const uint32_t ports = static_cast<uint32_t>(in.sport_be) |
+                         static_cast<uint32_t>(ctx.relay_port_be) << 16;
   const uint64_t old_complement =
-      in_v6 ? ComplementSum(p + kSrcOffset6, kPseudoWords6) : ComplementSum(p + kSrcOffset4,
-                                                                           kPseudoWords4);
-  const uint16_t sport_be = udp->src_port;
-  const uint16_t udp_len_be = udp->dgram_len;
-  const uint16_t udp_csum = udp->dgram_cksum;
+      in_v6 ? ComplementSum(in.src, 4) + ComplementSum(ctx.local_ip6.data(), 4) +
+                  ComplementSum(&ports, 1)
+            : ComplementSum(in.src, 1) + ComplementSum(&ctx.local_ip_be, 1) +
+                  ComplementSum(&ports, 1);
+  const uint8_t* src = in.src;
+  const uint32_t src4 = Load32(in.src);
+  const uint16_t sport_be = in.sport_be;
+  const uint16_t udp_len_be = in.udp_len_be;
+  const uint16_t udp_csum = in.udp_csum;
 
   const SessionSlot& slot = ctx.table->slot(vni);
   alignas(16) uint8_t hdr[kV6HeaderLen];
@@ -118,7 +115,7 @@ PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte
   } else if (out_hdr < in_hdr) {
     rte_pktmbuf_adj(m, kFamilyHeaderDelta);
   }
-  p = rte_pktmbuf_mtod(m, uint8_t*);
+  uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   std::memcpy(p, hdr, out_hdr);
   auto* out_udp = reinterpret_cast<rte_udp_hdr*>(p + out_hdr - kUdpHdrLen);
   out_udp->dgram_len = udp_len_be;
@@ -217,7 +214,12 @@ PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbu
   if (r.verdict != Verdict::kForward) {
     return r;
   }
-  return ForwardAnyFamily(ctx, leg_stats, m, true, vni, payload_len, now_tsc);
+  Inbound in{.v6 = true,
+             .sport_be = udp->src_port,
+             .udp_len_be = udp->dgram_len,
+             .udp_csum = udp->dgram_cksum};
+  std::memcpy(in.src, ip->src_addr, 16);
+  return ForwardAnyFamily(ctx, leg_stats, m, in, vni, payload_len, now_tsc);
 }
 
 }  // namespace dprelay::worker_internal
