@@ -218,8 +218,9 @@ __attribute__((always_inline)) inline PacketResult ProcessPacket(const WorkerCon
     const uint8_t* geneve = p + kV4HeaderLen;
     const uint32_t vni = GeneveVni(geneve);
     if (likely(geneve[1] == 0 && vni - 1 < view.capacity)) {
-      *fwd_bytes += len - kV4HeaderLen;
-      return ForwardData(ctx, view, m, p, vni, len - kV4HeaderLen, now_tsc);
+      const PacketResult r = ForwardData(ctx, view, m, p, vni, len - kV4HeaderLen, now_tsc);
+      *fwd_bytes += r.verdict == Verdict::kForward ? len - kV4HeaderLen : 0;
+      return r;
     }
   }
   const PacketResult r = ClassifySlow(ctx, view.leg_stats, m, now_tsc);

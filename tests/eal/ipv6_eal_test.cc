@@ -258,6 +258,9 @@ TEST_F(Ipv6EalTest, RebindAcrossFamiliesMovesForwardingAtOnce) {
   EXPECT_EQ(out[0], Expected(b_, Data(kVni, {2})));
   EXPECT_EQ(out[1], Expected(a6_, Data(kVni, {3})));
   EXPECT_EQ(Counter("drop_unknown_source"), 1u);
+  // Only what left is counted: the dropped packet's bytes are not.
+  EXPECT_EQ(Counter("forwarded_packets"), 2u);
+  EXPECT_EQ(Counter("forwarded_bytes"), 2u * Data(kVni, {1}).size());
 }
 
 TEST_F(Ipv6EalTest, ResolvesIpv6PeersBySolicitationBeforeForwardingToThem) {
