@@ -47,7 +47,8 @@ struct WgBridgeStats {
   uint64_t from_relay = 0;  // WireGuard datagrams unwrapped from the relay
   uint64_t to_wg = 0;       // of those, sent to the local WireGuard
   uint64_t to_wg_bytes = 0;
-  uint64_t dropped_unbound = 0;         // from WireGuard before the first handshake completed
+  uint64_t dropped_unbound = 0;  // from WireGuard with no binding: before the first handshake,
+                                 // or between a move and its rebind
   uint64_t dropped_no_wg_endpoint = 0;  // from the relay before the local WireGuard was known
   uint64_t dropped_foreign = 0;         // on wg_listen from another source than the endpoint
   uint64_t send_errors = 0;             // to WireGuard, or of wrapped data to the relay
