@@ -8,14 +8,20 @@
 //                         --control_key=discokey:.. [--local=IP:PORT] [--count=10] [--size=100]
 //                         [--pings=3] [--pps=1000] [--timeout=20s]
 //   dprelay-peer send-raw --relay=IP:PORT --vni=N [--count=10] [--size=64] [--local=IP:PORT]
+//   dprelay-peer wg       --key_file=PATH --peer=discokey:.. --control=IP:PORT
+//                         --control_key=discokey:.. --wg_listen=IP:PORT [--wg_endpoint=IP:PORT]
+//                         [--local=IP:PORT] [--ping_interval=2s] [--dead_after=8s]
 //
-// Exit codes: 0 success; 1 `run` finished but did not receive everything intact or never got
-// a pong; 2 bad usage or an error (key file, allocation, handshake, socket).
+// Exit codes: 0 success (`wg`: stopped by SIGINT/SIGTERM); 1 `run` finished but did not
+// receive everything intact or never got a pong; 2 bad usage or an error (key file,
+// allocation, handshake, socket).
 
 #include <gflags/gflags.h>
+#include <signal.h>
 #include <sodium.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -38,6 +44,7 @@
 #include "client/peer_run.h"
 #include "client/send_raw.h"
 #include "client/udp_socket.h"
+#include "client/wg_bridge.h"
 #include "proto/addr.h"
 #include "proto/geneve.h"
 #include "proto/key.h"
@@ -56,6 +63,11 @@ DEFINE_int32(pings, 3, "run: measured pings after the peer first answers");
 DEFINE_double(pps, 1000, "run: data packets per second (0 = unpaced)");
 DEFINE_string(relay, "", "send-raw: relay address IP:PORT");
 DEFINE_uint32(vni, 0, "send-raw: VNI to put in the Geneve header");
+DEFINE_string(wg_listen, "", "wg: IP:PORT the local WireGuard's peer endpoint points at");
+DEFINE_string(wg_endpoint, "",
+              "wg: the local WireGuard's own IP:PORT (default: learned from its first datagram)");
+DEFINE_string(ping_interval, "2s", "wg: disco ping through the relay this often");
+DEFINE_string(dead_after, "8s", "wg: no pong for this long means the path is gone: rebind");
 
 namespace dprelay::client {
 namespace {
@@ -65,7 +77,7 @@ constexpr int kExitFailed = 1;
 constexpr int kExitError = 2;
 
 constexpr char kUsage[] =
-    "usage: dprelay-peer <genkey|pubkey|allocate|run|send-raw> [--flag=value ...]";
+    "usage: dprelay-peer <genkey|pubkey|allocate|run|send-raw|wg> [--flag=value ...]";
 
 struct Command {
   std::string synopsis;
@@ -92,6 +104,12 @@ const std::map<std::string, Command>& Commands() {
        {"send-raw --relay=IP:PORT --vni=N [--count=10] [--size=64] [--local=IP:PORT]",
         {"relay", "vni"},
         {"count", "size", "local"}}},
+      {"wg",
+       {"wg --key_file=PATH --peer=discokey:<hex> --control=IP:PORT --control_key=discokey:<hex> "
+        "--wg_listen=IP:PORT [--wg_endpoint=IP:PORT] [--local=IP:PORT] [--ping_interval=2s] "
+        "[--dead_after=8s]",
+        {"key_file", "peer", "control", "control_key", "wg_listen"},
+        {"wg_endpoint", "local", "ping_interval", "dead_after"}}},
   };
   return *kCommands;
 }
@@ -171,8 +189,9 @@ absl::Status ParseFlags(int argc, char** argv, int first, const Command& command
   return absl::OkStatus();
 }
 
-// "10s", "1.5m", "250ms"; a bare number means seconds.
-absl::StatusOr<absl::Duration> ParseTimeout(const std::string& text, absl::Duration fallback) {
+// "10s", "1.5m", "250ms"; a bare number means seconds. Errors name --flag.
+absl::StatusOr<absl::Duration> ParseDurationFlag(const char* flag, const std::string& text,
+                                                 absl::Duration fallback) {
   if (text.empty()) {
     return fallback;
   }
@@ -182,12 +201,16 @@ absl::StatusOr<absl::Duration> ParseTimeout(const std::string& text, absl::Durat
     d = absl::Seconds(seconds);
   } else if (!absl::ParseDuration(text, &d)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("flag --timeout: '", text, "' is not a duration such as 10s"));
+        absl::StrCat("flag --", flag, ": '", text, "' is not a duration such as 10s"));
   }
   if (d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat("flag --timeout: '", text, "' must be > 0"));
+    return absl::InvalidArgumentError(absl::StrCat("flag --", flag, ": '", text, "' must be > 0"));
   }
   return d;
+}
+
+absl::StatusOr<absl::Duration> ParseTimeout(const std::string& text, absl::Duration fallback) {
+  return ParseDurationFlag("timeout", text, fallback);
 }
 
 // Debian's Abseil has its own string_view type, so trim into a std::string_view explicitly.
@@ -385,6 +408,76 @@ int SendRawCommand(const std::set<std::string>& seen) {
   return kExitOk;
 }
 
+// Set from signal handlers (lock-free atomics are async-signal-safe), read by the bridge.
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_move{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+// No SA_RESTART: a signal ends the bridge's poll() at once.
+void InstallSignal(int sig, void (*handler)(int)) {
+  struct sigaction sa = {};
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, nullptr);
+}
+
+int WgCommand() {
+  absl::StatusOr<ClientArgs> args = ReadClientArgs();
+  if (!args.ok()) {
+    return Fail("wg", args.status());
+  }
+  WgBridgeConfig config;
+  config.self = args->self;
+  config.peer = args->peer;
+  config.control = args->control;
+  config.control_key = args->control_key;
+  config.local = args->local;
+  absl::StatusOr<AddrPort> wg_listen = AddrFlag("wg_listen", FLAGS_wg_listen);
+  if (!wg_listen.ok()) {
+    return Fail("wg", wg_listen.status());
+  }
+  config.wg_listen = *wg_listen;
+  if (!FLAGS_wg_endpoint.empty()) {
+    absl::StatusOr<AddrPort> wg_endpoint = AddrFlag("wg_endpoint", FLAGS_wg_endpoint);
+    if (!wg_endpoint.ok()) {
+      return Fail("wg", wg_endpoint.status());
+    }
+    if (wg_endpoint->port == 0) {
+      return Fail("wg", absl::InvalidArgumentError(absl::StrCat(
+                            "flag --wg_endpoint: ", FLAGS_wg_endpoint, " has no port")));
+    }
+    config.wg_endpoint = *wg_endpoint;
+  }
+  absl::StatusOr<absl::Duration> ping_interval =
+      ParseDurationFlag("ping_interval", FLAGS_ping_interval, absl::Seconds(2));
+  if (!ping_interval.ok()) {
+    return Fail("wg", ping_interval.status());
+  }
+  absl::StatusOr<absl::Duration> dead_after =
+      ParseDurationFlag("dead_after", FLAGS_dead_after, absl::Seconds(8));
+  if (!dead_after.ok()) {
+    return Fail("wg", dead_after.status());
+  }
+  if (*dead_after <= *ping_interval) {
+    return Fail("wg", absl::InvalidArgumentError(absl::StrCat(
+                          "flag --dead_after: ", FLAGS_dead_after,
+                          " must be longer than --ping_interval ", FLAGS_ping_interval)));
+  }
+  config.path.ping_interval = *ping_interval;
+  config.path.dead_after = *dead_after;
+
+  InstallSignal(SIGINT, [](int) { g_stop.store(true); });
+  InstallSignal(SIGTERM, [](int) { g_stop.store(true); });
+  InstallSignal(SIGUSR1, [](int) { g_move.store(true); });
+  absl::StatusOr<WgBridgeStats> stats =
+      RunWgBridge(config, PrintLine, WgBridgeControl{.stop = &g_stop, .move = &g_move});
+  if (!stats.ok()) {
+    return Fail("wg", stats.status());
+  }
+  PrintLine(absl::StrCat("bridge ", stats->Format()));
+  return kExitOk;
+}
+
 int Main(int argc, char** argv) {
   if (argc < 2) {
     return UsageError("missing subcommand");
@@ -422,6 +515,9 @@ int Main(int argc, char** argv) {
   }
   if (name == "run") {
     return RunCommand(seen);
+  }
+  if (name == "wg") {
+    return WgCommand();
   }
   return SendRawCommand(seen);
 }

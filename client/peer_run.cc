@@ -180,6 +180,7 @@ absl::StatusOr<PeerRunResult> RunPeer(const PeerRunConfig& config, const LineSin
   auto handle_event = [&](const SessionEvent& event) {
     switch (event.kind) {
       case SessionEvent::Kind::kNone:
+      case SessionEvent::Kind::kBound:  // run binds with the blocking Bind()
         break;
       case SessionEvent::Kind::kPong: {
         ++result.pongs;

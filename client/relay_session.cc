@@ -64,6 +64,22 @@ uint64_t SessionStats::ignored_total() const {
   return total;
 }
 
+void SessionStats::Add(const SessionStats& other) {
+  binds_sent += other.binds_sent;
+  challenges_received += other.challenges_received;
+  answers_sent += other.answers_sent;
+  pings_sent += other.pings_sent;
+  pongs_received += other.pongs_received;
+  pings_received += other.pings_received;
+  pongs_sent += other.pongs_sent;
+  data_sent += other.data_sent;
+  data_received += other.data_received;
+  send_errors += other.send_errors;
+  for (size_t i = 0; i < ignored.size(); ++i) {
+    ignored[i] += other.ignored[i];
+  }
+}
+
 std::string SessionStats::Format() const {
   std::string out = absl::StrCat(
       "binds=", binds_sent, " challenges=", challenges_received, " answers=", answers_sent,
@@ -203,14 +219,8 @@ absl::Status RelaySession::ReopenSocket(const AddrPort& local) {
   return absl::OkStatus();
 }
 
-absl::Status RelaySession::Bind(absl::Duration max_wait) {
-  const absl::Duration timeout = std::min(config_.bind_timeout, max_wait);
-  const std::vector<AddrPort> targets = BindTargets();
-  std::vector<std::string> names;
-  names.reserve(targets.size());
-  for (const AddrPort& ap : targets) {
-    names.push_back(FormatAddrPort(ap));
-  }
+absl::Status RelaySession::StartBind(absl::Duration max_wait) {
+  std::vector<AddrPort> targets = BindTargets();
   if (targets.empty()) {
     std::vector<std::string> all;
     for (const AddrPort& ap : config_.endpoint.addr_ports) {
@@ -220,81 +230,135 @@ absl::Status RelaySession::Bind(absl::Duration max_wait) {
                                                    ") is reachable from local socket ",
                                                    FormatAddrPort(socket_.local())));
   }
+  bind_targets_ = std::move(targets);
   NextGeneration();
   awaiting_challenge_ = true;
-  const Clock::time_point start = Clock::now();
-  const Clock::time_point deadline = start + absl::ToChronoNanoseconds(timeout);
-  Clock::time_point next_send = start;
-  absl::Status last_send_error;
-  const Challenge zero{};
+  bind_wait_ = std::min(config_.bind_timeout, max_wait);
+  const Clock::time_point now = Clock::now();
+  bind_deadline_ = now + absl::ToChronoNanoseconds(bind_wait_);
+  next_bind_send_ = now;
+  last_send_error_ = absl::OkStatus();
+  return TickBind();
+}
 
-  while (Clock::now() < deadline) {
-    if (Clock::now() >= next_send) {
-      for (const AddrPort& target : targets) {
-        // Sealed afresh for each send: a new nonce each time, as the reference client does.
-        absl::Status s =
-            socket_.SendTo(target, BuildHandshake(DiscoType::kBindUdpRelayEndpoint, zero));
-        ++stats_.binds_sent;
-        if (!s.ok()) {
-          ++stats_.send_errors;
-          last_send_error = s;
-        }
-      }
-      next_send += absl::ToChronoNanoseconds(config_.bind_resend);
+void RelaySession::SendBindRound() {
+  const Challenge zero{};
+  for (const AddrPort& target : bind_targets_) {
+    // Sealed afresh for each send: a new nonce each time, as the reference client does.
+    absl::Status s = socket_.SendTo(target, BuildHandshake(DiscoType::kBindUdpRelayEndpoint, zero));
+    ++stats_.binds_sent;
+    if (!s.ok()) {
+      ++stats_.send_errors;
+      last_send_error_ = s;
     }
-    AddrPort from;
-    absl::StatusOr<std::optional<size_t>> got =
-        socket_.ReceiveFrom(recv_buf_, &from, Until(std::min(deadline, next_send)));
+  }
+}
+
+absl::Status RelaySession::TickBind() {
+  if (!awaiting_challenge_) {
+    return absl::OkStatus();
+  }
+  const Clock::time_point now = Clock::now();
+  if (now >= bind_deadline_) {
+    awaiting_challenge_ = false;
+    std::vector<std::string> names;
+    names.reserve(bind_targets_.size());
+    for (const AddrPort& ap : bind_targets_) {
+      names.push_back(FormatAddrPort(ap));
+    }
+    std::string detail;
+    if (!last_send_error_.ok()) {
+      detail = absl::StrCat("; last send error: ", last_send_error_.message());
+    }
+    return absl::DeadlineExceededError(
+        absl::StrCat("no challenge from ", absl::StrJoin(names, ","), " after ",
+                     absl::FormatDuration(bind_wait_), " (vni=", vni(), " generation=", generation_,
+                     " local=", FormatAddrPort(socket_.local()), detail, ")"));
+  }
+  if (now >= next_bind_send_) {
+    SendBindRound();
+    next_bind_send_ += absl::ToChronoNanoseconds(config_.bind_resend);
+  }
+  return absl::OkStatus();
+}
+
+absl::Duration RelaySession::TimeToBindTick() const {
+  if (!awaiting_challenge_) {
+    return absl::InfiniteDuration();
+  }
+  return Until(std::min(bind_deadline_, next_bind_send_));
+}
+
+absl::Status RelaySession::Bind(absl::Duration max_wait) {
+  if (absl::Status s = StartBind(max_wait); !s.ok()) {
+    return s;
+  }
+  while (true) {
+    absl::StatusOr<std::optional<SessionEventView>> got = ReadOne(TimeToBindTick());
     if (!got.ok()) {
       awaiting_challenge_ = false;
       return got.status();
     }
-    if (!got->has_value()) {
-      continue;
-    }
-    std::optional<AddrPort> challenge_from;
-    Challenge challenge{};
-    std::optional<SessionEvent> event = HandleDatagram(
-        std::span<const uint8_t>(recv_buf_.data(), **got), from, &challenge_from, &challenge);
-    if (event.has_value()) {
+    if (got->has_value()) {
+      const SessionEventView& view = **got;
+      if (view.kind == SessionEvent::Kind::kBound) {
+        return absl::OkStatus();
+      }
       if (pending_.size() < config_.max_pending_events) {
-        pending_.push_back(*std::move(event));
+        SessionEvent event;
+        event.kind = view.kind;
+        event.data.assign(view.data.begin(), view.data.end());
+        event.tx_id = view.tx_id;
+        event.rtt = view.rtt;
+        event.via = view.via;
+        pending_.push_back(std::move(event));
       } else {
         Ignore(IgnoreReason::kQueueFull);
       }
     }
-    if (!challenge_from.has_value()) {
-      continue;
+    if (absl::Status s = TickBind(); !s.ok()) {
+      return s;
     }
-    absl::Status s = socket_.SendTo(
-        *challenge_from, BuildHandshake(DiscoType::kBindUdpRelayEndpointAnswer, challenge));
-    if (!s.ok()) {
-      // Keep going: the next Bind round brings another Challenge.
-      ++stats_.send_errors;
-      last_send_error = s;
-      continue;
-    }
-    ++stats_.answers_sent;
-    relay_addr_ = *challenge_from;
-    bound_ = true;
-    awaiting_challenge_ = false;
-    return absl::OkStatus();
   }
-  awaiting_challenge_ = false;
-  std::string detail;
-  if (!last_send_error.ok()) {
-    detail = absl::StrCat("; last send error: ", last_send_error.message());
-  }
-  return absl::DeadlineExceededError(
-      absl::StrCat("no challenge from ", absl::StrJoin(names, ","), " after ",
-                   absl::FormatDuration(timeout), " (vni=", vni(), " generation=", generation_,
-                   " local=", FormatAddrPort(socket_.local()), detail, ")"));
 }
 
-std::optional<SessionEvent> RelaySession::HandleDatagram(std::span<const uint8_t> pkt,
-                                                         const AddrPort& from,
-                                                         std::optional<AddrPort>* challenge_from,
-                                                         Challenge* challenge) {
+absl::StatusOr<std::optional<SessionEventView>> RelaySession::ReadOne(absl::Duration max_wait) {
+  AddrPort from;
+  absl::StatusOr<std::optional<size_t>> got = socket_.ReceiveFrom(recv_buf_, &from, max_wait);
+  if (!got.ok()) {
+    return got.status();
+  }
+  if (!got->has_value()) {
+    return std::optional<SessionEventView>();
+  }
+  std::optional<AddrPort> challenge_from;
+  Challenge challenge{};
+  std::optional<SessionEventView> event = HandleDatagram(
+      std::span<const uint8_t>(recv_buf_.data(), **got), from, &challenge_from, &challenge);
+  if (!challenge_from.has_value()) {
+    return event;
+  }
+  absl::Status s = socket_.SendTo(
+      *challenge_from, BuildHandshake(DiscoType::kBindUdpRelayEndpointAnswer, challenge));
+  if (!s.ok()) {
+    // Keep going: the next Bind round brings another Challenge.
+    ++stats_.send_errors;
+    last_send_error_ = s;
+    return std::optional<SessionEventView>();
+  }
+  ++stats_.answers_sent;
+  relay_addr_ = *challenge_from;
+  bound_ = true;
+  awaiting_challenge_ = false;
+  SessionEventView bound;
+  bound.kind = SessionEvent::Kind::kBound;
+  bound.via = relay_addr_;
+  return std::optional<SessionEventView>(bound);
+}
+
+std::optional<SessionEventView> RelaySession::HandleDatagram(
+    std::span<const uint8_t> pkt, const AddrPort& from, std::optional<AddrPort>* challenge_from,
+    Challenge* challenge) {
   if (!LooksLikeGeneve(pkt)) {
     Ignore(IgnoreReason::kNotGeneve);
     return std::nullopt;
@@ -339,9 +403,9 @@ std::optional<SessionEvent> RelaySession::HandleDatagram(std::span<const uint8_t
   }
   if (protocol == kGeneveProtocolWireGuard) {
     ++stats_.data_received;
-    SessionEvent event;
+    SessionEventView event;
     event.kind = SessionEvent::Kind::kData;
-    event.data.assign(body.begin(), body.end());
+    event.data = body;
     event.via = from;
     return event;
   }
@@ -352,8 +416,8 @@ std::optional<SessionEvent> RelaySession::HandleDatagram(std::span<const uint8_t
   return std::nullopt;
 }
 
-std::optional<SessionEvent> RelaySession::HandleRelayedDisco(std::span<const uint8_t> wrapper,
-                                                             const AddrPort& from) {
+std::optional<SessionEventView> RelaySession::HandleRelayedDisco(std::span<const uint8_t> wrapper,
+                                                                 const AddrPort& from) {
   if (!LooksLikeDiscoWrapper(wrapper) || wrapper.size() < kDiscoSealOverhead ||
       DiscoWrapperSender(wrapper) != config_.peer) {
     Ignore(IgnoreReason::kBadDisco);
@@ -390,7 +454,7 @@ std::optional<SessionEvent> RelaySession::HandleRelayedDisco(std::span<const uin
       return std::nullopt;
     }
     ++stats_.pongs_received;
-    SessionEvent event;
+    SessionEventView event;
     event.kind = SessionEvent::Kind::kPong;
     event.tx_id = pong->tx_id;
     event.rtt = Since(it->second);
@@ -445,32 +509,51 @@ absl::Status RelaySession::SendData(std::span<const uint8_t> payload) {
   return s;
 }
 
-absl::StatusOr<SessionEvent> RelaySession::Receive(absl::Duration max_wait) {
+absl::StatusOr<SessionEventView> RelaySession::ReceiveView(absl::Duration max_wait) {
+  if (!pending_.empty()) {
+    held_ = std::move(pending_.front());
+    pending_.pop_front();
+    SessionEventView view;
+    view.kind = held_.kind;
+    view.data = held_.data;
+    view.tx_id = held_.tx_id;
+    view.rtt = held_.rtt;
+    view.via = held_.via;
+    return view;
+  }
   const Clock::time_point deadline =
       Clock::now() + absl::ToChronoNanoseconds(std::max(max_wait, absl::ZeroDuration()));
   while (true) {
-    if (!pending_.empty()) {
-      SessionEvent event = std::move(pending_.front());
-      pending_.pop_front();
-      return event;
-    }
-    AddrPort from;
-    absl::StatusOr<std::optional<size_t>> got =
-        socket_.ReceiveFrom(recv_buf_, &from, Until(deadline));
+    absl::StatusOr<std::optional<SessionEventView>> got = ReadOne(Until(deadline));
     if (!got.ok()) {
       return got.status();
     }
     if (got->has_value()) {
-      std::optional<SessionEvent> event =
-          HandleDatagram(std::span<const uint8_t>(recv_buf_.data(), **got), from, nullptr, nullptr);
-      if (event.has_value()) {
-        return *std::move(event);
-      }
+      return **got;
     }
     if (Clock::now() >= deadline) {
-      return SessionEvent{};
+      return SessionEventView{};
     }
   }
+}
+
+absl::StatusOr<SessionEvent> RelaySession::Receive(absl::Duration max_wait) {
+  if (!pending_.empty()) {
+    SessionEvent event = std::move(pending_.front());
+    pending_.pop_front();
+    return event;
+  }
+  absl::StatusOr<SessionEventView> view = ReceiveView(max_wait);
+  if (!view.ok()) {
+    return view.status();
+  }
+  SessionEvent event;
+  event.kind = view->kind;
+  event.data.assign(view->data.begin(), view->data.end());
+  event.tx_id = view->tx_id;
+  event.rtt = view->rtt;
+  event.via = view->via;
+  return event;
 }
 
 }  // namespace dprelay::client

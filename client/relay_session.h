@@ -83,17 +83,30 @@ struct SessionStats {
   std::array<uint64_t, static_cast<size_t>(IgnoreReason::kCount)> ignored{};
 
   uint64_t ignored_total() const;
+  // Adds every counter of `other` (a bridge sums the sessions it has had).
+  void Add(const SessionStats& other);
   // "binds=1 challenges=1 answers=1 pings_sent=.. ... ignored=0 (not_geneve=0 ...)".
   std::string Format() const;
 };
 
 struct SessionEvent {
-  enum class Kind { kNone, kData, kPong };
+  // kBound: a Challenge was answered (only from the non-blocking handshake, StartBind()).
+  enum class Kind { kNone, kData, kPong, kBound };
   Kind kind = Kind::kNone;
   // kData: the payload after the Geneve header.
   std::vector<uint8_t> data;
   // kPong: the Pong's TxID, the time since its Ping was sent, and the relay address it
-  // came through.
+  // came through. kBound: the relay address.
+  TxId tx_id{};
+  absl::Duration rtt;
+  AddrPort via;
+};
+
+// The same event without a copy: `data` points into the session's receive buffer and is
+// valid until the next call on the session. For loops that must not allocate per packet.
+struct SessionEventView {
+  SessionEvent::Kind kind = SessionEvent::Kind::kNone;
+  std::span<const uint8_t> data;
   TxId tx_id{};
   absl::Duration rtt;
   AddrPort via;
@@ -111,10 +124,24 @@ class RelaySession {
   // every bind_resend, answers the first valid Challenge to its source, and from then on
   // uses that source as the relay address. The relay does not acknowledge the Answer, so
   // this returns once it is sent. DeadlineExceeded "no challenge from ..." after bind_timeout
-  // (or `max_wait`, if shorter).
+  // (or `max_wait`, if shorter). Data and Pongs that arrive meanwhile are kept for Receive().
   absl::Status Bind(absl::Duration max_wait = absl::InfiniteDuration());
   // Same as Bind(): a new generation, e.g. after ReopenSocket().
   absl::Status Rebind(absl::Duration max_wait = absl::InfiniteDuration()) { return Bind(max_wait); }
+
+  // The same handshake without blocking, for a caller that waits on other sockets too (the
+  // WireGuard bridge). StartBind() takes a fresh generation and sends the first round of
+  // Binds; ReceiveView()/Receive() answer the Challenge and return Kind::kBound; TickBind()
+  // resends every bind_resend and, once bind_timeout (or `max_wait`) has passed, stops the
+  // handshake and returns the DeadlineExceeded error Bind() would. While a rebind runs, the
+  // old binding keeps carrying data (the relay keeps it until the new Answer). Bind() is
+  // exactly these three in a loop.
+  absl::Status StartBind(absl::Duration max_wait = absl::InfiniteDuration());
+  absl::Status TickBind();
+  bool binding() const { return awaiting_challenge_; }
+  // How long until TickBind() has something to do; infinite when no handshake runs.
+  absl::Duration TimeToBindTick() const;
+
   // Replaces the socket with one bound to `local` (e.g. another port, to move the leg).
   // The session is unbound until the next Rebind().
   absl::Status ReopenSocket(const AddrPort& local);
@@ -125,6 +152,7 @@ class RelaySession {
   const AddrPort& relay_addr() const { return relay_addr_; }
   const UdpSocket& socket() const { return socket_; }
   const DiscoKey& peer() const { return config_.peer; }
+  const UdpRelayEndpoint& endpoint() const { return config_.endpoint; }
   const SessionStats& stats() const { return stats_; }
   // "203.0.113.5:40000:vni:7", as the reference client names a relay path.
   std::string PathName() const;
@@ -138,6 +166,8 @@ class RelaySession {
   // (then Kind::kNone). Pings from the peer are answered here and never returned.
   // Errors only when the socket fails.
   absl::StatusOr<SessionEvent> Receive(absl::Duration max_wait);
+  // Receive() without copying the payload (see SessionEventView).
+  absl::StatusOr<SessionEventView> ReceiveView(absl::Duration max_wait);
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -146,12 +176,17 @@ class RelaySession {
                SharedKey peer_shared);
 
   // Classifies one datagram. While a handshake waits (awaiting_challenge_), a valid
-  // Challenge sets *challenge_from and *challenge. Returns an event to deliver, if any.
-  std::optional<SessionEvent> HandleDatagram(std::span<const uint8_t> pkt, const AddrPort& from,
-                                             std::optional<AddrPort>* challenge_from,
-                                             Challenge* challenge);
-  std::optional<SessionEvent> HandleRelayedDisco(std::span<const uint8_t> wrapper,
-                                                 const AddrPort& from);
+  // Challenge sets *challenge_from and *challenge. Returns an event to deliver, if any; its
+  // data points into `pkt`.
+  std::optional<SessionEventView> HandleDatagram(std::span<const uint8_t> pkt, const AddrPort& from,
+                                                 std::optional<AddrPort>* challenge_from,
+                                                 Challenge* challenge);
+  // Reads and handles at most one datagram, waiting up to `max_wait`; answers a Challenge
+  // the handshake waits for (Kind::kBound). nullopt when nothing was delivered.
+  absl::StatusOr<std::optional<SessionEventView>> ReadOne(absl::Duration max_wait);
+  void SendBindRound();
+  std::optional<SessionEventView> HandleRelayedDisco(std::span<const uint8_t> wrapper,
+                                                     const AddrPort& from);
   void Ignore(IgnoreReason reason) { ++stats_.ignored[static_cast<size_t>(reason)]; }
   // Geneve header + sealed bind-family message, into send_buf_.
   std::span<const uint8_t> BuildHandshake(DiscoType type, const Challenge& challenge);
@@ -170,8 +205,17 @@ class RelaySession {
   bool bound_ = false;
   AddrPort relay_addr_;  // the source of the last Challenge answered
 
+  // The handshake in flight (awaiting_challenge_): where Binds go, when the next round is
+  // due, when it gives up, and the last send error for its message.
+  std::vector<AddrPort> bind_targets_;
+  Clock::time_point next_bind_send_;
+  Clock::time_point bind_deadline_;
+  absl::Duration bind_wait_;
+  absl::Status last_send_error_;
+
   std::map<TxId, Clock::time_point> outstanding_pings_;
   std::deque<SessionEvent> pending_;
+  SessionEvent held_;  // the pending event a view last pointed into
   SessionStats stats_;
   std::vector<uint8_t> recv_buf_;
   std::vector<uint8_t> clear_buf_;

@@ -30,6 +30,16 @@ bool IsUnspecified(const IpAddr& ip) {
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
+// poll()'s timeout: rounded up so that a sub-millisecond wait does not turn into a busy poll,
+// and capped (an infinite wait is one hour, then the caller looks again).
+int PollTimeoutMs(absl::Duration timeout) {
+  if (timeout <= absl::ZeroDuration()) {
+    return 0;
+  }
+  return static_cast<int>(
+      absl::ToInt64Milliseconds(std::min(timeout, absl::Hours(1)) + absl::Microseconds(999)));
+}
+
 absl::StatusOr<AddrPort> SockName(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
@@ -157,15 +167,30 @@ absl::Status UdpSocket::SendTo(const AddrPort& dst, std::span<const uint8_t> dat
   return absl::OkStatus();
 }
 
+absl::Status WaitReadable(const UdpSocket& a, const UdpSocket& b, absl::Duration timeout,
+                          bool* a_ready, bool* b_ready) {
+  pollfd pfds[2] = {{.fd = a.fd(), .events = POLLIN, .revents = 0},
+                    {.fd = b.fd(), .events = POLLIN, .revents = 0}};
+  *a_ready = false;
+  *b_ready = false;
+  const int ready = poll(pfds, 2, PollTimeoutMs(timeout));
+  if (ready < 0) {
+    if (errno == EINTR) {
+      return absl::OkStatus();
+    }
+    return absl::InternalError(absl::StrCat("poll ", FormatAddrPort(a.local()), ", ",
+                                            FormatAddrPort(b.local()), ": ", ErrnoText(errno)));
+  }
+  // POLLERR (a pending ICMP error) also counts: the read clears it.
+  *a_ready = pfds[0].revents != 0;
+  *b_ready = pfds[1].revents != 0;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<size_t>> UdpSocket::ReceiveFrom(std::span<uint8_t> buf, AddrPort* from,
                                                              absl::Duration timeout) {
   pollfd pfd{.fd = fd_, .events = POLLIN, .revents = 0};
-  int timeout_ms = 0;
-  if (timeout > absl::ZeroDuration()) {
-    // Round up so that a sub-millisecond wait does not turn into a busy poll.
-    timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout + absl::Microseconds(999)));
-  }
-  int ready = poll(&pfd, 1, timeout_ms);
+  int ready = poll(&pfd, 1, PollTimeoutMs(timeout));
   if (ready < 0) {
     if (errno == EINTR) {
       return std::optional<size_t>();

@@ -57,4 +57,9 @@ class UdpSocket {
   bool dual_stack_ = false;
 };
 
+// Waits up to `timeout` until `a` or `b` has a datagram to read; sets *a_ready and *b_ready.
+// A signal ends the wait early with neither set. Errors only when poll() fails.
+absl::Status WaitReadable(const UdpSocket& a, const UdpSocket& b, absl::Duration timeout,
+                          bool* a_ready, bool* b_ready);
+
 }  // namespace dprelay::client

@@ -2,6 +2,8 @@
 # Capacity benchmark: writes perf/RESULTS.md. Ratios are measured in one run (relay worker vs
 # the same harness forwarding with no relay logic); instructions per packet come from callgrind.
 #   scripts/bench.sh [--quick]     (--quick: 1k sessions only, shorter runs)
+# Sections of perf/RESULTS.md that other runs wrote (a "<!-- kept by scripts/bench.sh -->" line
+# under their "## " heading, e.g. the WireGuard tunnel figures) are kept, after bench.sh's own.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -65,6 +67,15 @@ run cg valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.out" \
 IR=$(sed -n 's/^summary: //p' "$TMP/callgrind.out")
 FWD=$(sed -n 's/.*forwarded_packets=\([0-9]*\).*/\1/p' "$TMP/cg.out")
 IPP=$(awk -v ir="$IR" -v n="$FWD" 'BEGIN{printf "%.0f", ir / n}')
+
+# The sections to keep, each from its heading to the next one.
+KEPT="$TMP/kept.md"
+if [ -f "$OUT" ]; then
+  awk '/^## /{if(keep)printf "%s", buf; buf=""; keep=0}
+       {buf=buf $0 "\n"}
+       /^<!-- kept by scripts\/bench.sh -->$/{keep=1}
+       END{if(keep)printf "%s", buf}' "$OUT" >"$KEPT"
+fi
 
 {
   echo "# dprelay benchmark results"
@@ -153,5 +164,8 @@ IPP=$(awk -v ir="$IR" -v n="$FWD" 'BEGIN{printf "%.0f", ir / n}')
   echo "1k rate; <= 256 B per session; >= 50x a kernel-socket relay per core. See the issue's"
   echo "closing note for what bounds each figure."
 } >"$OUT"
+if [ -s "$KEPT" ]; then
+  { echo; cat "$KEPT"; } >>"$OUT"
+fi
 echo "bench: wrote $OUT"
 cat "$OUT"

@@ -2,17 +2,20 @@
 # dprelay demo: two clients in their own network namespaces get an allocation from
 # dprelay-control, bind to dprelay-dataplane with the disco handshake and exchange traffic and
 # pings through it. Builds first if needed; removes everything it made on exit, Ctrl-C or error.
-#   scripts/demo.sh [--count N] [--pings N] [--size BYTES] [--workers N]
+# With --wireguard, the clients are unmodified WireGuard (wireguard-go) instead, each peered
+# only with its local `dprelay-peer wg` bridge: a ping and a short iperf3 run through dprelay.
+#   scripts/demo.sh [--count N] [--pings N] [--size BYTES] [--workers N] [--wireguard]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-COUNT=20 PINGS=5 SIZE=200
+COUNT=20 PINGS=5 SIZE=200 WIREGUARD=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --count) COUNT=$2; shift 2 ;;
     --pings) PINGS=$2; shift 2 ;;
     --size) SIZE=$2; shift 2 ;;
     --workers) export DP_WORKERS=$2; shift 2 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --wireguard) WIREGUARD=1; shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "demo: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -22,8 +25,10 @@ done
 DPRELAY_BIN=${DPRELAY_BIN:-$ROOT/build}
 WORK=$(mktemp -d /tmp/dprelay-demo.XXXXXX)
 source "$ROOT/scripts/lib/topology.sh"
+source "$ROOT/scripts/lib/wireguard.sh"
 cleanup() {
   topo_down
+  wg_down
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -33,6 +38,47 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "topology: namespaces $NS_A, $NS_B (clients) and $NS_R (relay)"
 topo_up
+
+if [ $WIREGUARD -eq 1 ]; then
+  step "WireGuard through dprelay: relay, a dprelay-peer wg bridge and wireguard-go in each client namespace"
+  if ! wg_pair_up; then
+    for f in "$WORK"/dp.log "$WORK"/control.wg.log "$WORK"/bridge.*.log "$WORK"/wireguard-go.*.log; do
+      [ -f "$f" ] && sed "s|^|   $(basename "$f")| |" "$f"
+    done
+    step "result: FAILED (no tunnel through the relay)"
+    exit 1
+  fi
+  echo "dataplane on net_$DP_DRIVER; tunnel $WG_TUN_A ($NS_A) <-> $WG_TUN_B ($NS_B)"
+  for side in a b; do
+    echo "-- bridge $side"
+    grep -E '^(wg|allocation|bound|pong) ' "$WORK/bridge.$side.log" | sed 's/^/   /'
+  done
+  echo "-- wg show ($NS_A)"
+  ip netns exec "$NS_A" wg show "$WG_IF_A" | sed 's/^/   /'
+
+  step "ping $WG_TUN_B through the WireGuard tunnel (and so through the relay)"
+  ip netns exec "$NS_A" ping -c "$PINGS" -i 0.2 -W 2 "$WG_TUN_B" | sed 's/^/   /'
+
+  step "iperf3 TCP for 3 s over the tunnel"
+  wg_iperf_server_start
+  timeout 20 ip netns exec "$NS_A" iperf3 -c "$WG_TUN_B" -p 5201 -t 3 -f m |
+    grep -E 'sender|receiver' | sed 's/^/   /'
+
+  step "dprelayctl sessions (both legs, forwarded packets)"
+  "$DPRELAY_BIN/control/dprelayctl" --socket="$WORK/control.sock" sessions | sed 's/^/   /'
+
+  step "dprelay-dataplane counters (at stop)"
+  for pid in "$BRIDGE_PID_A" "$BRIDGE_PID_B"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait "$BRIDGE_PID_A" "$BRIDGE_PID_B" 2>/dev/null || true
+  dataplane_stop
+  grep '^counters:' "$WORK/dp.log" | sed 's/^counters: //' | tr ' ' '\n' |
+    grep -E '^(rx|tx|forwarded)_|legs_bound|^drop_' | sed 's/^/   /'
+  for side in a b; do
+    echo "-- bridge $side: $(grep '^bridge ' "$WORK/bridge.$side.log" | cut -d' ' -f2-7)"
+  done
+  step "result: WireGuard ping and iperf3 through dprelay"
+  exit 0
+fi
 PEER="$DPRELAY_BIN/client/dprelay-peer"
 CONTROL="$DPRELAY_BIN/control/dprelay-control"
 

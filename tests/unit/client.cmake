@@ -9,3 +9,11 @@ dprelay_add_test(NAME client_key_file_test LABEL unit
 dprelay_add_test(NAME client_loopback_test LABEL unit TIMEOUT 180
   SOURCES client_loopback_test.cc client_fake_relay.cc
   LIBS dprelay_client GTest::gtest_main)
+dprelay_add_test(NAME client_path_monitor_test LABEL unit
+  SOURCES client_path_monitor_test.cc
+  LIBS dprelay_client GTest::gtest_main)
+# Two `dprelay-peer wg` bridges on threads against the fake relay, with test sockets
+# playing the two WireGuards.
+dprelay_add_test(NAME client_wg_bridge_test LABEL unit TIMEOUT 120
+  SOURCES client_wg_bridge_test.cc client_fake_relay.cc
+  LIBS dprelay_client GTest::gtest_main)
