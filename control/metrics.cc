@@ -78,8 +78,8 @@ struct Metrics::Impl {
   Counter* CounterFor(const std::string& name) {
     // "forwarded_{packets,bytes}_udp<in>_udp<out>": the reference's four series each.
     // "forwarded_packets"/"forwarded_bytes" are their sums, not exported a second time.
-    for (auto [prefix, family] : {std::pair{"forwarded_packets", fwd_packets},
-                                  std::pair{"forwarded_bytes", fwd_bytes}}) {
+    for (auto [prefix, family] :
+         {std::pair{"forwarded_packets", fwd_packets}, std::pair{"forwarded_bytes", fwd_bytes}}) {
       if (name == prefix) {
         return nullptr;
       }

@@ -23,8 +23,7 @@ absl::StatusOr<Cidr> ParseCidr(std::string_view flag, std::string_view text) {
     addr = text.substr(0, slash);
     uint32_t p;
     if (!absl::SimpleAtoi(std::string(text.substr(slash + 1)), &p)) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("--%s=%s: bad prefix length", flag, text));
+      return absl::InvalidArgumentError(absl::StrFormat("--%s=%s: bad prefix length", flag, text));
     }
     prefix = p;
   }
@@ -82,8 +81,8 @@ absl::Status ParseAddressFlag(std::string_view text, DataplaneConfig* config) {
             absl::StrFormat("--address=%s: more than one IPv6 address", text));
       }
       if (IsIpv6LinkLocal(c->ip.bytes) || c->ip.bytes[0] == 0xff) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "--address: %s must be a global or unique-local IPv6 address", part));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("--address: %s must be a global or unique-local IPv6 address", part));
       }
       config->address6 = Ipv6Subnet{c->ip.bytes, static_cast<uint8_t>(c->prefix)};
     }

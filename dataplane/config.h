@@ -13,19 +13,18 @@ namespace dprelay {
 
 struct DataplaneConfig {
   PortSpec port;
-  Ipv4Subnet address;                   // relay IPv4 address and its connected prefix
-  std::optional<Ipv6Subnet> address6;   // relay IPv6 address and prefix, if any
+  Ipv4Subnet address;                  // relay IPv4 address and its connected prefix
+  std::optional<Ipv6Subnet> address6;  // relay IPv6 address and prefix, if any
   uint16_t relay_port = 40000;
-  std::optional<uint32_t> gateway;      // network order; next hop for off-link IPv4 clients
-  std::optional<Ip6Bytes> gateway6;     // next hop for off-link IPv6 clients
-  uint32_t capacity = 65536;            // largest VNI the table holds
+  std::optional<uint32_t> gateway;   // network order; next hop for off-link IPv4 clients
+  std::optional<Ip6Bytes> gateway6;  // next hop for off-link IPv6 clients
+  uint32_t capacity = 65536;         // largest VNI the table holds
   std::string ipc_socket = "/run/dprelay/dataplane.sock";
   uint32_t idle_sleep_us = 0;     // sleep after an empty poll (0 = pure busy polling)
   uint32_t stats_interval_s = 0;  // log counters this often (0 = only at exit)
 
   NextHopConfig next_hops() const {
-    return NextHopConfig{.v4 = address, .gateway4 = gateway, .v6 = address6,
-                         .gateway6 = gateway6};
+    return NextHopConfig{.v4 = address, .gateway4 = gateway, .v6 = address6, .gateway6 = gateway6};
   }
 };
 

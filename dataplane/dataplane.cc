@@ -105,8 +105,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
   char mac[32];
   absl::SNPrintF(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", local.mac[0], local.mac[1],
                  local.mac[2], local.mac[3], local.mac[4], local.mac[5]);
-  std::string relay = absl::StrFormat("%s:%u", FormatIp(IpAddr::V4FromBe(local.ip_be)),
-                                      config.relay_port);
+  std::string relay =
+      absl::StrFormat("%s:%u", FormatIp(IpAddr::V4FromBe(local.ip_be)), config.relay_port);
   if (local.ipv6) {
     absl::StrAppendFormat(&relay, " and [%s]:%u (link-local %s)",
                           FormatIp(IpAddr::V6(local.ip6.data())), config.relay_port,

@@ -11,7 +11,7 @@ namespace dprelay {
 #define DPRELAY_DROP_REASONS(X)                                                                \
   /* Ethernet / IP / UDP */                                                                    \
   X(kEthRunt, "eth_runt")                           /* shorter than an Ethernet header */      \
-  X(kUnsupportedEthertype, "unsupported_ethertype") /* not ARP/IPv4 (or IPv6 when on) */      \
+  X(kUnsupportedEthertype, "unsupported_ethertype") /* not ARP/IPv4 (or IPv6 when on) */       \
   X(kIpRunt, "ip_runt")                             /* truncated IPv4/IPv6 header */           \
   X(kIpBadVersion, "ip_bad_version")                /* version != ethertype's */               \
   X(kIpBadHeaderLength, "ip_bad_header_length")     /* IHL < 5 */                              \

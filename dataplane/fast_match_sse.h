@@ -35,10 +35,10 @@ class FastMatch {
     }
     const int ip_len = __builtin_bswap16(static_cast<uint16_t>(len - kEthHdrLen));
     const int udp_len = __builtin_bswap16(static_cast<uint16_t>(len - kEthHdrLen - kIpv4HdrLen));
-    const __m128i lo = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 12)),
-                                     mask_lo_);
-    const __m128i hi = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 24)),
-                                     mask_hi_);
+    const __m128i lo =
+        _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 12)), mask_lo_);
+    const __m128i hi =
+        _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 24)), mask_hi_);
     const __m128i eq = _mm_and_si128(_mm_cmpeq_epi8(lo, _mm_insert_epi16(pattern_lo_, ip_len, 2)),
                                      _mm_cmpeq_epi8(hi, _mm_insert_epi16(pattern_hi_, udp_len, 7)));
     return _mm_movemask_epi8(eq) == 0xffff;

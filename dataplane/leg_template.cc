@@ -59,7 +59,7 @@ LegFwd BuildLegFwd(const LegEndpoints& e, NextHopState state, const MacAddr* nex
                    LegFwd6* v6) {
   LegFwd f;
   const bool resolved = state == NextHopState::kResolved && next_hop_mac != nullptr;
-  f.next_hop = resolved ? NextHopState::kResolved
+  f.next_hop = resolved                          ? NextHopState::kResolved
                : state == NextHopState::kNoRoute ? NextHopState::kNoRoute
                                                  : NextHopState::kUnresolved;
   if (e.v6) {

@@ -100,9 +100,8 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns, uint64_t now_tsc)
     sessions_.Remove(remove->vni);
   } else if (auto* dump = std::get_if<ipc::DumpRequest>(&msg)) {
     ipc::DumpReply reply{.request_id = dump->request_id};
-    reply.sessions =
-        sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan, &reply.next_vni,
-                           now_ns, now_tsc, ctx_.tsc_hz);
+    reply.sessions = sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan,
+                                        &reply.next_vni, now_ns, now_tsc, ctx_.tsc_hz);
     ipc_->Send(reply);
   } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
     ipc::StatsReply reply{.counters = Counters()};
@@ -264,8 +263,8 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   auto* ip4 = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
   auto* ip6 = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
   const size_t header_len = v6 ? kV6HeaderLen : kV4HeaderLen;
-  auto* udp = reinterpret_cast<rte_udp_hdr*>(reinterpret_cast<uint8_t*>(eth) + header_len -
-                                             kUdpHdrLen);
+  auto* udp =
+      reinterpret_cast<rte_udp_hdr*>(reinterpret_cast<uint8_t*>(eth) + header_len - kUdpHdrLen);
   uint8_t* payload = reinterpret_cast<uint8_t*>(udp + 1);
   const size_t payload_len = rte_be_to_cpu_16(udp->dgram_len) - kUdpHdrLen;
   const uint32_t vni = GeneveVni(payload);

@@ -205,8 +205,8 @@ void MainLcore::LearnFromNeighbourAdvertisement(rte_mbuf* m, uint64_t now_ns) {
 void MainLcore::SendNeighbourSolicitation(const Ip6Bytes& target) {
   rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool);
   uint8_t* p = m == nullptr ? nullptr
-                            : reinterpret_cast<uint8_t*>(rte_pktmbuf_append(
-                                  m, kEthHdrLen + kIpv6HdrLen + kNdMessageLen));
+                            : reinterpret_cast<uint8_t*>(
+                                  rte_pktmbuf_append(m, kEthHdrLen + kIpv6HdrLen + kNdMessageLen));
   if (p == nullptr) {
     if (m != nullptr) {
       rte_pktmbuf_free(m);

@@ -26,13 +26,14 @@ bool Ipv6Subnet::Contains(const Ip6Bytes& ip) const {
 bool IsIpv6LinkLocal(const Ip6Bytes& ip) { return ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80; }
 
 Ip6Bytes LinkLocalFromMac(const MacAddr& mac) {
-  return Ip6Bytes{0xfe, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(mac[0] ^ 0x02), mac[1],
-                  mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]};
+  return Ip6Bytes{
+      0xfe,   0x80,   0,    0,    0,      0,      0,     0, static_cast<uint8_t>(mac[0] ^ 0x02),
+      mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]};
 }
 
 Ip6Bytes SolicitedNodeMulticast(const Ip6Bytes& target) {
-  return Ip6Bytes{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, target[13], target[14],
-                  target[15]};
+  return Ip6Bytes{0xff, 0x02, 0, 0,    0,    0,          0,          0,
+                  0,    0,    0, 0x01, 0xff, target[13], target[14], target[15]};
 }
 
 bool Neighbours::OnLink(const IpAddr& ip) const {

@@ -19,9 +19,9 @@ absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_
   }
   for (const AddrPort& b : m.bound) {
     if (b.valid() && !b.ip.is_v4() && !(b.ip.is_v6() && local_.ipv6)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "VNI %u: bound leg %s is IPv6 and the dataplane has no IPv6 address", m.vni,
-          FormatAddrPort(b)));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("VNI %u: bound leg %s is IPv6 and the dataplane has no IPv6 address",
+                          m.vni, FormatAddrPort(b)));
     }
   }
   // A re-install (control reconnecting) carries the same keys. Different keys for a live VNI

@@ -37,8 +37,8 @@ inline constexpr uint8_t kLegV6 = 6;
 // For an IPv6 leg, addr_be, port_be, l4_sum and hdr stay zero: its address and template are
 // in the session's LegFwd6 record, which IPv4 traffic never touches.
 struct LegFwd {
-  uint32_t addr_be = 0;  // the client's bound IPv4 address (network order)
-  uint16_t port_be = 0;  // the client's bound UDP port (network order)
+  uint32_t addr_be = 0;         // the client's bound IPv4 address (network order)
+  uint16_t port_be = 0;         // the client's bound UDP port (network order)
   uint8_t bound = kLegUnbound;  // kLegV4 / kLegV6: packets from the bound address are accepted
   NextHopState next_hop = NextHopState::kUnresolved;  // kResolved: hdr is complete
   uint16_t ip_sum = 0;  // folded sum of hdr's IPv4 header with total length and checksum 0
@@ -116,7 +116,7 @@ class SessionTable {
   // Writes leg `leg` of slot s (inside its write section).
   void WriteLeg(SessionSlot& s, uint32_t vni, int leg, const LegFwd& fwd, const LegFwd6* v6);
 
-  SessionSlot* slots_;  // capacity_ + 1 entries, cache-line aligned; [0] never live
+  SessionSlot* slots_;          // capacity_ + 1 entries, cache-line aligned; [0] never live
   LegFwd6* v6_legs_ = nullptr;  // (capacity_ + 1) * 2 entries, or none
   bool from_heap_ = false;
   bool v6_from_heap_ = false;

@@ -58,14 +58,14 @@ __attribute__((always_inline)) inline uint64_t LegMatchWord(const LegFwd& l) {
 // A packet's source matches a leg when address, port and family equal (next_hop ignored).
 constexpr uint64_t kLegMatchMask = 0x00ffffffffffffffull;
 // The leg a fast-path packet goes to: IPv4, with a resolved next hop (bound and next_hop).
-constexpr uint64_t kFastTarget =
-    kLegV4 | uint64_t{static_cast<uint8_t>(NextHopState::kResolved)} << 8;
+constexpr uint64_t kFastTarget = kLegV4 | uint64_t{static_cast<uint8_t>(NextHopState::kResolved)}
+                                              << 8;
 
 // RFC 1624 with the relay's address and port cancelling out (LegFwd::addr_port_sum).
 __attribute__((always_inline)) inline uint16_t ForwardedUdpChecksum(uint16_t csum, uint16_t to_sum,
                                                                     uint16_t from_sum) {
-  const uint32_t sum = CsumFold(uint32_t{static_cast<uint16_t>(~csum)} + to_sum +
-                                static_cast<uint16_t>(~from_sum));
+  const uint32_t sum =
+      CsumFold(uint32_t{static_cast<uint16_t>(~csum)} + to_sum + static_cast<uint16_t>(~from_sum));
   const uint16_t out = static_cast<uint16_t>(~sum);
   return out == 0 ? 0xffff : out;
 }
@@ -119,8 +119,7 @@ __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerConte
     worker_internal::Inbound in{
         .v6 = false, .sport_be = sport_be, .udp_len_be = udp_len_be, .udp_csum = udp_csum};
     std::memcpy(in.src, &src_be, 4);
-    return worker_internal::ForwardAnyFamily(ctx, view.leg_stats, m, in, vni, payload_len,
-                                             now_tsc);
+    return worker_internal::ForwardAnyFamily(ctx, view.leg_stats, m, in, vni, payload_len, now_tsc);
   }
   LegStats& st = view.leg_stats[size_t{vni} * 2 + from];
   Bump(st.packets);
@@ -209,8 +208,8 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
 // finds the exact reason.
 // *fwd_bytes accumulates the payload of what it forwards IPv4 -> IPv4.
 __attribute__((always_inline)) inline PacketResult ProcessPacket(const WorkerContext& ctx,
-                                                                 const FastView& view,
-                                                                 rte_mbuf* m, uint64_t now_tsc,
+                                                                 const FastView& view, rte_mbuf* m,
+                                                                 uint64_t now_tsc,
                                                                  uint64_t* fwd_bytes) noexcept {
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);

@@ -38,8 +38,8 @@ PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte
   const size_t in_hdr = in_v6 ? kV6HeaderLen : kV4HeaderLen;
   // The replaced words: source, destination (our address), source port and destination port
   // (the relay port), each complemented.
-  const uint32_t ports = static_cast<uint32_t>(in.sport_be) |
-                         static_cast<uint32_t>(ctx.relay_port_be) << 16;
+  const uint32_t ports =
+      static_cast<uint32_t>(in.sport_be) | static_cast<uint32_t>(ctx.relay_port_be) << 16;
   const uint64_t old_complement =
       in_v6 ? ComplementSum(in.src, 4) + ComplementSum(ctx.local_ip6.data(), 4) +
                   ComplementSum(&ports, 1)
@@ -146,7 +146,7 @@ PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte
   if (!in_v6 && !out_v6) {
     return result;  // the leg was rebound to IPv4 meanwhile: the burst loop counts it
   }
-  const FamilyPath path = !in_v6 ? FamilyPath::kV4ToV6
+  const FamilyPath path = !in_v6   ? FamilyPath::kV4ToV6
                           : out_v6 ? FamilyPath::kV6ToV6
                                    : FamilyPath::kV6ToV4;
   Bump(ctx.counters->family_packets[static_cast<size_t>(path)]);
@@ -232,8 +232,7 @@ void SetWorkerIpv6(const LocalIdentity& local, WorkerContext* ctx) {
     return;
   }
   ctx->local_ip6 = local.ip6;
-  static constexpr Ip6Bytes kAllNodes = {0xff, 0x02, 0, 0, 0, 0, 0, 0,
-                                         0,    0,    0, 0, 0, 0, 0, 0x01};
+  static constexpr Ip6Bytes kAllNodes = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
   ctx->nd_destinations = {local.ll6, SolicitedNodeMulticast(local.ip6),
                           SolicitedNodeMulticast(local.ll6), kAllNodes};
 }

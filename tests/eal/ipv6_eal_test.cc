@@ -121,8 +121,8 @@ TEST_F(Ipv6EalTest, AnswersNeighbourSolicitationsForItsAddressesOnly) {
   na.payload = expected_body;
   EXPECT_EQ(out[0], na.Build());
   EXPECT_TRUE(testing::ChecksumsValid(out[0]));
-  EXPECT_EQ(neighbours_->Lookup(a6_.addr().ip), (MacAddr{kMacA[0], kMacA[1], kMacA[2], kMacA[3],
-                                                         kMacA[4], kMacA[5]}));
+  EXPECT_EQ(neighbours_->Lookup(a6_.addr().ip),
+            (MacAddr{kMacA[0], kMacA[1], kMacA[2], kMacA[3], kMacA[4], kMacA[5]}));
 
   // The link-local address derived from the MAC is answered too.
   MacAddr mac;
@@ -173,8 +173,8 @@ TEST_F(Ipv6EalTest, HandshakeOverIpv6GetsA160ByteChallengeFromTheRelayAddressAnd
   Inject(Solicitation(a6_, kRelayIp6).Build());
   Step();
   Sent(1);
-  Inject(FromClient(a6_, Sealed(a6_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, b_.key.pub))
-             .Build());
+  Inject(
+      FromClient(a6_, Sealed(a6_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, b_.key.pub)).Build());
   Step();
   std::vector<std::vector<uint8_t>> out = Sent(1);
   ASSERT_EQ(out.size(), 1u);
@@ -284,8 +284,8 @@ TEST_F(Ipv6EalTest, ResolvesIpv6PeersBySolicitationBeforeForwardingToThem) {
     EXPECT_EQ(ns[1], 0x33);
     EXPECT_EQ(ns[2], 0xff);
     EXPECT_EQ(ns[54], kNs);
-    EXPECT_EQ(ns[21], 255);                                   // hop limit
-    EXPECT_EQ(0, std::memcmp(&ns[22], kRelayIp6.data(), 16));  // from our address
+    EXPECT_EQ(ns[21], 255);                                     // hop limit
+    EXPECT_EQ(0, std::memcmp(&ns[22], kRelayIp6.data(), 16));   // from our address
     EXPECT_EQ(0, std::memcmp(&ns[54 + 24 + 2], port_.mac, 6));  // with our MAC
     EXPECT_TRUE(testing::ChecksumsValid(ns));
   }

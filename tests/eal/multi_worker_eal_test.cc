@@ -209,8 +209,8 @@ LegVersion V6Version(const char* ip, uint16_t port, uint8_t tag) {
 bool ForwardedWith(const std::vector<uint8_t>& f, const LegVersion& v) {
   const bool v6 = v.dst.size() == 16;
   const size_t dst_at = v6 ? 38 : 30, port_at = v6 ? 56 : 36;
-  return f.size() == (v6 ? 62u : 42u) + 64 && f[1] == v.mac_tag &&
-         f[12] == (v6 ? 0x86 : 0x08) && std::memcmp(&f[dst_at], v.dst.data(), v.dst.size()) == 0 &&
+  return f.size() == (v6 ? 62u : 42u) + 64 && f[1] == v.mac_tag && f[12] == (v6 ? 0x86 : 0x08) &&
+         std::memcmp(&f[dst_at], v.dst.data(), v.dst.size()) == 0 &&
          (f[port_at] << 8 | f[port_at + 1]) == v.port && testing::ChecksumsValid(f);
 }
 

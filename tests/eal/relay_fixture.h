@@ -62,7 +62,8 @@ struct Client {
   std::array<uint8_t, 16> ip6{};
 
   AddrPort addr() const {
-    return v6 ? AddrPort{IpAddr::V6(ip6.data()), port} : AddrPort{IpAddr::V4FromBe(htonl(ip)), port};
+    return v6 ? AddrPort{IpAddr::V6(ip6.data()), port}
+              : AddrPort{IpAddr::V4FromBe(htonl(ip)), port};
   }
 };
 
@@ -304,6 +305,5 @@ class RelayEalTest : public ::testing::Test {
   DiscoKeyPair server_;
   Client a_, b_;
 };
-
 
 }  // namespace dprelay

@@ -19,7 +19,7 @@ struct Frame {
   uint16_t dst_port = 0;
   uint8_t ttl = 64;
   uint8_t ihl = 5;
-  uint16_t frag = 0;  // flags+offset, host order
+  uint16_t frag = 0;      // flags+offset, host order
   uint8_t protocol = 17;  // IPv4 protocol / IPv6 next header
   bool udp_checksum = true;
   // IPv6 instead of IPv4: ihl and frag are ignored, ttl is the hop limit.

@@ -71,7 +71,7 @@ TEST_F(HandshakeTest, BindChallengeAnswerBindsTheLegOnce) {
   r = HandleHandshake(state_, macs_, answer, src_, kMinute + 420'000);
   EXPECT_EQ(r.kind, HandshakeResult::Kind::kBound);
   EXPECT_EQ(r.leg, leg_a_);
-  EXPECT_EQ(r.rtt_ns, 420'000u);  // Challenge sent -> Answer received
+  EXPECT_EQ(r.rtt_ns, 420'000u);                              // Challenge sent -> Answer received
   r = HandleHandshake(state_, macs_, answer, src_, kMinute);  // replay
   EXPECT_EQ(r.kind, HandshakeResult::Kind::kDrop);
   EXPECT_EQ(r.drop, DropReason::kNoGeneration);

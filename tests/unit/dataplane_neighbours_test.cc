@@ -81,8 +81,7 @@ TEST(DataplaneConfigTest, BadAddressesAndGatewaysAreRefusedByName) {
     return std::string(ParseAddressFlag(text, &c).message());
   };
   EXPECT_NE(address_error("fd00::1/64").find("IPv4 address is required"), std::string::npos);
-  EXPECT_NE(address_error("10.0.0.1/24,10.0.0.2/24").find("more than one IPv4"),
-            std::string::npos);
+  EXPECT_NE(address_error("10.0.0.1/24,10.0.0.2/24").find("more than one IPv4"), std::string::npos);
   EXPECT_NE(address_error("10.0.0.1/24,fd00::1,fd00::2").find("more than one IPv6"),
             std::string::npos);
   EXPECT_NE(address_error("10.0.0.1/33").find("0..32"), std::string::npos);
