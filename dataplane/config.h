@@ -20,6 +20,9 @@ struct DataplaneConfig {
   std::string ipc_socket = "/run/dprelay/dataplane.sock";
   uint32_t idle_sleep_us = 0;     // sleep after an empty poll (0 = pure busy polling)
   uint32_t stats_interval_s = 0;  // log counters this often (0 = only at exit)
+  // Kernel interface (net_tap) for non-relay traffic to the relay address; empty = none, such
+  // traffic is dropped and counted (not_relay_port, unsupported_l4).
+  std::string exception_iface;
 };
 
 // "10.0.0.1/24" (prefix defaults to 32). Errors name the flag.

@@ -23,6 +23,9 @@ std::vector<std::pair<std::string, uint64_t>> SumCounters(const LcoreCounters* b
       {"arp_replies", sum(&LcoreCounters::arp_replies)},
       {"arp_requests", sum(&LcoreCounters::arp_requests)},
       {"icmp_echo_replies", sum(&LcoreCounters::icmp_echo_replies)},
+      {"to_exception", sum(&LcoreCounters::to_exception)},
+      {"exception_to_kernel", sum(&LcoreCounters::exception_to_kernel)},
+      {"exception_from_kernel", sum(&LcoreCounters::exception_from_kernel)},
       {"worker_cycles", sum(&LcoreCounters::worker_cycles)},
       {"worker_busy_cycles", sum(&LcoreCounters::worker_busy_cycles)},
   };

@@ -28,6 +28,10 @@ struct alignas(64) LcoreCounters {
   std::atomic<uint64_t> arp_replies{0};
   std::atomic<uint64_t> arp_requests{0};
   std::atomic<uint64_t> icmp_echo_replies{0};
+  // Exception interface: handed over by workers, given to the kernel, sent by the kernel.
+  std::atomic<uint64_t> to_exception{0};
+  std::atomic<uint64_t> exception_to_kernel{0};
+  std::atomic<uint64_t> exception_from_kernel{0};
   // Worker loop time in TSC cycles: all of it, and the part spent on polls that found packets.
   // busy / total is the worker's busy ratio (published every kCycleFlush loop iterations).
   std::atomic<uint64_t> worker_cycles{0};

@@ -49,7 +49,10 @@ namespace dprelay {
   X(kNoRoute, "no_route")            /* off-link peer and no gateway */                        \
   X(kMainRingFull, "main_ring_full") /* worker -> main lcore ring overflow */                  \
   X(kTxFull, "tx_full")              /* TX queue did not take the packet */                    \
-  X(kNoMbuf, "no_mbuf")              /* mempool empty when building a reply */
+  X(kNoMbuf, "no_mbuf")              /* mempool empty when building a reply */                 \
+  /* exception interface (--exception_iface) */                                                \
+  X(kExceptionRingFull, "exception_ring_full") /* worker -> exception path ring overflow */    \
+  X(kExceptionTxFull, "exception_tx_full")     /* the exception interface did not take it */
 
 enum class DropReason : uint8_t {
 #define DPRELAY_DROP_ENUM(name, label) name,

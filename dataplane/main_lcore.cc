@@ -33,6 +33,10 @@ AddrPort V4AddrPort(uint32_t ip_be, uint16_t port_be) {
 MainLcore::MainLcore(const MainLcoreContext& ctx, SessionTable* table, Neighbours* neighbours,
                      std::unique_ptr<IpcServer> ipc)
     : ctx_(ctx),
+      tx_{.port_id = ctx.local.port_id,
+          .queue = ctx.tx_queue,
+          .handoff = ctx.tx_handoff,
+          .counters = ctx.counters},
       neighbours_(neighbours),
       sessions_(table, neighbours, ctx.local),
       ipc_(std::move(ipc)) {}
@@ -92,9 +96,8 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns, uint64_t now_tsc)
     sessions_.Remove(remove->vni);
   } else if (auto* dump = std::get_if<ipc::DumpRequest>(&msg)) {
     ipc::DumpReply reply{.request_id = dump->request_id};
-    reply.sessions =
-        sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan, &reply.next_vni,
-                           now_ns, now_tsc, ctx_.tsc_hz);
+    reply.sessions = sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan,
+                                        &reply.next_vni, now_ns, now_tsc, ctx_.tsc_hz);
     ipc_->Send(reply);
   } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
     ipc::StatsReply reply{.counters = Counters()};
@@ -152,7 +155,11 @@ void MainLcore::HandleArp(rte_mbuf* m, uint64_t now_ns) {
     }
   }
   if (op != RTE_ARP_OP_REQUEST) {
-    rte_pktmbuf_free(m);
+    if (ctx_.exception != nullptr) {
+      ctx_.exception->ToKernel(m);  // it may be the answer to the kernel's own request
+    } else {
+      rte_pktmbuf_free(m);
+    }
     return;
   }
   // Turn the request into our reply in place.
@@ -291,20 +298,7 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   Transmit(m);
 }
 
-void MainLcore::Transmit(rte_mbuf* m) {
-  if (ctx_.tx_handoff != nullptr) {
-    // Worker 0 transmits it and counts it.
-    if (rte_ring_enqueue(ctx_.tx_handoff, m) != 0) {
-      Drop(m, DropReason::kTxFull);
-    }
-    return;
-  }
-  if (rte_eth_tx_burst(ctx_.local.port_id, ctx_.tx_queue, &m, 1) != 1) {
-    Drop(m, DropReason::kTxFull);
-    return;
-  }
-  Bump(ctx_.counters->tx_packets);
-}
+void MainLcore::Transmit(rte_mbuf* m) { tx_.Send(&m, 1); }
 
 void MainLcore::Drop(rte_mbuf* m, DropReason r) {
   ctx_.counters->Drop(r);

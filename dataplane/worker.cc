@@ -21,7 +21,7 @@ constexpr uint16_t kEtherTypeIpv4 = RTE_BE16(RTE_ETHER_TYPE_IPV4);
 constexpr uint16_t kEtherTypeArp = RTE_BE16(RTE_ETHER_TYPE_ARP);
 constexpr uint16_t kFragMask = RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
 
-enum class Verdict : uint8_t { kForward, kToMain, kDrop };
+enum class Verdict : uint8_t { kForward, kToMain, kToException, kDrop };
 
 struct PacketResult {
   Verdict verdict;
@@ -29,6 +29,12 @@ struct PacketResult {
 };
 
 inline PacketResult Drop(DropReason r) { return {Verdict::kDrop, r}; }
+
+// Traffic for our address that the relay does not serve: the kernel's, if there is an exception
+// interface, else a counted drop.
+inline PacketResult NotRelay(const WorkerContext& ctx, DropReason r) {
+  return ctx.to_exception != nullptr ? PacketResult{Verdict::kToException, r} : Drop(r);
+}
 
 // 42 bytes as 16 + 16 + 8 + 2 fixed-size moves: the compiler emits four unaligned vector and
 // scalar moves instead of a byte loop.
@@ -172,7 +178,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
     return {Verdict::kToMain, DropReason::kEthRunt};
   }
   if (ip->next_proto_id != IPPROTO_UDP) {
-    return Drop(DropReason::kUnsupportedL4);
+    return NotRelay(ctx, DropReason::kUnsupportedL4);
   }
   if (tot_len < kIpv4HdrLen + kUdpHdrLen) {
     return Drop(DropReason::kUdpRunt);
@@ -183,7 +189,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
     return Drop(DropReason::kUdpBadLength);
   }
   if (udp->dst_port != ctx.relay_port_be) {
-    return Drop(DropReason::kNotRelayPort);
+    return NotRelay(ctx, DropReason::kNotRelayPort);
   }
   const uint8_t* payload = reinterpret_cast<const uint8_t*>(udp + 1);
   const uint32_t payload_len = udp_len - kUdpHdrLen;
@@ -323,7 +329,8 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
   }
   rte_mbuf* tx[kBurstSize];
   rte_mbuf* main[kBurstSize];
-  uint16_t n_tx = 0, n_main = 0;
+  rte_mbuf* exception[kBurstSize];
+  uint16_t n_tx = 0, n_main = 0, n_exception = 0;
   uint64_t fwd_bytes = 0;
   LcoreCounters& c = *ctx_.counters;
   // Two prefetch stages hide the two dependent misses of a packet: its data (written by the
@@ -349,6 +356,9 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
       case Verdict::kToMain:
         main[n_main++] = rx[i];
         break;
+      case Verdict::kToException:
+        exception[n_exception++] = rx[i];
+        break;
       case Verdict::kDrop:
         c.Drop(r.reason);
         rte_pktmbuf_free(rx[i]);
@@ -363,6 +373,15 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
       rte_pktmbuf_free_bulk(main + queued, n_main - queued);
     }
     Bump(c.to_main, queued);
+  }
+  if (n_exception != 0) {
+    const unsigned queued = rte_ring_enqueue_burst(
+        ctx_.to_exception, reinterpret_cast<void**>(exception), n_exception, nullptr);
+    if (queued < n_exception) {
+      c.Drop(DropReason::kExceptionRingFull, n_exception - queued);
+      rte_pktmbuf_free_bulk(exception + queued, n_exception - queued);
+    }
+    Bump(c.to_exception, queued);
   }
   if (n_tx != 0) {
     // One port for now: every leg is reached through the port the worker polls.

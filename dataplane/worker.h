@@ -26,6 +26,9 @@ struct WorkerContext {
   // Packets the main lcore wants sent, when the port has no TX queue of its own for it
   // (single-producer, single-consumer); nullptr otherwise.
   rte_ring* tx_from_main = nullptr;
+  // Non-relay traffic for the relay address (TCP, other UDP ports) goes here, to the exception
+  // interface (multi-producer, single-consumer); nullptr: it is dropped and counted instead.
+  rte_ring* to_exception = nullptr;
   uint32_t local_ip_be = 0;    // the relay address (network order)
   uint16_t relay_port_be = 0;  // the relay UDP port (network order)
 };
