@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 
 # Build: compiler, CMake, the libraries of DESIGN.md. Run: iproute2/ethtool for the netns
 # topologies, ping for the demo, libxdp for net_af_xdp, jq and curl for the integration tests
-# (dprelayctl --json, metrics scrapes).
+# (dprelayctl --json, metrics scrapes, health checks), nftables for the emulated AWS NLB (DNAT).
 PACKAGES=(
   g++ cmake ninja-build pkg-config
   dpdk libdpdk-dev libsodium-dev libabsl-dev libgflags-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbpf-dev libxdp-dev
-  iproute2 ethtool iputils-ping procps jq curl
+  iproute2 ethtool iputils-ping procps jq curl nftables
 )
 
 missing=()

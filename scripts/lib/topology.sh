@@ -73,7 +73,6 @@ topo_down() {
     [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
   done
   TOPO_PIDS=()
-TOPO_EXTRA_NS=()  # further namespaces a caller made (e.g. nlb_topology.sh); topo_down removes them
   ip netns del "$NS_A" 2>/dev/null || true
   ip netns del "$NS_B" 2>/dev/null || true
   ip netns del "$NS_R" 2>/dev/null || true
