@@ -96,8 +96,9 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns, uint64_t now_tsc)
     sessions_.Remove(remove->vni);
   } else if (auto* dump = std::get_if<ipc::DumpRequest>(&msg)) {
     ipc::DumpReply reply{.request_id = dump->request_id};
-    reply.sessions = sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan,
-                                        &reply.next_vni, now_ns, now_tsc, ctx_.tsc_hz);
+    reply.sessions =
+        sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan, &reply.next_vni,
+                           now_ns, now_tsc, ctx_.tsc_hz);
     ipc_->Send(reply);
   } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
     ipc::StatsReply reply{.counters = Counters()};

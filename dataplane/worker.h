@@ -1,5 +1,6 @@
 // A worker lcore: polls its own RX queue on each port, forwards relay data, hands control,
-// ARP and ICMP to the main lcore through a ring, and transmits on its own TX queue only.
+// ARP and ICMP to the main lcore through a ring (non-relay traffic for our address to the
+// exception path through another), and transmits on its own TX queue only.
 #pragma once
 
 #include <cstdint>
