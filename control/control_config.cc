@@ -90,6 +90,15 @@ absl::StatusOr<ControlConfig> ValidateControlFlags(const ControlFlags& flags) {
     }
     config.metrics_listen = *metrics;
   }
+  if (!flags.health_listen.empty()) {
+    absl::StatusOr<AddrPort> health = ParseAddrPort(flags.health_listen);
+    if (!health.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--health_listen: \"", flags.health_listen,
+                       "\" is not ip:port or [ipv6]:port: ", health.status().message()));
+    }
+    config.health_listen = *health;
+  }
   return config;
 }
 

@@ -26,6 +26,7 @@ struct ControlFlags {
   std::string static_endpoints;
   bool static_only = false;
   std::string metrics_listen;
+  std::string health_listen;
 };
 
 struct ControlConfig {
@@ -41,6 +42,7 @@ struct ControlConfig {
   std::vector<AddrPort> static_endpoints;  // --static_endpoints
   bool static_only = false;                // never advertise the dataplane's own addresses
   std::optional<AddrPort> metrics_listen;  // Prometheus exporter; unset = off
+  std::optional<AddrPort> health_listen;   // HTTP health endpoint (GET /healthz); unset = off
 
   bool print_only() const { return print_public_key || print_server_key; }
 };

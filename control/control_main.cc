@@ -38,6 +38,9 @@ DEFINE_bool(static_only, false,
             "Advertise only the static endpoints, never the dataplane's own addresses");
 DEFINE_string(metrics_listen, "",
               "Serve Prometheus metrics over HTTP on ip:port (e.g. 127.0.0.1:9100); empty = off");
+DEFINE_string(health_listen, "",
+              "Serve GET /healthz over HTTP on ip:port for load-balancer health checks: 200 while "
+              "the dataplane is connected, synced and forwarding, else 503 and why; empty = off");
 DEFINE_bool(print_public_key, false,
             "Print the control public key as discokey:<hex> (generating keys if needed) and exit");
 DEFINE_bool(print_server_key, false,
@@ -77,6 +80,7 @@ int main(int argc, char** argv) {
           .static_endpoints = FLAGS_static_endpoints,
           .static_only = FLAGS_static_only,
           .metrics_listen = FLAGS_metrics_listen,
+          .health_listen = FLAGS_health_listen,
       });
   if (!config.ok()) {
     return Fail(config.status());

@@ -122,6 +122,15 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(const Contr
     }
     server->metrics_ = std::move(*metrics);
   }
+  if (config.health_listen.has_value()) {
+    const ControlServer* self = server.get();
+    absl::StatusOr<std::unique_ptr<HealthServer>> health =
+        HealthServer::Listen(*config.health_listen, [self] { return self->Health(); });
+    if (!health.ok()) {
+      return health.status();
+    }
+    server->health_ = std::move(*health);
+  }
   return server;
 }
 
@@ -171,10 +180,11 @@ absl::Status ControlServer::Run(int stop_fd) {
   {
     std::string source;
     const std::vector<AddrPort>& statics = StaticEndpoints(&source);
-    DPRELAY_LOG_INFO("static endpoints [%s] (from %s)%s; admin %s; metrics %s",
+    DPRELAY_LOG_INFO("static endpoints [%s] (from %s)%s; admin %s; metrics %s; health %s",
                      FormatEndpointList(statics), source,
                      config_.static_only ? ", static only" : "", admin_ ? admin_->path() : "off",
-                     config_.metrics_listen ? FormatAddrPort(*config_.metrics_listen) : "off");
+                     config_.metrics_listen ? FormatAddrPort(*config_.metrics_listen) : "off",
+                     config_.health_listen ? FormatAddrPort(*config_.health_listen) : "off");
     if (config_.static_only && statics.empty()) {
       DPRELAY_LOG_WARNING(
           "--static_only with no static endpoint: nothing to advertise, every allocation is "
@@ -184,7 +194,7 @@ absl::Status ControlServer::Run(int stop_fd) {
   while (true) {
     absl::Time now = absl::Now();
     link_.Tick(now);
-    if (metrics_ != nullptr && now >= next_metrics_) {
+    if ((metrics_ != nullptr || health_ != nullptr) && now >= next_metrics_) {
       next_metrics_ = now + kMetricsInterval;
       UpdateMetrics(now);
     }
@@ -198,6 +208,10 @@ absl::Status ControlServer::Run(int stop_fd) {
     const size_t admin_first = fds.size();
     if (admin_ != nullptr) {
       admin_->AppendPollFds(&fds);
+    }
+    const size_t health_first = fds.size();
+    if (health_ != nullptr) {
+      health_->AppendPollFds(&fds);
     }
     const absl::Duration wait =
         std::clamp(link_.next_deadline() - now, absl::ZeroDuration(), kMaxPollWait);
@@ -235,6 +249,10 @@ absl::Status ControlServer::Run(int stop_fd) {
     if (admin_ != nullptr) {
       admin_->OnEvents(fds, admin_first);
       admin_->ExpireIdle(now);
+    }
+    if (health_ != nullptr) {
+      health_->OnEvents(fds, health_first, now);
+      health_->ExpireIdle(now);
     }
   }
 }
@@ -434,10 +452,17 @@ void ControlServer::UpdateMetrics(absl::Time now) {
     return true;
   });
   s.dataplane_up = link_.ready();
-  metrics_->UpdateControl(s);
-  Metrics* metrics = metrics_.get();
+  if (metrics_ != nullptr) {
+    metrics_->UpdateControl(s);
+  }
   link_.RequestStats(
-      [metrics](const ipc::StatsReply& reply) { metrics->UpdateDataplane(reply.counters); }, now);
+      [this](const ipc::StatsReply& reply) {
+        health_monitor_.OnStats(absl::Now(), reply.counters);
+        if (metrics_ != nullptr) {
+          metrics_->UpdateDataplane(reply.counters);
+        }
+      },
+      now);
 }
 
 void ControlServer::HandleAdmin(const AdminRequest& request, AdminServer::Reply reply) {

@@ -17,6 +17,8 @@
 #include "control/allocator.h"
 #include "control/control_config.h"
 #include "control/dataplane_link.h"
+#include "control/health.h"
+#include "control/health_server.h"
 #include "control/key_store.h"
 #include "control/metrics.h"
 #include "control/policy.h"
@@ -64,6 +66,10 @@ class ControlServer {
   size_t endpoints() const { return registry_.size(); }
   // The exporter's port, 0 when --metrics_listen is off.
   uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+  // The health endpoint's port, 0 when --health_listen is off.
+  uint16_t health_port() const { return health_ ? health_->port() : 0; }
+  // What GET /healthz answers now.
+  HealthVerdict Health() const { return health_monitor_.Check(absl::Now(), link_.state()); }
 
  private:
   ControlServer(const ControlConfig& config, std::unique_ptr<KeyStore> keys, Policy policy,
@@ -76,7 +82,8 @@ class ControlServer {
   absl::Status ReloadPolicy();
   void HandleAdmin(const AdminRequest& request, AdminServer::Reply reply);
   StatusInfo Status() const;
-  // Every second: control's figures to the exporter, and a StatsRequest to the dataplane.
+  // Every second: control's figures to the exporter, and a StatsRequest to the dataplane whose
+  // reply feeds the exporter and the health monitor.
   void UpdateMetrics(absl::Time now);
   absl::StatusOr<std::string> SetStaticEndpoints(const std::string& argument, bool json);
   // At most kRefusalLogsPerSecond refusal lines per second; the rest are summarised.
@@ -99,6 +106,8 @@ class ControlServer {
   std::optional<std::vector<AddrPort>> runtime_static_;  // set by dprelayctl, persisted
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<HealthServer> health_;
+  HealthMonitor health_monitor_;
   absl::Time next_metrics_ = absl::InfinitePast();
   std::vector<uint8_t> rx_buf_;
   absl::Time log_window_start_ = absl::InfinitePast();

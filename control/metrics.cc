@@ -45,6 +45,17 @@ absl::Status CheckBindable(const AddrPort& listen) {
   return absl::OkStatus();
 }
 
+// The ring a drop counter is the overflow of, for dprelay_ring_overflows_total{ring}.
+const char* RingOf(const std::string& drop_name) {
+  if (drop_name == "drop_main_ring_full") {
+    return "main";  // worker -> main lcore
+  }
+  if (drop_name == "drop_exception_ring_full") {
+    return "exception";  // worker -> exception path
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 struct Metrics::Impl {
@@ -98,8 +109,8 @@ struct Metrics::Impl {
       return &handshakes->Add({{"outcome", "bound"}});
     }
     if (absl::StartsWith(name, "drop_")) {
-      if (name == "drop_main_ring_full") {
-        rings->Add({{"ring", "main"}});  // also exported as a drop reason
+      if (const char* ring = RingOf(name); ring != nullptr) {
+        rings->Add({{"ring", ring}});  // also exported as a drop reason
       }
       return &drops->Add({{"reason", name.substr(5)}});
     }
@@ -171,6 +182,7 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) 
                      .Help("Packets dropped because a ring between lcores was full")
                      .Register(r);
   impl->rings->Add({{"ring", "main"}});
+  impl->rings->Add({{"ring", "exception"}});
   impl->nic = &prometheus::BuildCounter()
                    .Name("dprelay_nic_xstats_total")
                    .Help("The NIC's extended statistics (DPDK xstats) per port and name")
@@ -242,8 +254,8 @@ void Metrics::UpdateDataplane(const std::vector<std::pair<std::string, uint64_t>
     const uint64_t delta = value >= mirror.last ? value - mirror.last : value;
     if (mirror.counter != nullptr) {
       mirror.counter->Increment(static_cast<double>(delta));
-      if (name == "drop_main_ring_full" && delta != 0) {
-        m.rings->Add({{"ring", "main"}}).Increment(static_cast<double>(delta));
+      if (const char* ring = RingOf(name); ring != nullptr && delta != 0) {
+        m.rings->Add({{"ring", ring}}).Increment(static_cast<double>(delta));
       }
     }
     mirror.last = value;

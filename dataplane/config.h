@@ -22,6 +22,9 @@ struct DataplaneConfig {
   std::string ipc_socket = "/run/dprelay/dataplane.sock";
   uint32_t idle_sleep_us = 0;     // sleep after an empty poll (0 = pure busy polling)
   uint32_t stats_interval_s = 0;  // log counters this often (0 = only at exit)
+  // Kernel interface (net_tap) for non-relay traffic to the relay address; empty = none, such
+  // traffic is dropped and counted (not_relay_port, unsupported_l4).
+  std::string exception_iface;
 
   NextHopConfig next_hops() const {
     return NextHopConfig{.v4 = address, .gateway4 = gateway, .v6 = address6, .gateway6 = gateway6};

@@ -50,6 +50,9 @@ std::vector<std::pair<std::string, uint64_t>> SumCounters(const LcoreCounters* b
       {"icmp_echo_replies", sum(&LcoreCounters::icmp_echo_replies)},
       {"nd_advertisements", sum(&LcoreCounters::nd_advertisements)},
       {"nd_solicitations", sum(&LcoreCounters::nd_solicitations)},
+      {"to_exception", sum(&LcoreCounters::to_exception)},
+      {"exception_to_kernel", sum(&LcoreCounters::exception_to_kernel)},
+      {"exception_from_kernel", sum(&LcoreCounters::exception_from_kernel)},
       {"worker_cycles", sum(&LcoreCounters::worker_cycles)},
       {"worker_busy_cycles", sum(&LcoreCounters::worker_busy_cycles)},
   };

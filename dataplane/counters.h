@@ -39,6 +39,10 @@ struct alignas(64) LcoreCounters {
   std::atomic<uint64_t> icmp_echo_replies{0};  // ICMP and ICMPv6
   std::atomic<uint64_t> nd_advertisements{0};  // Neighbour Advertisements sent (answers)
   std::atomic<uint64_t> nd_solicitations{0};   // Neighbour Solicitations sent (resolution)
+  // Exception interface: handed over by workers, given to the kernel, sent by the kernel.
+  std::atomic<uint64_t> to_exception{0};
+  std::atomic<uint64_t> exception_to_kernel{0};
+  std::atomic<uint64_t> exception_from_kernel{0};
   // Worker loop time in TSC cycles: all of it, and the part spent on polls that found packets.
   // busy / total is the worker's busy ratio (published every kCycleFlush loop iterations).
   std::atomic<uint64_t> worker_cycles{0};

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "drivers/exception_port.h"
 #include "proto/clock.h"
 #include "proto/log.h"
 
@@ -22,6 +23,9 @@ constexpr unsigned kToMainRingSize = 4096;
 // Main lcore -> worker 0 TX handoff (only for ports without a TX queue for the main lcore):
 // Challenges, ARP and ICMP replies, a few per handshake.
 constexpr unsigned kTxHandoffRingSize = 1024;
+// Workers -> exception path: TCP and other non-relay traffic for the kernel (health checks,
+// SSH). 1024 holds several full TCP windows while the main lcore is in a handshake.
+constexpr unsigned kToExceptionRingSize = 1024;
 
 struct WorkerArg {
   Worker* worker;
@@ -72,6 +76,13 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
     local.ip6 = config.address6->addr;
     local.ll6 = LinkLocalFromMac(local.mac);
   }
+  const MainTx main_tx{.port_id = dp->port_.port_id,
+                       .queue = static_cast<uint16_t>(n_workers),
+                       .handoff = dp->tx_handoff_,
+                       .counters = &dp->counters_[n_workers]};
+  if (absl::Status s = dp->SetUpException(local, main_tx, &dp->counters_[n_workers]); !s.ok()) {
+    return s;
+  }
   for (int w = 0; w < n_workers; ++w) {
     WorkerContext wc{.port_id = dp->port_.port_id,
                      .rx_queue = static_cast<uint16_t>(w),
@@ -81,6 +92,7 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
                      .counters = &dp->counters_[w],
                      .to_main = dp->to_main_,
                      .tx_from_main = w == 0 ? dp->tx_handoff_ : nullptr,
+                     .to_exception = dp->to_exception_,
                      .local_ip_be = local.ip_be,
                      .relay_port_be = local.port_be};
     SetWorkerIpv6(local, &wc);
@@ -97,6 +109,7 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
                       .from_workers = dp->to_main_,
                       .tx_handoff = dp->tx_handoff_,
                       .pool = dp->port_.pool,
+                      .exception = dp->exception_.get(),
                       .capacity = config.capacity,
                       .tsc_hz = rte_get_tsc_hz()};
   dp->main_ =
@@ -117,13 +130,56 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
   return dp;
 }
 
+absl::Status Dataplane::SetUpException(const LocalIdentity& local, const MainTx& nic_tx,
+                                       LcoreCounters* main_counters) {
+  if (config_.exception_iface.empty()) {
+    return absl::OkStatus();
+  }
+  ExceptionPortConfig ec{.iface = config_.exception_iface,
+                         .addr_be = config_.address.addr_be,
+                         .prefix_len = config_.address.prefix_len};
+  std::copy(local.mac.begin(), local.mac.end(), ec.mac);
+  if (config_.address6) {
+    ec.has_addr6 = true;
+    std::copy(config_.address6->addr.begin(), config_.address6->addr.end(), ec.addr6);
+    ec.prefix6_len = config_.address6->prefix_len;
+  }
+  absl::StatusOr<PortInfo> tap = BringUpExceptionPort(ec);
+  if (!tap.ok()) {
+    return tap.status();
+  }
+  exception_port_ = *tap;
+  exception_up_ = true;
+  to_exception_ =
+      rte_ring_create("dprelay_to_exc", kToExceptionRingSize, rte_socket_id(), RING_F_SC_DEQ);
+  if (to_exception_ == nullptr) {
+    return absl::ResourceExhaustedError("cannot create the worker -> exception path ring");
+  }
+  exception_ = std::make_unique<ExceptionPath>(ExceptionPathContext{
+      .tap_port_id = tap->port_id,
+      .from_workers = to_exception_,
+      .nic_tx = nic_tx,
+      .counters = main_counters,
+  });
+  DPRELAY_LOG_INFO("exception interface %s (port %u): non-relay traffic for %s goes to the kernel",
+                   config_.exception_iface, tap->port_id,
+                   FormatIp(IpAddr::V4FromBe(config_.address.addr_be)));
+  return absl::OkStatus();
+}
+
 Dataplane::~Dataplane() {
   main_.reset();
+  exception_.reset();
+  // The NIC first: its TX queue may still hold the kernel's packets, from the tap's pool.
   if (port_up_) {
     ShutDownPort(port_);
   }
+  if (exception_up_) {
+    ShutDownPort(exception_port_);
+  }
   rte_ring_free(to_main_);
   rte_ring_free(tx_handoff_);
+  rte_ring_free(to_exception_);
 }
 
 int Dataplane::WorkerLoop(void* arg) {
@@ -157,6 +213,9 @@ void Dataplane::Run(const std::atomic<bool>& stop) {
     const uint64_t now_tsc = rte_rdtsc();
     const uint64_t now_ns = MonotonicNs();
     unsigned work = main_->Poll(now_ns, now_tsc);
+    if (exception_ != nullptr) {
+      work += exception_->Poll();
+    }
     if (interleaved) {
       work += workers_[0]->PollAndAccount();
     }

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "dataplane/config.h"
 #include "dataplane/counters.h"
+#include "dataplane/exception_path.h"
 #include "dataplane/main_lcore.h"
 #include "dataplane/session_table.h"
 #include "dataplane/worker.h"
@@ -30,12 +31,21 @@ class Dataplane {
  private:
   explicit Dataplane(const DataplaneConfig& config) : config_(config) {}
   static int WorkerLoop(void* arg);
+  // The tap, its ring and the path that moves packets between them and the NIC; nothing when
+  // --exception_iface is empty.
+  absl::Status SetUpException(const LocalIdentity& local, const MainTx& nic_tx,
+                              LcoreCounters* main_counters);
 
   const DataplaneConfig config_;
   PortInfo port_;
   bool port_up_ = false;
   rte_ring* to_main_ = nullptr;
   rte_ring* tx_handoff_ = nullptr;
+  // The exception interface (--exception_iface), when configured.
+  PortInfo exception_port_;
+  bool exception_up_ = false;
+  rte_ring* to_exception_ = nullptr;
+  std::unique_ptr<ExceptionPath> exception_;
   std::unique_ptr<SessionTable> table_;
   std::unique_ptr<Neighbours> neighbours_;
   std::unique_ptr<LcoreCounters[]> counters_;  // workers first, main lcore last

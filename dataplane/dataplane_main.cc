@@ -27,6 +27,10 @@ DEFINE_uint32(capacity, 65536, "Session table size: largest VNI (1..16777215)");
 DEFINE_string(ipc_socket, "/run/dprelay/dataplane.sock", "Unix socket dprelay-control connects to");
 DEFINE_uint32(idle_sleep_us, 0, "Microseconds a worker sleeps after an empty poll (0 = busy poll)");
 DEFINE_uint32(stats_interval, 0, "Log counters every N seconds (0 = only at exit)");
+DEFINE_string(exception_iface, "",
+              "Create this kernel interface (net_tap, the NIC's MAC and --address) and hand it "
+              "traffic for the relay address that is not relay traffic (TCP, other UDP ports); "
+              "empty = drop and count such traffic");
 
 namespace {
 
@@ -68,6 +72,7 @@ absl::StatusOr<dprelay::DataplaneConfig> BuildConfig() {
   c.ipc_socket = FLAGS_ipc_socket;
   c.idle_sleep_us = FLAGS_idle_sleep_us;
   c.stats_interval_s = FLAGS_stats_interval;
+  c.exception_iface = FLAGS_exception_iface;
   return c;
 }
 

@@ -54,7 +54,10 @@ namespace dprelay {
   X(kMainRingFull, "main_ring_full") /* worker -> main lcore ring overflow */                  \
   X(kTxFull, "tx_full")              /* TX queue did not take the packet */                    \
   X(kNoMbuf, "no_mbuf")              /* mempool empty when building a reply */                 \
-  X(kNoHeadroom, "no_headroom")      /* IPv4 -> IPv6 needs 20 bytes in front of the packet */
+  X(kNoHeadroom, "no_headroom")      /* IPv4 -> IPv6 needs 20 bytes in front of the packet */                 \
+  /* exception interface (--exception_iface) */                                                \
+  X(kExceptionRingFull, "exception_ring_full") /* worker -> exception path ring overflow */    \
+  X(kExceptionTxFull, "exception_tx_full")     /* the exception interface did not take it */
 
 enum class DropReason : uint8_t {
 #define DPRELAY_DROP_ENUM(name, label) name,

@@ -42,6 +42,10 @@ std::vector<AddrPort> RelayAddrs(const LocalIdentity& local) {
 MainLcore::MainLcore(const MainLcoreContext& ctx, SessionTable* table, Neighbours* neighbours,
                      std::unique_ptr<IpcServer> ipc)
     : ctx_(ctx),
+      tx_{.port_id = ctx.local.port_id,
+          .queue = ctx.tx_queue,
+          .handoff = ctx.tx_handoff,
+          .counters = ctx.counters},
       neighbours_(neighbours),
       sessions_(table, neighbours, ctx.local),
       ipc_(std::move(ipc)) {}
@@ -182,7 +186,11 @@ void MainLcore::HandleArp(rte_mbuf* m, uint64_t now_ns) {
     LearnNeighbour(IpAddr::V4FromBe(sender_ip), mac, now_ns);
   }
   if (op != RTE_ARP_OP_REQUEST) {
-    rte_pktmbuf_free(m);
+    if (ctx_.exception != nullptr) {
+      ctx_.exception->ToKernel(m);  // it may be the answer to the kernel's own request
+    } else {
+      rte_pktmbuf_free(m);
+    }
     return;
   }
   // Turn the request into our reply in place.
@@ -337,20 +345,7 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   Transmit(m);
 }
 
-void MainLcore::Transmit(rte_mbuf* m) {
-  if (ctx_.tx_handoff != nullptr) {
-    // Worker 0 transmits it and counts it.
-    if (rte_ring_enqueue(ctx_.tx_handoff, m) != 0) {
-      Drop(m, DropReason::kTxFull);
-    }
-    return;
-  }
-  if (rte_eth_tx_burst(ctx_.local.port_id, ctx_.tx_queue, &m, 1) != 1) {
-    Drop(m, DropReason::kTxFull);
-    return;
-  }
-  Bump(ctx_.counters->tx_packets);
-}
+void MainLcore::Transmit(rte_mbuf* m) { tx_.Send(&m, 1); }
 
 void MainLcore::Drop(rte_mbuf* m, DropReason r) {
   ctx_.counters->Drop(r);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dataplane/counters.h"
+#include "dataplane/exception_path.h"
 #include "dataplane/handshake_limiter.h"
 #include "dataplane/ipc_server.h"
 #include "dataplane/neighbours.h"
@@ -26,6 +27,9 @@ struct MainLcoreContext {
   rte_ring* from_workers = nullptr;
   rte_ring* tx_handoff = nullptr;  // set when the port has no TX queue for the main lcore
   rte_mempool* pool = nullptr;     // for packets the main lcore originates (ARP requests)
+  // The exception interface, if any: ARP replies addressed to us are handed to the kernel as
+  // well, so that its neighbour table fills (docs/DECISIONS.md "Exception interface").
+  ExceptionPath* exception = nullptr;
   uint32_t capacity = 0;
   uint64_t tsc_hz = 0;
 };
@@ -70,6 +74,7 @@ class MainLcore {
   void Drop(rte_mbuf* m, DropReason r);
 
   const MainLcoreContext ctx_;
+  const MainTx tx_;
   Neighbours* const neighbours_;
   SessionManager sessions_;
   HandshakeLimiter limiter_;

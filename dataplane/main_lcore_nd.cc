@@ -199,7 +199,11 @@ void MainLcore::LearnFromNeighbourAdvertisement(rte_mbuf* m, uint64_t now_ns) {
   if (target_mac) {
     LearnNeighbour(IpAddr::V6(icmp + 8), *target_mac, now_ns);
   }
-  rte_pktmbuf_free(m);
+  if (ctx_.exception != nullptr) {
+    ctx_.exception->ToKernel(m);  // it may answer the kernel's own solicitation
+  } else {
+    rte_pktmbuf_free(m);
+  }
 }
 
 void MainLcore::SendNeighbourSolicitation(const Ip6Bytes& target) {

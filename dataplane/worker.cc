@@ -20,6 +20,7 @@ namespace dprelay {
 namespace {
 
 using worker_internal::Drop;
+using worker_internal::NotRelay;
 using worker_internal::PacketResult;
 using worker_internal::ToMain;
 using worker_internal::Verdict;
@@ -175,7 +176,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
     return ToMain();
   }
   if (ip->next_proto_id != IPPROTO_UDP) {
-    return Drop(DropReason::kUnsupportedL4);
+    return NotRelay(ctx, DropReason::kUnsupportedL4);
   }
   if (tot_len < kIpv4HdrLen + kUdpHdrLen) {
     return Drop(DropReason::kUdpRunt);
@@ -186,7 +187,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
     return Drop(DropReason::kUdpBadLength);
   }
   if (udp->dst_port != ctx.relay_port_be) {
-    return Drop(DropReason::kNotRelayPort);
+    return NotRelay(ctx, DropReason::kNotRelayPort);
   }
   uint32_t vni = 0;
   const uint32_t payload_len = udp_len - kUdpHdrLen;
@@ -294,7 +295,8 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
   }
   rte_mbuf* tx[kBurstSize];
   rte_mbuf* main[kBurstSize];
-  uint16_t n_tx = 0, n_main = 0, n_fwd4 = 0;
+  rte_mbuf* exception[kBurstSize];
+  uint16_t n_tx = 0, n_main = 0, n_exception = 0, n_fwd4 = 0;
   uint64_t fwd_bytes = 0;
   LcoreCounters& c = *ctx_.counters;
   const FastView view{.slots = ctx_.table->slots(),
@@ -327,6 +329,9 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
       case Verdict::kToMain:
         main[n_main++] = rx[i];
         break;
+      case Verdict::kToException:
+        exception[n_exception++] = rx[i];
+        break;
       case Verdict::kDrop:
         c.Drop(r.reason);
         rte_pktmbuf_free(rx[i]);
@@ -341,6 +346,15 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
       rte_pktmbuf_free_bulk(main + queued, n_main - queued);
     }
     Bump(c.to_main, queued);
+  }
+  if (n_exception != 0) {
+    const unsigned queued = rte_ring_enqueue_burst(
+        ctx_.to_exception, reinterpret_cast<void**>(exception), n_exception, nullptr);
+    if (queued < n_exception) {
+      c.Drop(DropReason::kExceptionRingFull, n_exception - queued);
+      rte_pktmbuf_free_bulk(exception + queued, n_exception - queued);
+    }
+    Bump(c.to_exception, queued);
   }
   if (n_tx != 0) {
     // One port for now: every leg is reached through the port the worker polls.

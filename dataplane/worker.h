@@ -1,5 +1,6 @@
 // A worker lcore: polls its own RX queue on each port, forwards relay data, hands control,
-// ARP and ICMP to the main lcore through a ring, and transmits on its own TX queue only.
+// ARP and ICMP to the main lcore through a ring (non-relay traffic for our address to the
+// exception path through another), and transmits on its own TX queue only.
 #pragma once
 
 #include <array>
@@ -28,6 +29,9 @@ struct WorkerContext {
   // Packets the main lcore wants sent, when the port has no TX queue of its own for it
   // (single-producer, single-consumer); nullptr otherwise.
   rte_ring* tx_from_main = nullptr;
+  // Non-relay traffic for the relay address (TCP, other UDP ports) goes here, to the exception
+  // interface (multi-producer, single-consumer); nullptr: it is dropped and counted instead.
+  rte_ring* to_exception = nullptr;
   uint32_t local_ip_be = 0;    // the relay address (network order)
   uint16_t relay_port_be = 0;  // the relay UDP port (network order)
   // IPv6 (off: IPv6 frames are unsupported_ethertype drops). local_ip6 is the relay's IPv6

@@ -17,8 +17,9 @@
 namespace dprelay::worker_internal {
 
 // kForward: rewritten and counted as IPv4 -> IPv4 by the burst loop. kForwardCounted:
-// rewritten, with its family direction already counted (IPv6 or cross-family).
-enum class Verdict : uint8_t { kForward, kForwardCounted, kToMain, kDrop };
+// rewritten, with its family direction already counted (IPv6 or cross-family). kToException:
+// for the kernel, through the exception interface.
+enum class Verdict : uint8_t { kForward, kForwardCounted, kToMain, kToException, kDrop };
 
 struct PacketResult {
   Verdict verdict;
@@ -30,6 +31,11 @@ __attribute__((always_inline)) inline PacketResult Drop(DropReason r) {
 }
 __attribute__((always_inline)) inline PacketResult ToMain() {
   return {Verdict::kToMain, DropReason::kEthRunt};
+}
+// Traffic for our address that the relay does not serve: the kernel's, if there is an exception
+// interface, else a counted drop.
+inline PacketResult NotRelay(const WorkerContext& ctx, DropReason r) {
+  return ctx.to_exception != nullptr ? PacketResult{Verdict::kToException, r} : Drop(r);
 }
 
 __attribute__((always_inline)) inline uint32_t Load32(const uint8_t* p) {

@@ -191,7 +191,7 @@ PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbu
     case IPPROTO_DSTOPTS:
       return Drop(DropReason::kIpv6ExtensionHeader);
     default:
-      return Drop(DropReason::kUnsupportedL4);
+      return NotRelay(ctx, DropReason::kUnsupportedL4);
   }
   if (ip_payload < kUdpHdrLen) {
     return Drop(DropReason::kUdpRunt);
@@ -205,7 +205,7 @@ PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbu
     return Drop(DropReason::kUdp6ZeroChecksum);
   }
   if (udp->dst_port != ctx.relay_port_be) {
-    return Drop(DropReason::kNotRelayPort);
+    return NotRelay(ctx, DropReason::kNotRelayPort);
   }
   uint32_t vni = 0;
   const uint32_t payload_len = udp_len - kUdpHdrLen;

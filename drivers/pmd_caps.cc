@@ -13,7 +13,7 @@ constexpr std::array kCaps = {
     PmdCaps{"net_ring", false, false, 1024, 1024},
     PmdCaps{"net_null", false, false, 1024, 1024},
     PmdCaps{"net_memif", false, false, 1024, 1024},
-    PmdCaps{"net_tap", false, true, 1024, 1024},
+    PmdCaps{"net_tap", false, true, 1024, 1024, /*paired_queues=*/true},
     PmdCaps{"net_virtio_user", false, false, 1024, 1024},
     PmdCaps{"net_ena", true, false, 1024, 1024},
     PmdCaps{"mlx5_pci", true, false, 1024, 1024},

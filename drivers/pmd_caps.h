@@ -13,6 +13,8 @@ struct PmdCaps {
   bool kernel_shared;       // shares a kernel interface (af_xdp, af_packet): no promiscuous mode
   uint16_t rx_desc;         // descriptors per RX queue
   uint16_t tx_desc;         // descriptors per TX queue
+  // TX queues must equal RX queues (net_tap): no queue of its own for the main lcore.
+  bool paired_queues = false;
 };
 
 // Caps for a driver; unknown drivers get conservative defaults (no RSS, 1024 descriptors).

@@ -41,7 +41,8 @@ absl::StatusOr<PortInfo> ConfigureAndStart(uint16_t port_id, const PortConfig& c
   info.rx_queues = static_cast<uint16_t>(config.workers);
   // One TX queue per worker plus one for the main lcore when the driver has that many; with
   // exactly one per worker the main lcore hands its packets to worker 0 (see Dataplane).
-  info.tx_queues = static_cast<uint16_t>(std::min<int>(config.workers + 1, dev_info.max_tx_queues));
+  info.tx_queues = static_cast<uint16_t>(std::min<int>(
+      caps.paired_queues ? config.workers : config.workers + 1, dev_info.max_tx_queues));
   if (info.rx_queues > dev_info.max_rx_queues || info.tx_queues < config.workers) {
     return absl::InvalidArgumentError(
         absl::StrFormat("port %u (%s, %s): needs %u RX and %u TX queues, driver offers %u and %u",

@@ -7,13 +7,14 @@ cd "$(dirname "$0")/.."
 
 # Build: compiler, CMake, the libraries of DESIGN.md. Run: iproute2/ethtool for the netns
 # topologies, ping for the demo, libxdp for net_af_xdp, jq and curl for the integration tests
-# (dprelayctl --json, metrics scrapes); wireguard-go, wireguard-tools, iperf3 and tcpdump for
-# the WireGuard test and demo (userspace WireGuard: this kernel has no WireGuard module).
+# (dprelayctl --json, metrics scrapes, health checks); nftables for the emulated AWS NLB
+# (DNAT); wireguard-go, wireguard-tools, iperf3 and tcpdump for the WireGuard test and demo
+# (userspace WireGuard: this kernel has no WireGuard module).
 PACKAGES=(
   g++ cmake ninja-build pkg-config
   dpdk libdpdk-dev libsodium-dev libabsl-dev libgflags-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbpf-dev libxdp-dev
-  iproute2 ethtool iputils-ping procps jq curl
+  iproute2 ethtool iputils-ping procps jq curl nftables
   wireguard-go wireguard-tools iperf3 tcpdump
 )
 

@@ -22,6 +22,7 @@ IP6_B=fd77::12
 RELAY_PORT=40000
 CONTROL_PORT=40001
 TOPO_PIDS=()
+TOPO_EXTRA_NS=()  # further namespaces a caller made (e.g. nlb_topology.sh); topo_down removes them
 
 topo_up() {
   ip netns add "$NS_R"
@@ -83,10 +84,15 @@ topo_down() {
   ip netns del "$NS_A" 2>/dev/null || true
   ip netns del "$NS_B" 2>/dev/null || true
   ip netns del "$NS_R" 2>/dev/null || true
+  local ns
+  for ns in "${TOPO_EXTRA_NS[@]:-}"; do
+    [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true
+  done
 }
 
 # dataplane_start LOG SOCKET: the relay on dp0, net_af_xdp, else net_af_packet (DP_DRIVERS
-# overrides the list, e.g. DP_DRIVERS=af_packet). Sets DP_PID and DP_DRIVER.
+# overrides the list, e.g. DP_DRIVERS=af_packet; DP_EXTRA_FLAGS adds flags of ours, e.g.
+# "--gateway=... --exception_iface=..."). Sets DP_PID and DP_DRIVER.
 dataplane_start() {
   local log=$1 sock=$2
   # DP_WORKERS=N: the main lcore plus N workers, spread over the machine's cores (a 2-core
@@ -99,7 +105,7 @@ dataplane_start() {
   fi
   local eal=(--lcores="$lcores" --no-huge --no-pci --no-shconf -m 512 --log-level=*:warning)
   local ours=(--address="$RELAY_IP/24,$RELAY_IP6/64" --relay_port="$RELAY_PORT" --ipc_socket="$sock"
-              --idle_sleep_us="${DP_IDLE_SLEEP_US:-20}")
+              --idle_sleep_us="${DP_IDLE_SLEEP_US:-20}" ${DP_EXTRA_FLAGS:-})
   local driver
   for driver in ${DP_DRIVERS:-af_xdp af_packet}; do
     topo_spawn "$log" "$NS_R" "$DPRELAY_BIN/dataplane/dprelay-dataplane" "${eal[@]}" -- \

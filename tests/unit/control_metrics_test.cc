@@ -59,6 +59,8 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
                          {"legs_bound", 2},
                          {"drop_unknown_vni", 5},
                          {"drop_main_ring_full", 1},
+                         {"drop_exception_ring_full", 3},
+                         {"exception_to_kernel", 9},
                          {"nic_p0_rx_q1_packets", 42}});
   (*m)->UpdateDataplane(
       {{"forwarded_packets_udp4_udp4", 110}, {"forwarded_bytes_udp4_udp4", 13000}});
@@ -81,6 +83,8 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   EXPECT_THAT(text, HasSubstr("# TYPE tailscaled_peer_relay_endpoints gauge\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_drops_total{reason=\"unknown_vni\"} 5\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_ring_overflows_total{ring=\"main\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_ring_overflows_total{ring=\"exception\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_dataplane_exception_to_kernel_total 9\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_rx_packets_total 150\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_handshakes_total{outcome=\"bound\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_allocations_total{result=\"new\"} 2\n"));
