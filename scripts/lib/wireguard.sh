@@ -43,14 +43,14 @@ wg_relay_start() {
 }
 
 # wg_bridge_start SIDE [FLAG...]: `dprelay-peer wg` in the side's namespace, listening for
-# its WireGuard on 127.0.0.1:$WG_BRIDGE_PORT; log $WORK/bridge.SIDE.log, PID in
-# BRIDGE_PID_A/B.
+# its WireGuard on 127.0.0.1:$WG_BRIDGE_PORT, allocating at $WG_CONTROL (default: control's
+# allocation socket in the relay namespace); log $WORK/bridge.SIDE.log, PID in BRIDGE_PID_A/B.
 wg_bridge_start() {
   local side=$1 NS IF TUN PEER_TUN KEY PEER_KEY
   shift
   wg_side_vars "$side" || return 1
   topo_spawn "$WORK/bridge.$side.log" "$NS" "$DPRELAY_BIN/client/dprelay-peer" wg \
-    --key_file="$KEY" --peer="$PEER_KEY" --control="$CONTROL_IP:$CONTROL_PORT" \
+    --key_file="$KEY" --peer="$PEER_KEY" --control="${WG_CONTROL:-$CONTROL_IP:$CONTROL_PORT}" \
     --control_key="$CONTROL_KEY" --wg_listen="127.0.0.1:$WG_BRIDGE_PORT" "$@"
   printf -v "BRIDGE_PID_${side^^}" '%s' "$SPAWNED_PID"
 }
@@ -97,11 +97,17 @@ wg_keys() {
   done
 }
 
-# wg_pair_up: relay, both bridges (side a is told its WireGuard's address, side b learns it
-# from the first datagram), both tunnels. Returns once both bridges have a pong through the
-# relay and WireGuard has completed its handshake (a ping through the tunnel answers).
+# wg_pair_up: relay, then the tunnel (wg_tunnel_up).
 wg_pair_up() {
   wg_relay_start || return 1
+  wg_tunnel_up
+}
+
+# wg_tunnel_up: both bridges (side a is told its WireGuard's address, side b learns it from
+# the first datagram), both tunnels, on a running relay. Returns once both bridges have a
+# pong through the relay and WireGuard has completed its handshake (a ping through the
+# tunnel answers).
+wg_tunnel_up() {
   wg_bridge_start a --wg_endpoint="127.0.0.1:$WG_LISTEN_PORT" || return 1
   wg_bridge_start b || return 1
   wg_wait_log "$WORK/bridge.a.log" '^pong from' 20 &&

@@ -7,7 +7,8 @@
 # addresses; the NLB's health checks (HTTP and TCP to the relay address, served by the kernel
 # behind the exception interface, and HTTP to control's health endpoint on the management
 # address) pass while the dataplane runs and fail when it stops (503 with the reason from
-# control); everything is healthy again after a restart.
+# control); everything is healthy again after a restart. A real WireGuard tunnel (wireguard-go
+# through `dprelay-peer wg` bridges) runs through the NLB too: ping both ways and iperf3.
 #   nlb_test.sh BUILD_DIR
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +21,8 @@ done
 WORK=$(mktemp -d /tmp/dprelay-nlb.XXXXXX)
 source "$ROOT/scripts/lib/topology.sh"
 source "$ROOT/scripts/lib/nlb_topology.sh"
-trap 'topo_down; rm -rf "$WORK"' EXIT
+source "$ROOT/scripts/lib/wireguard.sh"
+trap 'topo_down; wg_down; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
 source "$ROOT/tests/integration/checks.sh"
@@ -66,15 +68,28 @@ start_relay() {  # start_relay TAG
   nlb_relay_routes
 }
 
-# Hook for the WireGuard half of issue 5: once `dprelay-peer wg` exists, bring up wireguard-go
-# in ns A and ns B peered through the bridge, with the bridge allocating through
-# $NLB_IP:$CONTROL_PORT and binding through $NLB_EP, and check ping/iperf3 over the tunnel here.
+# A real WireGuard tunnel through the NLB: the bridges allocate at the NLB's allocation port
+# and bind at its relay endpoint (scripts/lib/wireguard.sh), with the clients' existing keys
+# (the pair gets its existing endpoint back).
 wireguard_through_nlb() {
-  if ! "$PEER" wg --help >/dev/null 2>&1; then
-    echo "NOTE wireguard_through_nlb: dprelay-peer wg is not available yet; tunnel not tested"
-    return 0
+  WG_CONTROL="$NLB_IP:$CONTROL_PORT"
+  if ! wg_tunnel_up; then
+    sed 's/^/  bridge a| /' "$WORK/bridge.a.log"
+    sed 's/^/  bridge b| /' "$WORK/bridge.b.log"
+    check "WireGuard through the NLB: tunnel up" false
+    return
   fi
-  echo "NOTE wireguard_through_nlb: dprelay-peer wg exists; add the tunnel scenario here"
+  check "WireGuard through the NLB: both bridges bound at the NLB endpoint" \
+    bash -c "grep -q '^bound .*relay=$NLB_EP' '$WORK/bridge.a.log' && grep -q '^bound .*relay=$NLB_EP' '$WORK/bridge.b.log'"
+  check "WireGuard through the NLB: ping both ways" bash -c \
+    "ip netns exec '$NS_A' ping -c 3 -i 0.2 -W 2 -q '$WG_TUN_B' && ip netns exec '$NS_B' ping -c 3 -i 0.2 -W 2 -q '$WG_TUN_A'"
+  wg_iperf_server_start || { check "WireGuard through the NLB: iperf3 server" false; return; }
+  ip netns exec "$NS_A" timeout 20 iperf3 -c "$WG_TUN_B" -p 5201 -t 2 -J >"$WORK/iperf.nlb.json" 2>&1
+  local bps
+  bps=$(jq -r '.end.sum_received.bits_per_second // 0' "$WORK/iperf.nlb.json" 2>/dev/null)
+  echo "figure: wireguard through the NLB iperf3 tcp ${bps%.*} bit/s"
+  check "WireGuard through the NLB: iperf3 TCP carries data (${bps%.*} bit/s)" \
+    bash -c "[ '${bps%.*}' -gt 1000000 ]"
 }
 
 if ! start_relay 1; then
