@@ -4,10 +4,12 @@
 # pings through it. Builds first if needed; removes everything it made on exit, Ctrl-C or error.
 # With --wireguard, the clients are unmodified WireGuard (wireguard-go) instead, each peered
 # only with its local `dprelay-peer wg` bridge: a ping and a short iperf3 run through dprelay.
-#   scripts/demo.sh [--count N] [--pings N] [--size BYTES] [--workers N] [--wireguard]
+# With --ipv6, client b reaches control and the relay over IPv6 while a stays on IPv4: the
+# relay forwards across families.
+#   scripts/demo.sh [--count N] [--pings N] [--size BYTES] [--workers N] [--wireguard|--ipv6]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-COUNT=20 PINGS=5 SIZE=200 WIREGUARD=0
+COUNT=20 PINGS=5 SIZE=200 WIREGUARD=0 IPV6=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --count) COUNT=$2; shift 2 ;;
@@ -15,7 +17,8 @@ while [ $# -gt 0 ]; do
     --size) SIZE=$2; shift 2 ;;
     --workers) export DP_WORKERS=$2; shift 2 ;;
     --wireguard) WIREGUARD=1; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --ipv6) IPV6=1; shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "demo: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -91,30 +94,37 @@ echo "client a:    $KEY_A"
 echo "client b:    $KEY_B"
 echo "control key: $CONTROL_KEY"
 
-step "dprelay-dataplane on dp0, relay $RELAY_IP:$RELAY_PORT"
+step "dprelay-dataplane on dp0, relay $RELAY_IP:$RELAY_PORT and [$RELAY_IP6]:$RELAY_PORT"
 dataplane_start "$WORK/dataplane.log" "$WORK/dataplane.sock" ||
   { cat "$WORK/dataplane.log"; exit 1; }
 echo "driver net_$DP_DRIVER, pid $DP_PID, $(grep -o '[0-9]* worker(s)' "$WORK/dataplane.log")"
 
-step "dprelay-control, allocation socket $CONTROL_IP:$CONTROL_PORT"
+step "dprelay-control, allocation socket [::]:$CONTROL_PORT ($CONTROL_IP and $CONTROL_IP6)"
 topo_spawn "$WORK/control.log" "$NS_R" "$CONTROL" --state_dir="$WORK/state" \
-  --listen="$CONTROL_IP:$CONTROL_PORT" --policy="$WORK/allow.keys" \
+  --listen="[::]:$CONTROL_PORT" --policy="$WORK/allow.keys" \
   --dataplane_socket="$WORK/dataplane.sock" --admin_socket="$WORK/control.sock"
 echo "pid $SPAWNED_PID"
 sleep 1
 
 step "ping the relay address from client a (ARP and ICMP answered by the dataplane)"
 ip netns exec "$NS_A" ping -c 2 -i 0.2 -W 1 "$RELAY_IP" | sed -n '2,3p'
+if [ $IPV6 -eq 1 ]; then
+  step "ping the relay's IPv6 address from client b (Neighbour Discovery and ICMPv6 answered)"
+  ip netns exec "$NS_B" ping -6 -c 2 -i 0.2 -W 1 "$RELAY_IP6" | sed -n '2,3p'
+fi
 
 step "clients a and b: allocate, bind, ping each other through the relay, send $COUNT packets each way"
-run_peer() {
-  local ns=$1 key=$2 peer=$3
+run_peer() {  # run_peer NS KEY PEER_KEY CONTROL [FLAG...]
+  local ns=$1 key=$2 peer=$3 control=$4
+  shift 4
   ip netns exec "$ns" "$PEER" run --key_file="$key" --peer="$peer" \
-    --control="$CONTROL_IP:$CONTROL_PORT" --control_key="$CONTROL_KEY" \
-    --count="$COUNT" --pings="$PINGS" --size="$SIZE"
+    --control="$control" --control_key="$CONTROL_KEY" \
+    --count="$COUNT" --pings="$PINGS" --size="$SIZE" "$@"
 }
-run_peer "$NS_A" "$WORK/a.key" "$KEY_B" >"$WORK/a.out" 2>&1 & PA=$!
-run_peer "$NS_B" "$WORK/b.key" "$KEY_A" >"$WORK/b.out" 2>&1 & PB=$!
+B_OVER=("$CONTROL_IP:$CONTROL_PORT")
+[ $IPV6 -eq 1 ] && B_OVER=("[$CONTROL_IP6]:$CONTROL_PORT" --local="[$IP6_B]:0")
+run_peer "$NS_A" "$WORK/a.key" "$KEY_B" "$CONTROL_IP:$CONTROL_PORT" >"$WORK/a.out" 2>&1 & PA=$!
+run_peer "$NS_B" "$WORK/b.key" "$KEY_A" "${B_OVER[@]}" >"$WORK/b.out" 2>&1 & PB=$!
 rc_a=0 rc_b=0
 wait $PA || rc_a=$?
 wait $PB || rc_b=$?
