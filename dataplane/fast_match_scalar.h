@@ -32,4 +32,18 @@ class FastMatch {
   uint16_t relay_port_be_;
 };
 
+// The 42-byte IPv4 header template between the session read and the write into the packet.
+class HeaderRegs {
+ public:
+  static HeaderRegs Load(const uint8_t* src) {
+    HeaderRegs h;
+    std::memcpy(h.bytes_, src, kV4HeaderLen);
+    return h;
+  }
+  void Store(uint8_t* dst) const { std::memcpy(dst, bytes_, kV4HeaderLen); }
+
+ private:
+  uint8_t bytes_[kV4HeaderLen];
+};
+
 }  // namespace dprelay

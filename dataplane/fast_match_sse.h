@@ -1,6 +1,6 @@
-// SSE2 variant of the fast-path header test (see fast_match.h): two 16-byte loads, masked and
-// compared against patterns built once per burst, with the two lengths the frame length
-// implies inserted per packet.
+// SSE2 variants of the fast path's header test and header copy (see fast_match.h). The test:
+// two 16-byte loads, masked and compared against patterns built once per burst, with the two
+// lengths the frame length implies inserted per packet.
 #pragma once
 
 #include <emmintrin.h>
@@ -46,6 +46,29 @@ class FastMatch {
 
  private:
   __m128i mask_lo_, pattern_lo_, mask_hi_, pattern_hi_;
+};
+
+// A 42-byte IPv4 header template held in three registers between the session read (inside the
+// seqcount read section) and the write into the packet (after it validated): bytes 0..15,
+// 16..31 and 26..41 (the last overlaps the second with identical bytes).
+class HeaderRegs {
+ public:
+  __attribute__((always_inline)) static HeaderRegs Load(const uint8_t* src) {
+    static_assert(kV4HeaderLen == 42);
+    HeaderRegs h;
+    h.a_ = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+    h.b_ = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16));
+    h.c_ = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 26));
+    return h;
+  }
+  __attribute__((always_inline)) void Store(uint8_t* dst) const {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), a_);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16), b_);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 26), c_);
+  }
+
+ private:
+  __m128i a_, b_, c_;
 };
 
 }  // namespace dprelay

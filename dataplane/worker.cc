@@ -20,6 +20,8 @@ namespace dprelay {
 namespace {
 
 using worker_internal::Drop;
+using worker_internal::Load16;
+using worker_internal::Load32;
 using worker_internal::NotRelay;
 using worker_internal::PacketResult;
 using worker_internal::ToMain;
@@ -29,16 +31,6 @@ constexpr uint16_t kEtherTypeIpv4 = RTE_BE16(RTE_ETHER_TYPE_IPV4);
 constexpr uint16_t kEtherTypeIpv6 = RTE_BE16(RTE_ETHER_TYPE_IPV6);
 constexpr uint16_t kEtherTypeArp = RTE_BE16(RTE_ETHER_TYPE_ARP);
 constexpr uint16_t kFragMask = RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
-
-// 42 bytes as 16 + 16 + 8 + 2 fixed-size moves: the compiler emits four unaligned vector and
-// scalar moves instead of a byte loop.
-__attribute__((always_inline)) inline void CopyTemplate(uint8_t* dst, const uint8_t* src) {
-  static_assert(kV4HeaderLen == 16 + 16 + 8 + 2);
-  std::memcpy(dst, src, 16);
-  std::memcpy(dst + 16, src + 16, 16);
-  std::memcpy(dst + 32, src + 32, 8);
-  std::memcpy(dst + 40, src + 40, 2);
-}
 
 // What the fast path reads for every packet, copied into locals once per burst: the compiler
 // must assume that each byte stored into a packet may alias the worker's own fields, and would
@@ -73,9 +65,11 @@ __attribute__((always_inline)) inline uint16_t ForwardedUdpChecksum(uint16_t csu
 
 // Forwards an IPv4 data packet that passed FastMatch (so its length is exactly its headers
 // plus payload_len) between two IPv4 legs: match the source with one 64-bit compare per leg,
-// copy the other leg's template, fix the IPv4 and UDP checksums. Whatever else (an IPv6 leg,
-// an unbound or unresolved leg, an unknown source) continues on the any-family path, which
-// finds the exact outcome.
+// read the other leg's template and checksum terms into registers inside one seqcount read
+// section, and only once that read is known consistent write them into the packet. Whatever
+// else (an IPv6 leg, an unbound or unresolved leg, an unknown source, a read that raced the
+// main lcore's write) goes, with the packet untouched, to the any-family path, which runs its
+// own read section and finds the exact outcome.
 __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerContext& ctx,
                                                                const FastView& view, rte_mbuf* m,
                                                                uint8_t* p, uint32_t vni,
@@ -84,49 +78,44 @@ __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerConte
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + kEthHdrLen);
   auto* udp = reinterpret_cast<rte_udp_hdr*>(p + kEthHdrLen + kIpv4HdrLen);
   const SessionSlot& slot = view.slots[vni];
-  // Everything the rewrite replaces is saved first: the speculative copy below may run more
-  // than once if the main lcore rewrites the slot meanwhile.
-  const uint32_t src_be = ip->src_addr;
-  const uint16_t sport_be = udp->src_port;
-  const uint16_t tot_len_be = ip->total_length;
-  const uint16_t udp_len_be = udp->dgram_len;
-  const uint16_t udp_csum = udp->dgram_cksum;
-  const uint64_t key = uint64_t{src_be} | uint64_t{sport_be} << 32 | uint64_t{kLegV4} << 48;
-  int from;
-  uint32_t seq;
-  do {
-    seq = rte_seqcount_read_begin(&slot.seq);
-    const uint64_t w0 = LegMatchWord(slot.leg[0]);
-    const uint64_t w1 = LegMatchWord(slot.leg[1]);
-    from = (w0 & kLegMatchMask) == key ? 0 : (w1 & kLegMatchMask) == key ? 1 : -1;
-    if (from >= 0 && ((from == 0 ? w1 : w0) >> 48) == kFastTarget) {
-      const LegFwd& to = slot.leg[1 - from];
-      CopyTemplate(p, to.hdr);
+  const uint64_t key = uint64_t{Load32(p + kEthHdrLen + 12)} |
+                       uint64_t{Load16(p + kEthHdrLen + kIpv4HdrLen)} << 32 |
+                       uint64_t{kLegV4} << 48;
+  const uint32_t seq = rte_seqcount_read_begin(&slot.seq);
+  const uint64_t w0 = LegMatchWord(slot.leg[0]);
+  const uint64_t w1 = LegMatchWord(slot.leg[1]);
+  const int from = (w0 & kLegMatchMask) == key ? 0 : (w1 & kLegMatchMask) == key ? 1 : -1;
+  if (likely(from >= 0 && ((from == 0 ? w1 : w0) >> 48) == kFastTarget)) {
+    const LegFwd& to = slot.leg[1 - from];
+    const HeaderRegs hdr = HeaderRegs::Load(to.hdr);
+    const uint16_t ip_sum = to.ip_sum;
+    const uint16_t to_sum = to.addr_port_sum;
+    const uint16_t from_sum = slot.leg[from].addr_port_sum;
+    if (likely(!rte_seqcount_read_retry(&slot.seq, seq))) {
+      const uint16_t tot_len_be = ip->total_length;
+      const uint16_t udp_len_be = udp->dgram_len;
+      const uint16_t udp_csum = udp->dgram_cksum;
+      hdr.Store(p);
       ip->total_length = tot_len_be;
       // Two 16-bit terms: one fold is enough.
-      const uint32_t ip_sum = uint32_t{to.ip_sum} + tot_len_be;
-      ip->hdr_checksum = static_cast<uint16_t>(~((ip_sum & 0xffff) + (ip_sum >> 16)));
+      const uint32_t sum = uint32_t{ip_sum} + tot_len_be;
+      ip->hdr_checksum = static_cast<uint16_t>(~((sum & 0xffff) + (sum >> 16)));
       udp->dgram_len = udp_len_be;
       // An IPv4 sender that sent no checksum (0) gets none forwarded either.
-      udp->dgram_cksum = udp_csum == 0 ? 0
-                                       : ForwardedUdpChecksum(udp_csum, to.addr_port_sum,
-                                                              slot.leg[from].addr_port_sum);
-    } else {
-      from = -1;
+      udp->dgram_cksum = udp_csum == 0 ? 0 : ForwardedUdpChecksum(udp_csum, to_sum, from_sum);
+      LegStats& st = view.leg_stats[size_t{vni} * 2 + from];
+      Bump(st.packets);
+      Bump(st.bytes, payload_len);
+      st.last_seen_tsc.store(now_tsc, std::memory_order_relaxed);
+      return {Verdict::kForward, DropReason::kEthRunt};
     }
-  } while (rte_seqcount_read_retry(&slot.seq, seq));
-
-  if (unlikely(from < 0)) {
-    worker_internal::Inbound in{
-        .v6 = false, .sport_be = sport_be, .udp_len_be = udp_len_be, .udp_csum = udp_csum};
-    std::memcpy(in.src, &src_be, 4);
-    return worker_internal::ForwardAnyFamily(ctx, view.leg_stats, m, in, vni, payload_len, now_tsc);
   }
-  LegStats& st = view.leg_stats[size_t{vni} * 2 + from];
-  Bump(st.packets);
-  Bump(st.bytes, payload_len);
-  st.last_seen_tsc.store(now_tsc, std::memory_order_relaxed);
-  return {Verdict::kForward, DropReason::kEthRunt};
+  worker_internal::Inbound in{.v6 = false,
+                              .sport_be = udp->src_port,
+                              .udp_len_be = udp->dgram_len,
+                              .udp_csum = udp->dgram_cksum};
+  std::memcpy(in.src, &ip->src_addr, 4);
+  return worker_internal::ForwardAnyFamily(ctx, view.leg_stats, m, in, vni, payload_len, now_tsc);
 }
 
 // The complete classifier: every check in order, each failure with its own drop reason. The
@@ -313,30 +302,36 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
   for (uint16_t i = 0; i < n && i < kSlotAhead; ++i) {
     PrefetchSession(view, rx[i]);
   }
-  for (uint16_t i = 0; i < n; ++i) {
-    if (i + kSlotAhead < n) {
-      PrefetchSession(view, rx[i + kSlotAhead]);
-    }
-    const PacketResult r = ProcessPacket(ctx_, view, rx[i], now_tsc, &fwd_bytes);
+  auto handle = [&](rte_mbuf* m) __attribute__((always_inline)) {
+    const PacketResult r = ProcessPacket(ctx_, view, m, now_tsc, &fwd_bytes);
     switch (r.verdict) {
       case Verdict::kForward:
         ++n_fwd4;
-        tx[n_tx++] = rx[i];
+        tx[n_tx++] = m;
         break;
       case Verdict::kForwardCounted:
-        tx[n_tx++] = rx[i];
+        tx[n_tx++] = m;
         break;
       case Verdict::kToMain:
-        main[n_main++] = rx[i];
+        main[n_main++] = m;
         break;
       case Verdict::kToException:
-        exception[n_exception++] = rx[i];
+        exception[n_exception++] = m;
         break;
       case Verdict::kDrop:
         c.Drop(r.reason);
-        rte_pktmbuf_free(rx[i]);
+        rte_pktmbuf_free(m);
         break;
     }
+  };
+  // The body while there is a packet kSlotAhead further to prefetch for, then the tail.
+  uint16_t i = 0;
+  for (; i + kSlotAhead < n; ++i) {
+    PrefetchSession(view, rx[i + kSlotAhead]);
+    handle(rx[i]);
+  }
+  for (; i < n; ++i) {
+    handle(rx[i]);
   }
   if (n_main != 0) {
     const unsigned queued =
