@@ -46,47 +46,37 @@ check "the relay's IPv6 address is resolved (ND) and answers ping" \
 check "the kernel learned the relay's MAC by Neighbour Discovery" \
   bash -c "ip -n '$NS_B' -6 neigh show '$RELAY_IP6' | grep -q lladdr"
 
-# peer_run NS KEY PEER_KEY CONTROL LOCAL
-peer_run() {
-  ip netns exec "$1" "$PEER" run --key_file="$2" --peer="$3" --control="$4" --local="$5" \
-    --control_key="$CONTROL_KEY" --count="$COUNT" --size=1000 --pings=2 --timeout=30s
+# pair WHAT X Y CONTROL_X LOCAL_X CONTROL_Y LOCAL_Y: clients x (in ns A) and y (in ns B) with
+# keys $WORK/x.key and $WORK/y.key run against each other at the same time; their output is in
+# $WORK/x.out and $WORK/y.out. Checks both exit 0 with every payload intact.
+pair() {
+  local what=$1 x=$2 y=$3 rc_x=0 rc_y=0 px py
+  local key_x key_y
+  key_x=$("$PEER" pubkey --key_file="$WORK/$x.key") key_y=$("$PEER" pubkey --key_file="$WORK/$y.key")
+  ip netns exec "$NS_A" "$PEER" run --key_file="$WORK/$x.key" --peer="$key_y" --control="$4" \
+    --local="$5" --control_key="$CONTROL_KEY" --count="$COUNT" --size=1000 --pings=2 \
+    --timeout=30s >"$WORK/$x.out" 2>&1 & px=$!
+  ip netns exec "$NS_B" "$PEER" run --key_file="$WORK/$y.key" --peer="$key_x" --control="$6" \
+    --local="$7" --control_key="$CONTROL_KEY" --count="$COUNT" --size=1000 --pings=2 \
+    --timeout=30s >"$WORK/$y.out" 2>&1 & py=$!
+  wait $px || rc_x=$?
+  wait $py || rc_y=$?
+  sed "s/^/  $x| /" "$WORK/$x.out"
+  sed "s/^/  $y| /" "$WORK/$y.out"
+  check "$what: $x and $y exit 0" test "$rc_x" -eq 0 -a "$rc_y" -eq 0
+  check "$what: both received all $COUNT payloads intact" bash -c \
+    "grep -q 'received=$COUNT corrupt=0' '$WORK/$x.out' && grep -q 'received=$COUNT corrupt=0' '$WORK/$y.out'"
 }
-run_pair() {
-  local tag=$1
-  shift
-  peer_run "$@" >"$WORK/$tag.out" 2>&1
-}
-# Pair 1: a over IPv4, b over IPv6.
-peer_run "$NS_A" "$WORK/a.key" "$KEY_B" "$CONTROL_IP:$CONTROL_PORT" "$IP_A:0" \
-  >"$WORK/a.out" 2>&1 & PA=$!
-peer_run "$NS_B" "$WORK/b.key" "$KEY_A" "[$CONTROL_IP6]:$CONTROL_PORT" "[$IP6_B]:0" \
-  >"$WORK/b.out" 2>&1 & PB=$!
-rc_a=0 rc_b=0
-wait $PA || rc_a=$?
-wait $PB || rc_b=$?
-sed 's/^/  a| /' "$WORK/a.out"
-sed 's/^/  b| /' "$WORK/b.out"
-check "cross-family: a (IPv4) and b (IPv6) exit 0" test "$rc_a" -eq 0 -a "$rc_b" -eq 0
-check "cross-family: both received all $COUNT payloads intact" \
-  bash -c "grep -q 'received=$COUNT corrupt=0' '$WORK/a.out' && grep -q 'received=$COUNT corrupt=0' '$WORK/b.out'"
+V4_CONTROL="$CONTROL_IP:$CONTROL_PORT" V6_CONTROL="[$CONTROL_IP6]:$CONTROL_PORT"
+
+pair "cross-family" a b "$V4_CONTROL" "$IP_A:0" "$V6_CONTROL" "[$IP6_B]:0"
 check "the allocation advertises both relay addresses" \
   grep -q "addrs=$RELAY_IP:$RELAY_PORT,\[$RELAY_IP6\]:$RELAY_PORT " "$WORK/a.out"
 check "a bound over IPv4" grep -q "^bound .* relay=$RELAY_IP:$RELAY_PORT " "$WORK/a.out"
 check "b bound over IPv6" grep -q "^bound .* relay=\[$RELAY_IP6\]:$RELAY_PORT " "$WORK/b.out"
 
-# Pair 2: c and d, both over IPv6.
-peer_run "$NS_A" "$WORK/c.key" "$KEY_D" "[$CONTROL_IP6]:$CONTROL_PORT" "[$IP6_A]:0" \
-  >"$WORK/c.out" 2>&1 & PC=$!
-peer_run "$NS_B" "$WORK/d.key" "$KEY_C" "[$CONTROL_IP6]:$CONTROL_PORT" "[$IP6_B]:0" \
-  >"$WORK/d.out" 2>&1 & PD=$!
-rc_c=0 rc_d=0
-wait $PC || rc_c=$?
-wait $PD || rc_d=$?
-sed 's/^/  c| /' "$WORK/c.out"
-sed 's/^/  d| /' "$WORK/d.out"
-check "IPv6 only: c and d exit 0" test "$rc_c" -eq 0 -a "$rc_d" -eq 0
-check "IPv6 only: both received all $COUNT payloads intact" \
-  bash -c "grep -q 'received=$COUNT corrupt=0' '$WORK/c.out' && grep -q 'received=$COUNT corrupt=0' '$WORK/d.out'"
+pair "IPv6 only" c d "$V6_CONTROL" "[$IP6_A]:0" "$V6_CONTROL" "[$IP6_B]:0"
+check "c bound over IPv6" grep -q "^bound .* relay=\[$RELAY_IP6\]:$RELAY_PORT " "$WORK/c.out"
 
 sleep 1.5  # control polls the dataplane's counters every second
 metric() {

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/control_test_util.h"
+#include "tests/unit/http_client.h"
 
 namespace dprelay::control {
 namespace {
@@ -96,28 +97,9 @@ TEST(HealthHttpTest, AnswersEachKindOfRequest) {
   EXPECT_THAT(HealthHttpResponse("", ok), StartsWith("HTTP/1.1 400 "));
 }
 
-int Connect(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-  return fd;
-}
-
-// Blocking client; some other thread runs the server.
+int Connect(uint16_t port) { return dprelay::testing::ConnectLoopback(port); }
 std::string Get(uint16_t port, const std::string& request) {
-  int fd = Connect(port);
-  EXPECT_EQ(send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
-  std::string out;
-  char buf[1024];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
+  return dprelay::testing::HttpExchange(port, request);
 }
 
 std::string Body(const std::string& response) {

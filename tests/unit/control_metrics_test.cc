@@ -9,6 +9,7 @@
 #include "control/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/http_client.h"
 
 namespace dprelay::control {
 namespace {
@@ -17,22 +18,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 std::string Scrape(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-  const std::string req = "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n";
-  EXPECT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
+  return dprelay::testing::HttpExchange(port, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
 }
 
 TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
