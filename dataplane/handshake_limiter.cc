@@ -4,8 +4,27 @@
 
 namespace dprelay {
 
+IpAddr HandshakeLimiter::SourceKey(const IpAddr& src) {
+  IpAddr key = src;
+  if (key.is_v6()) {
+    std::fill(key.bytes.begin() + 8, key.bytes.end(), 0);
+  }
+  return key;
+}
+
 bool HandshakeLimiter::Allow(const IpAddr& src, uint64_t now_ns) {
-  auto [it, inserted] = buckets_.try_emplace(src);
+  IpAddr key = SourceKey(src);
+  if (buckets_.size() >= max_buckets_ && !buckets_.contains(key)) {
+    // Making room is a scan of the table: at most once a second, however many new sources.
+    if (now_ns - forced_forget_ns_ >= 1'000'000'000 || forced_forget_ns_ == 0) {
+      forced_forget_ns_ = now_ns;
+      Forget(now_ns);
+    }
+    if (buckets_.size() >= max_buckets_) {
+      key = IpAddr{};  // the overflow bucket: every source beyond the table shares it
+    }
+  }
+  auto [it, inserted] = buckets_.try_emplace(key);
   Bucket& b = it->second;
   const uint64_t cap = uint64_t{burst_} * 1000;
   if (inserted) {
