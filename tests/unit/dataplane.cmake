@@ -4,3 +4,6 @@ dprelay_add_test(NAME dataplane_handshake_test LABEL unit
 dprelay_add_test(NAME dataplane_neighbours_test LABEL unit
   SOURCES dataplane_neighbours_test.cc
   LIBS dprelay_dataplane GTest::gtest_main)
+dprelay_add_test(NAME dataplane_session_state_test LABEL unit
+  SOURCES dataplane_session_state_test.cc
+  LIBS dprelay_dataplane GTest::gtest_main)
