@@ -5,6 +5,7 @@
 #include <cstring>
 #include <variant>
 
+#include "dataplane/coarse_clock.h"
 #include "proto/wire.h"
 
 namespace dprelay {
@@ -61,7 +62,7 @@ HandshakeResult Drop(DropReason r) {
 
 }  // namespace
 
-HandshakeResult HandleHandshake(HandshakeState& state, MacSecrets& macs,
+HandshakeResult HandleHandshake(HandshakeState& state, const DiscoKey& server_key, MacSecrets& macs,
                                 std::span<const uint8_t> disco, const AddrPort& src,
                                 uint64_t now_ns) {
   if (!LooksLikeDiscoWrapper(disco)) {
@@ -104,7 +105,7 @@ HandshakeResult HandleHandshake(HandshakeState& state, MacSecrets& macs,
       return Drop(DropReason::kGenerationZero);
     }
     state.in_progress_generation[leg] = bind->generation;
-    state.challenge_sent_ns[leg] = now_ns;
+    state.challenge_sent_us[leg] = UsStamp(now_ns);
     BindCommon challenge;
     challenge.vni = state.vni;
     challenge.generation = bind->generation;
@@ -120,7 +121,7 @@ HandshakeResult HandleHandshake(HandshakeState& state, MacSecrets& macs,
     GeneveHeader gh{
         .version = 0, .control = true, .protocol = kGeneveProtocolDisco, .vni = state.vni};
     (void)EncodeGeneve(gh, std::span<uint8_t>(res.reply.data(), kGeneveHeaderLen));
-    SealDisco(state.shared[leg], state.server_key, cleartext,
+    SealDisco(state.shared[leg], server_key, cleartext,
               std::span<uint8_t>(res.reply.data() + kGeneveHeaderLen,
                                  res.reply.size() - kGeneveHeaderLen));
     return res;
@@ -145,7 +146,7 @@ HandshakeResult HandleHandshake(HandshakeState& state, MacSecrets& macs,
     HandshakeResult res;
     res.kind = HandshakeResult::Kind::kBound;
     res.leg = leg;
-    res.rtt_ns = now_ns - state.challenge_sent_ns[leg];
+    res.rtt_ns = uint64_t{StampsApart(UsStamp(now_ns), state.challenge_sent_us[leg])} * kNsPerUs;
     return res;
   }
   return Drop(DropReason::kUnexpectedType);

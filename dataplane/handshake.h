@@ -42,32 +42,36 @@ class MacSecrets {
   uint64_t rotated_at_ns_ = 0;
 };
 
-// What the main lcore keeps per session for the handshake (never read by workers).
+// What the main lcore keeps per session for the handshake (never read by workers). The server
+// key, the same for every session of one control configuration, is passed separately.
 struct HandshakeState {
   std::array<DiscoKey, 2> keys;     // sorted client keys
   std::array<SharedKey, 2> shared;  // beforenm(keys[i], server private key)
-  DiscoKey server_key;              // sender field of our Challenges
   uint32_t vni = 0;
   std::array<uint32_t, 2> in_progress_generation = {0, 0};
-  // When the last Challenge went to each leg: the start of the handshake round trip.
-  std::array<uint64_t, 2> challenge_sent_ns = {0, 0};
+  // When the last Challenge went to each leg (UsStamp: 1 us, wraps after 71.6 minutes): the
+  // start of the handshake round trip.
+  std::array<uint32_t, 2> challenge_sent_us = {0, 0};
 };
+static_assert(sizeof(HandshakeState) == 148, "keys, shared keys, VNI, generations, stamps");
 
 struct HandshakeResult {
   enum class Kind { kDrop, kChallenge, kBound };
   Kind kind = Kind::kDrop;
-  DropReason drop = DropReason::kBadWrapper;         // when kDrop
-  int leg = 0;                                       // when kChallenge or kBound
-  // When kBound: last Challenge sent -> this Answer. If the client answered an earlier
-  // Challenge of the same generation (a retransmitted Bind), this is an underestimate.
+  DropReason drop = DropReason::kBadWrapper;  // when kDrop
+  int leg = 0;                                // when kChallenge or kBound
+  // When kBound: last Challenge sent -> this Answer, to the microsecond. If the client
+  // answered an earlier Challenge of the same generation (a retransmitted Bind), this is an
+  // underestimate; an Answer more than 71.6 minutes after the Challenge (possible only when
+  // no handshake packet rotated the MAC secret meanwhile) is reported modulo that.
   uint64_t rtt_ns = 0;
   std::array<uint8_t, kChallengePacketLen> reply{};  // when kChallenge: the UDP payload
 };
 
 // Handles one control packet for a live session: `disco` is the UDP payload after the Geneve
-// header, `src` the packet's source. Validates exactly as the reference relay; every failure
-// is a silent drop with its reason.
-HandshakeResult HandleHandshake(HandshakeState& state, MacSecrets& macs,
+// header, `src` the packet's source, `server_key` the sender of our Challenges. Validates exactly
+// as the reference relay; every failure is a silent drop with its reason.
+HandshakeResult HandleHandshake(HandshakeState& state, const DiscoKey& server_key, MacSecrets& macs,
                                 std::span<const uint8_t> disco, const AddrPort& src,
                                 uint64_t now_ns);
 

@@ -54,7 +54,7 @@ std::vector<std::pair<std::string, uint64_t>> MainLcore::Counters() const {
   return SumCounters(all_counters_, n_counter_blocks_);
 }
 
-unsigned MainLcore::Poll(uint64_t now_ns, uint64_t now_tsc) {
+unsigned MainLcore::Poll(uint64_t now_ns, uint64_t /*now_tsc*/) {
   rte_mbuf* pkts[kMainBurst];
   unsigned n = rte_ring_dequeue_burst(ctx_.from_workers, reinterpret_cast<void**>(pkts), kMainBurst,
                                       nullptr);
@@ -66,11 +66,11 @@ unsigned MainLcore::Poll(uint64_t now_ns, uint64_t now_tsc) {
         [&] {
           ipc_->Send(ipc::Hello{.relay_addrs = RelayAddrs(ctx_.local), .capacity = ctx_.capacity});
         },
-        [&](ipc::Message&& msg) { HandleIpc(std::move(msg), now_ns, now_tsc); });
+        [&](ipc::Message&& msg) { HandleIpc(std::move(msg), now_ns); });
   }
   if (now_ns >= next_housekeeping_ns_) {
     next_housekeeping_ns_ = now_ns + kHousekeepingNs;
-    for (uint32_t vni : sessions_.Expire(now_ns, now_tsc, ctx_.tsc_hz)) {
+    for (uint32_t vni : sessions_.Expire(now_ns)) {
       DPRELAY_LOG_INFO("session vni=%u expired", vni);
       if (ipc_) {
         ipc_->Send(ipc::SessionExpired{.vni = vni});
@@ -89,7 +89,7 @@ unsigned MainLcore::Poll(uint64_t now_ns, uint64_t now_tsc) {
   return n;
 }
 
-void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns, uint64_t now_tsc) {
+void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
   if (auto* install = std::get_if<ipc::InstallSession>(&msg)) {
     absl::Status st = sessions_.Install(*install, now_ns);
     if (st.ok()) {
@@ -105,7 +105,7 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns, uint64_t now_tsc)
   } else if (auto* dump = std::get_if<ipc::DumpRequest>(&msg)) {
     ipc::DumpReply reply{.request_id = dump->request_id};
     reply.sessions = sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan,
-                                        &reply.next_vni, now_ns, now_tsc, ctx_.tsc_hz);
+                                        &reply.next_vni, now_ns);
     ipc_->Send(reply);
   } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
     ipc::StatsReply reply{.counters = Counters()};

@@ -40,7 +40,8 @@ class MainLcore {
             std::unique_ptr<IpcServer> ipc);
 
   // One iteration: packets from workers, IPC, and once a second expiry and neighbour requests.
-  // Returns packets handled.
+  // Returns packets handled. now_tsc is not used at present (leg activity is inferred from
+  // counters at housekeeping, on now_ns); it stays so that the lcore loops need not change.
   unsigned Poll(uint64_t now_ns, uint64_t now_tsc);
   // Handles one packet a worker handed over; consumes the mbuf.
   void HandlePacket(rte_mbuf* m, uint64_t now_ns);
@@ -58,7 +59,7 @@ class MainLcore {
   void HandleIcmp(rte_mbuf* m);
   // Relay control packets of either family (the workers validated the headers).
   void HandleUdp(rte_mbuf* m, uint64_t now_ns);
-  void HandleIpc(ipc::Message&& msg, uint64_t now_ns, uint64_t now_tsc);
+  void HandleIpc(ipc::Message&& msg, uint64_t now_ns);
   void SendArpRequest(uint32_t target_be);
   // ARP or a Neighbour Solicitation, by the family of the next hop.
   void ResolveNextHop(const IpAddr& hop);

@@ -3,14 +3,30 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_format.h"
+#include "dataplane/coarse_clock.h"
 
 namespace dprelay {
 
 SessionManager::SessionManager(SessionTable* table, Neighbours* neighbours,
                                const LocalIdentity& local)
-    : table_(table), neighbours_(neighbours), local_(local) {}
+    : table_(table),
+      neighbours_(neighbours),
+      local_(local),
+      index_(size_t{table->capacity()} + 1, kNoRecord) {}
+
+SessionState* SessionManager::Find(uint32_t vni) {
+  if (vni == 0 || vni > table_->capacity() || index_[vni] == kNoRecord) {
+    return nullptr;
+  }
+  return &pool_[index_[vni]];
+}
+
+const SessionState* SessionManager::Find(uint32_t vni) const {
+  return const_cast<SessionManager*>(this)->Find(vni);
+}
 
 absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_ns) {
   if (m.vni == 0 || m.vni > table_->capacity()) {
@@ -27,67 +43,96 @@ absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_
   // A re-install (control reconnecting) carries the same keys. Different keys for a live VNI
   // mean control lost track of it (e.g. restarted without the session list): the established
   // session wins and the install is refused, so no one can take over a live VNI.
-  if (auto live = sessions_.find(m.vni);
-      live != sessions_.end() && live->second.hs.keys != m.client_keys) {
+  if (const SessionState* live = Find(m.vni); live != nullptr && live->hs.keys != m.client_keys) {
     return absl::AlreadyExistsError(
         absl::StrFormat("VNI %u is live with other client keys (%s, %s)", m.vni,
-                        ShortDisco(live->second.hs.keys[0]), ShortDisco(live->second.hs.keys[1])));
+                        ShortDisco(live->hs.keys[0]), ShortDisco(live->hs.keys[1])));
   }
-  auto [it, inserted] = sessions_.try_emplace(m.vni);
-  Session& s = it->second;
-  if (inserted) {
+  absl::StatusOr<uint16_t> params =
+      params_.Acquire(InstallParams{.server_key = m.server_key,
+                                    .bind_lifetime_ns = m.bind_lifetime_ns,
+                                    .steady_state_lifetime_ns = m.steady_state_lifetime_ns});
+  if (!params.ok()) {
+    return absl::Status(params.status().code(),
+                        absl::StrFormat("VNI %u: %s", m.vni, params.status().message()));
+  }
+  if (index_[m.vni] == kNoRecord) {
+    index_[m.vni] = pool_.Alloc();
     table_->ResetLegStats(m.vni);
+  } else {
+    params_.Release(pool_[index_[m.vni]].params);
   }
+  SessionState& s = pool_[index_[m.vni]];
   s.hs.keys = m.client_keys;
   s.hs.shared = m.shared;
-  s.hs.server_key = m.server_key;
   s.hs.vni = m.vni;
-  s.installed_ns = now_ns;
+  s.params = *params;
   s.lamport_id = m.lamport_id;
   s.allocated_at_unix_ns = m.allocated_at_unix_ns;
-  s.bind_lifetime_ns = m.bind_lifetime_ns;
-  s.steady_state_lifetime_ns = m.steady_state_lifetime_ns;
+  const uint32_t now_ms = MsStamp(now_ns);
   LegFwd legs[2];
   LegFwd6 v6[2];
   for (int i = 0; i < 2; ++i) {
-    SetBound(s, i, m.bound[i]);
+    CountNextHop(Bound(m.vni, i), -1);  // what this VNI had bound, if anything
+    CountNextHop(m.bound[i], +1);
     if (m.bound[i].valid()) {
       legs[i] = MakeLeg(m.bound[i], &v6[i]);
-      s.answer_ns[i] = now_ns;  // a re-installed leg gets a full steady-state lifetime
     }
-    s.rtt_ns[i] = 0;  // measured by a handshake with this dataplane only
+    // An unbound leg's bind lifetime starts now; a re-installed bound leg gets a full
+    // steady-state lifetime.
+    s.seen_ms[i] = now_ms;
+    uint64_t packets, bytes;
+    table_->ReadLegStats(m.vni, i, &packets, &bytes);
+    s.seen_packets[i] = static_cast<uint32_t>(packets);
+    s.rtt_us[i] = 0;  // measured by a handshake with this dataplane only
   }
   table_->Publish(m.vni, true, legs[0], legs[1], &v6[0], &v6[1]);
   return absl::OkStatus();
 }
 
 void SessionManager::Remove(uint32_t vni) {
-  auto it = sessions_.find(vni);
-  if (it == sessions_.end()) {
+  SessionState* s = Find(vni);
+  if (s == nullptr) {
     return;
   }
-  SetBound(it->second, 0, AddrPort{});
-  SetBound(it->second, 1, AddrPort{});
-  sessions_.erase(it);
+  CountNextHop(Bound(vni, 0), -1);
+  CountNextHop(Bound(vni, 1), -1);
+  params_.Release(s->params);
+  s->hs.vni = 0;
+  pool_.Free(index_[vni]);
+  index_[vni] = kNoRecord;
   table_->Clear(vni);
 }
 
-void SessionManager::SetBound(Session& s, int leg, const AddrPort& addr) {
+AddrPort SessionManager::Bound(uint32_t vni, int leg) const {
+  const LegFwd& f = table_->slot(vni).leg[leg];
+  if (f.bound == kLegV4) {
+    return AddrPort{IpAddr::V4FromBe(f.addr_be), ntohs(f.port_be)};
+  }
+  if (f.bound == kLegV6) {
+    const LegFwd6& f6 = table_->leg6(vni, leg);
+    return AddrPort{IpAddr::V6(f6.addr.data()), ntohs(f6.port_be)};
+  }
+  return AddrPort{};
+}
+
+void SessionManager::CountNextHop(const AddrPort& addr, int delta) {
   // The next hop depends only on the address and the immutable subnet/gateway configuration,
   // so the count can be kept from bind to unbind without looking at anything else.
-  if (s.bound[leg].valid()) {
-    if (std::optional<IpAddr> hop = neighbours_->NextHop(s.bound[leg].ip)) {
-      auto it = next_hop_refs_.find(*hop);
-      if (--it->second == 0) {
-        next_hop_refs_.erase(it);
-      }
-    }
+  if (!addr.valid()) {
+    return;
   }
-  s.bound[leg] = addr;
-  if (addr.valid()) {
-    if (std::optional<IpAddr> hop = neighbours_->NextHop(addr.ip)) {
-      ++next_hop_refs_[*hop];
-    }
+  std::optional<IpAddr> hop = neighbours_->NextHop(addr.ip);
+  if (!hop) {
+    return;
+  }
+  if (delta > 0) {
+    ++next_hop_refs_[*hop];
+    return;
+  }
+  auto it = next_hop_refs_.find(*hop);
+  if (--it->second == 0) {
+    next_hop_refs_.erase(it);
   }
 }
 
@@ -121,28 +166,35 @@ void SessionManager::PublishLeg(uint32_t vni, int leg, const AddrPort& addr) {
 
 HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint8_t> disco,
                                               const AddrPort& src, uint64_t now_ns) {
-  auto it = sessions_.find(vni);
-  if (it == sessions_.end()) {
+  SessionState* s = Find(vni);
+  if (s == nullptr) {
     HandshakeResult r;
     r.drop = DropReason::kUnknownVni;
     return r;
   }
-  Session& s = it->second;
-  HandshakeResult r = HandleHandshake(s.hs, macs_, disco, src, now_ns);
+  HandshakeResult r =
+      HandleHandshake(s->hs, params_[s->params].server_key, macs_, disco, src, now_ns);
   if (r.kind == HandshakeResult::Kind::kBound) {
-    SetBound(s, r.leg, src);
-    s.answer_ns[r.leg] = now_ns;
-    s.rtt_ns[r.leg] = r.rtt_ns;
+    CountNextHop(Bound(vni, r.leg), -1);
+    CountNextHop(src, +1);
+    s->seen_ms[r.leg] = MsStamp(now_ns);
+    s->rtt_us[r.leg] = static_cast<uint32_t>(
+        std::min<uint64_t>(r.rtt_ns / kNsPerUs, std::numeric_limits<uint32_t>::max()));
     PublishLeg(vni, r.leg, src);
   }
   return r;
 }
 
 void SessionManager::OnNeighbourChanged(const IpAddr& ip) {
-  for (const auto& [vni, s] : sessions_) {
-    for (int i = 0; i < 2; ++i) {
-      if (s.bound[i].valid() && neighbours_->NextHop(s.bound[i].ip) == ip) {
-        PublishLeg(vni, i, s.bound[i]);
+  for (uint32_t i = 0; i < pool_.high_water(); ++i) {
+    const uint32_t vni = pool_[i].hs.vni;
+    if (vni == 0) {
+      continue;
+    }
+    for (int leg = 0; leg < 2; ++leg) {
+      const AddrPort bound = Bound(vni, leg);
+      if (bound.valid() && neighbours_->NextHop(bound.ip) == ip) {
+        PublishLeg(vni, leg, bound);
       }
     }
   }
@@ -157,22 +209,38 @@ std::vector<IpAddr> SessionManager::NextHopsInUse() const {
   return hops;
 }
 
-std::vector<uint32_t> SessionManager::Expire(uint64_t now_ns, uint64_t now_tsc, uint64_t tsc_hz) {
+std::vector<uint32_t> SessionManager::Expire(uint64_t now_ns) {
+  const uint32_t now_ms = MsStamp(now_ns);
   std::vector<uint32_t> expired;
-  for (const auto& [vni, s] : sessions_) {
-    const bool both_bound = s.bound[0].valid() && s.bound[1].valid();
-    if (!both_bound) {
-      if (now_ns - s.installed_ns > static_cast<uint64_t>(s.bind_lifetime_ns)) {
+  for (uint32_t i = 0; i < pool_.high_water(); ++i) {
+    SessionState& s = pool_[i];
+    const uint32_t vni = s.hs.vni;
+    if (vni == 0) {
+      continue;
+    }
+    const InstallParams& p = params_[s.params];
+    const SessionSlot& slot = table_->slot(vni);
+    const bool bound[2] = {slot.leg[0].bound != kLegUnbound, slot.leg[1].bound != kLegUnbound};
+    if (!bound[0] || !bound[1]) {
+      // The unbound leg's seen_ms is the (re)install time.
+      const uint32_t installed_ms = bound[0] ? s.seen_ms[1] : s.seen_ms[0];
+      if (StampAge(now_ms, installed_ms) > p.bind_lifetime_ns / kNsPerMs) {
         expired.push_back(vni);
       }
       continue;
     }
-    for (int i = 0; i < 2; ++i) {
-      const uint64_t seen_ns = LastSeenNs(vni, s, i, now_ns, now_tsc, tsc_hz);
-      if (now_ns - seen_ns > static_cast<uint64_t>(s.steady_state_lifetime_ns)) {
-        expired.push_back(vni);
-        break;
+    bool idle = false;
+    for (int leg = 0; leg < 2; ++leg) {
+      uint64_t packets, bytes;
+      table_->ReadLegStats(vni, leg, &packets, &bytes);
+      if (static_cast<uint32_t>(packets) != s.seen_packets[leg]) {
+        s.seen_packets[leg] = static_cast<uint32_t>(packets);
+        s.seen_ms[leg] = now_ms;
       }
+      idle = idle || StampAge(now_ms, s.seen_ms[leg]) > p.steady_state_lifetime_ns / kNsPerMs;
+    }
+    if (idle) {
+      expired.push_back(vni);
     }
   }
   for (uint32_t vni : expired) {
@@ -181,35 +249,30 @@ std::vector<uint32_t> SessionManager::Expire(uint64_t now_ns, uint64_t now_tsc, 
   return expired;
 }
 
-uint64_t SessionManager::LastSeenNs(uint32_t vni, const Session& s, int leg, uint64_t now_ns,
-                                    uint64_t now_tsc, uint64_t tsc_hz) const {
-  if (!s.bound[leg].valid()) {
-    return s.installed_ns;
+uint32_t SessionManager::LastSeenMs(uint32_t vni, const SessionState& s, int leg,
+                                    uint32_t now_ms) const {
+  if (table_->slot(vni).leg[leg].bound == kLegUnbound) {
+    return s.seen_ms[leg];
   }
-  uint64_t packets, bytes, seen_tsc;
-  table_->ReadLegStats(vni, leg, &packets, &bytes, &seen_tsc);
-  uint64_t seen_ns = s.answer_ns[leg];
-  if (seen_tsc != 0 && now_tsc > seen_tsc) {
-    uint64_t ago_ns = (now_tsc - seen_tsc) * 1'000'000'000 / tsc_hz;
-    if (now_ns - ago_ns > seen_ns) {
-      seen_ns = now_ns - ago_ns;
-    }
-  } else if (seen_tsc != 0) {
-    seen_ns = now_ns;
-  }
-  return seen_ns;
+  uint64_t packets, bytes;
+  table_->ReadLegStats(vni, leg, &packets, &bytes);
+  return static_cast<uint32_t>(packets) != s.seen_packets[leg] ? now_ms : s.seen_ms[leg];
 }
 
 std::vector<SessionView> SessionManager::List() const {
   std::vector<SessionView> out;
-  for (const auto& [vni, s] : sessions_) {
+  out.reserve(pool_.live());
+  for (uint32_t i = 0; i < pool_.high_water(); ++i) {
+    const SessionState& s = pool_[i];
+    if (s.hs.vni == 0) {
+      continue;
+    }
     SessionView v;
-    v.vni = vni;
+    v.vni = s.hs.vni;
     v.keys = s.hs.keys;
-    v.bound = s.bound;
-    for (int i = 0; i < 2; ++i) {
-      uint64_t seen;
-      table_->ReadLegStats(vni, i, &v.packets[i], &v.bytes[i], &seen);
+    for (int leg = 0; leg < 2; ++leg) {
+      v.bound[leg] = Bound(v.vni, leg);
+      table_->ReadLegStats(v.vni, leg, &v.packets[leg], &v.bytes[leg]);
     }
     out.push_back(v);
   }
@@ -218,33 +281,35 @@ std::vector<SessionView> SessionManager::List() const {
   return out;
 }
 
+size_t SessionManager::MemoryBytes() const {
+  return pool_.MemoryBytes() + index_.capacity() * sizeof(index_[0]) + params_.MemoryBytes() +
+         next_hop_refs_.bucket_count() * (sizeof(*next_hop_refs_.begin()) + 1);
+}
+
 std::vector<ipc::SessionRecord> SessionManager::DumpPage(uint32_t from_vni, size_t max_sessions,
                                                          uint32_t max_scan, uint32_t* next_vni,
-                                                         uint64_t now_ns, uint64_t now_tsc,
-                                                         uint64_t tsc_hz) const {
+                                                         uint64_t now_ns) const {
   std::vector<ipc::SessionRecord> out;
   const uint32_t capacity = table_->capacity();
+  const uint32_t now_ms = MsStamp(now_ns);
   uint64_t vni = from_vni == 0 ? 1 : from_vni;
   const uint64_t scan_end = std::min<uint64_t>(uint64_t{capacity} + 1, vni + max_scan);
   for (; vni < scan_end && out.size() < max_sessions; ++vni) {
-    auto it = sessions_.find(static_cast<uint32_t>(vni));
-    if (it == sessions_.end()) {
+    const SessionState* s = Find(static_cast<uint32_t>(vni));
+    if (s == nullptr) {
       continue;
     }
-    const Session& s = it->second;
     ipc::SessionRecord r{
         .vni = static_cast<uint32_t>(vni),
-        .client_keys = s.hs.keys,
-        .bound = s.bound,
-        .lamport_id = s.lamport_id,
-        .allocated_at_unix_ns = s.allocated_at_unix_ns,
+        .client_keys = s->hs.keys,
+        .lamport_id = s->lamport_id,
+        .allocated_at_unix_ns = s->allocated_at_unix_ns,
     };
     for (int i = 0; i < 2; ++i) {
-      uint64_t seen;
-      table_->ReadLegStats(r.vni, i, &r.packets[i], &r.bytes[i], &seen);
-      r.handshake_rtt_ns[i] = s.rtt_ns[i];
-      const uint64_t seen_ns = LastSeenNs(r.vni, s, i, now_ns, now_tsc, tsc_hz);
-      r.idle_ns[i] = now_ns > seen_ns ? now_ns - seen_ns : 0;
+      r.bound[i] = Bound(r.vni, i);
+      table_->ReadLegStats(r.vni, i, &r.packets[i], &r.bytes[i]);
+      r.handshake_rtt_ns[i] = uint64_t{s->rtt_us[i]} * kNsPerUs;
+      r.idle_ns[i] = uint64_t{StampAge(now_ms, LastSeenMs(r.vni, *s, i, now_ms))} * kNsPerMs;
     }
     out.push_back(r);
   }

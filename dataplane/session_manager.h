@@ -9,8 +9,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "dataplane/handshake.h"
+#include "dataplane/install_params.h"
 #include "dataplane/leg_template.h"
 #include "dataplane/neighbours.h"
+#include "dataplane/record_pool.h"
+#include "dataplane/session_state.h"
 #include "dataplane/session_table.h"
 #include "proto/ipc.h"
 
@@ -56,52 +59,55 @@ class SessionManager {
   // keeps them resolved and fresh.
   std::vector<IpAddr> NextHopsInUse() const;
 
-  // Sessions whose lifetime ran out (PROTOCOL.md §4 GC rules); they are removed.
-  // last_seen comes from worker TSC stamps, converted with tsc_to_ns.
-  std::vector<uint32_t> Expire(uint64_t now_ns, uint64_t now_tsc, uint64_t tsc_hz);
+  // Housekeeping, once a second: notes which bound legs' packet counts moved since the last
+  // call (those legs were seen now), then removes and returns the sessions whose lifetime ran
+  // out (PROTOCOL.md §4 GC rules). Idle times therefore have one-second resolution.
+  std::vector<uint32_t> Expire(uint64_t now_ns);
 
   std::vector<SessionView> List() const;
-  size_t size() const { return sessions_.size(); }
+  size_t size() const { return pool_.live(); }
+  // Heap bytes of the main lcore's session state: records, the VNI index, interned
+  // parameters, next-hop counts (not the SessionTable).
+  size_t MemoryBytes() const;
+  // Distinct server key / lifetime combinations referred to by live sessions.
+  size_t interned_params() const { return params_.live(); }
 
   // One page of the session dump for control (ipc::DumpRequest): live sessions with
   // VNI >= from_vni in ascending order, at most max_sessions, found by scanning at most
   // max_scan VNIs so that one page never stalls the main lcore. *next_vni is where the next
   // page starts, 0 after the last VNI of the table.
-  // Idle times are measured at (now_ns, now_tsc).
+  // Idle times are measured at now_ns; a leg whose packet count moved since the last
+  // housekeeping counts as seen now.
   std::vector<ipc::SessionRecord> DumpPage(uint32_t from_vni, size_t max_sessions,
-                                           uint32_t max_scan, uint32_t* next_vni, uint64_t now_ns,
-                                           uint64_t now_tsc, uint64_t tsc_hz) const;
+                                           uint32_t max_scan, uint32_t* next_vni,
+                                           uint64_t now_ns) const;
 
  private:
-  struct Session {
-    HandshakeState hs;
-    std::array<AddrPort, 2> bound;
-    std::array<uint64_t, 2> answer_ns = {0, 0};  // last valid Answer per leg
-    std::array<uint64_t, 2> rtt_ns = {0, 0};     // handshake round trip at that Answer
-    uint64_t installed_ns = 0;
-    int64_t bind_lifetime_ns = 0;
-    int64_t steady_state_lifetime_ns = 0;
-    // Control's LamportID and allocation time, returned by the dump so that a restarted
-    // control process can rebuild its registry.
-    uint64_t lamport_id = 0;
-    int64_t allocated_at_unix_ns = 0;
-  };
+  static constexpr uint32_t kNoRecord = RecordPool<SessionState>::kNone;
 
+  SessionState* Find(uint32_t vni);
+  const SessionState* Find(uint32_t vni) const;
+  // Leg `leg` of vni as published in the table (invalid = unbound): the main lcore is the
+  // table's only writer, so it reads its own writes without a read section.
+  AddrPort Bound(uint32_t vni, int leg) const;
   void PublishLeg(uint32_t vni, int leg, const AddrPort& addr);
-  // Records addr (invalid = unbound) as leg `leg` of s, keeping next_hop_refs_ in step.
-  void SetBound(Session& s, int leg, const AddrPort& addr);
+  // Counts the next hop of a leg being bound (+1) or unbound (-1) in next_hop_refs_.
+  void CountNextHop(const AddrPort& addr, int delta);
   // The leg's template; *v6 is filled for an IPv6 address.
   LegFwd MakeLeg(const AddrPort& addr, LegFwd6* v6) const;
-  // The leg's last sign of life: its last data packet (worker TSC stamp) or valid Answer,
-  // or the install for an unbound leg.
-  uint64_t LastSeenNs(uint32_t vni, const Session& s, int leg, uint64_t now_ns, uint64_t now_tsc,
-                      uint64_t tsc_hz) const;
+  // The leg's last sign of life on the MsStamp clock: seen_ms, or now if its packet count
+  // moved since the last housekeeping.
+  uint32_t LastSeenMs(uint32_t vni, const SessionState& s, int leg, uint32_t now_ms) const;
 
   SessionTable* const table_;
   Neighbours* const neighbours_;
   const LocalIdentity local_;
   MacSecrets macs_;
-  absl::flat_hash_map<uint32_t, Session> sessions_;
+  // Everything below is main-lcore only.
+  RecordPool<SessionState> pool_;
+  // VNI -> pool record (kNoRecord: none); capacity + 1 entries, 4 bytes per VNI.
+  std::vector<uint32_t> index_;
+  InstallParamsTable params_;
   // Next hop -> bound legs behind it: what housekeeping keeps resolved, without a scan of
   // every session each second.
   absl::flat_hash_map<IpAddr, uint32_t> next_hop_refs_;

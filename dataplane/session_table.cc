@@ -90,20 +90,16 @@ void SessionTable::PublishLeg(uint32_t vni, int leg, const LegFwd& fwd, const Le
 
 void SessionTable::Clear(uint32_t vni) { Publish(vni, false, LegFwd{}, LegFwd{}); }
 
-void SessionTable::ReadLegStats(uint32_t vni, int leg, uint64_t* packets, uint64_t* bytes,
-                                uint64_t* last_seen_tsc) const {
-  uint64_t p = 0, b = 0, seen = 0;
+void SessionTable::ReadLegStats(uint32_t vni, int leg, uint64_t* packets, uint64_t* bytes) const {
+  uint64_t p = 0, b = 0;
   size_t idx = size_t{vni} * 2 + leg;
   for (uint32_t l = 0; l < n_lcores_; ++l) {
     const LegStats& st = stats_[l][idx];
     p += st.packets.load(std::memory_order_relaxed);
     b += st.bytes.load(std::memory_order_relaxed);
-    uint64_t t = st.last_seen_tsc.load(std::memory_order_relaxed);
-    seen = t > seen ? t : seen;
   }
   *packets = p;
   *bytes = b;
-  *last_seen_tsc = seen;
 }
 
 void SessionTable::ResetLegStats(uint32_t vni) {
@@ -113,9 +109,13 @@ void SessionTable::ResetLegStats(uint32_t vni) {
       LegStats& st = stats_[l][size_t{vni} * 2 + leg];
       st.packets.store(0, std::memory_order_relaxed);
       st.bytes.store(0, std::memory_order_relaxed);
-      st.last_seen_tsc.store(0, std::memory_order_relaxed);
     }
   }
+}
+
+size_t SessionTable::BytesPerVni() const {
+  return sizeof(SessionSlot) + size_t{n_lcores_} * 2 * sizeof(LegStats) +
+         (ipv6() ? 2 * sizeof(LegFwd6) : 0);
 }
 
 }  // namespace dprelay

@@ -5,7 +5,8 @@
 //     workers read it lock-free and retry when the sequence moved, so no worker ever acts on
 //     a torn leg.
 //   - leg stats blocks are per lcore: written only by their lcore (relaxed load+store), read by
-//     the main lcore for expiry and listings.
+//     the main lcore for expiry and listings. There is no last-seen stamp: the main lcore
+//     notices a leg's packet count moving at its once-a-second housekeeping.
 //   - v6_legs_[vni * 2 + leg] (only when the relay has an IPv6 address) is part of slot vni:
 //     written by the main lcore inside the same write section, read inside the same read
 //     section, so the seqcount covers it too.
@@ -76,8 +77,8 @@ static_assert(sizeof(LegFwd6) == 128);
 struct LegStats {
   std::atomic<uint64_t> packets{0};
   std::atomic<uint64_t> bytes{0};
-  std::atomic<uint64_t> last_seen_tsc{0};
 };
+static_assert(sizeof(LegStats) == 16, "16 bytes per leg per lcore");
 
 class SessionTable {
  public:
@@ -105,10 +106,13 @@ class SessionTable {
                const LegFwd6* v6_0 = nullptr, const LegFwd6* v6_1 = nullptr);
   void PublishLeg(uint32_t vni, int leg, const LegFwd& fwd, const LegFwd6* v6 = nullptr);
   void Clear(uint32_t vni);
-  // Sum of a leg's counters over every lcore; resets them when reset is set (new session).
-  void ReadLegStats(uint32_t vni, int leg, uint64_t* packets, uint64_t* bytes,
-                    uint64_t* last_seen_tsc) const;
+  // Sum of a leg's counters over every lcore.
+  void ReadLegStats(uint32_t vni, int leg, uint64_t* packets, uint64_t* bytes) const;
+  // Zeroes a session's counters on every lcore (a new session; only while it is not live).
   void ResetLegStats(uint32_t vni);
+  // Heap or hugepage bytes held per VNI of capacity: the slot, the leg counters of every lcore
+  // and, with IPv6, the side records.
+  size_t BytesPerVni() const;
 
  private:
   const uint32_t capacity_;

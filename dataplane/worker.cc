@@ -106,7 +106,6 @@ __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerConte
       LegStats& st = view.leg_stats[size_t{vni} * 2 + from];
       Bump(st.packets);
       Bump(st.bytes, payload_len);
-      st.last_seen_tsc.store(now_tsc, std::memory_order_relaxed);
       return {Verdict::kForward, DropReason::kEthRunt};
     }
   }

@@ -33,7 +33,7 @@ bool IsNdDestination(const WorkerContext& ctx, const uint8_t* dst) {
 
 PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
                               const Inbound& in, uint32_t vni, uint32_t payload_len,
-                              uint64_t now_tsc) noexcept {
+                              uint64_t /*now_tsc: no per-packet stamp*/) noexcept {
   const bool in_v6 = in.v6;
   const size_t in_hdr = in_v6 ? kV6HeaderLen : kV4HeaderLen;
   // The replaced words: source, destination (our address), source port and destination port
@@ -142,7 +142,6 @@ PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte
   LegStats& st = leg_stats[size_t{vni} * 2 + from];
   Bump(st.packets);
   Bump(st.bytes, payload_len);
-  st.last_seen_tsc.store(now_tsc, std::memory_order_relaxed);
   if (!in_v6 && !out_v6) {
     return result;  // the leg was rebound to IPv4 meanwhile: the burst loop counts it
   }

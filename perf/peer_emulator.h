@@ -42,6 +42,8 @@ class PeerEmulator {
   // Receives what the relay forwarded and answers each with a data packet of a random
   // session (uniform over all of them). Returns packets received.
   uint32_t Step();
+  // Heap bytes of the emulator's per-session packet templates (not the relay's memory).
+  size_t TemplateBytes() const { return templates_.capacity() * sizeof(LegTemplate); }
   // Builds the data templates for another payload size (after BindAll).
   void SetPayload(uint32_t payload);
 

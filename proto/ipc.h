@@ -112,7 +112,8 @@ struct SessionRecord {
   // (unbound, or re-installed after a restart).
   std::array<uint64_t, 2> handshake_rtt_ns = {0, 0};
   // Time since the last packet from the leg (data, or its last valid Answer); for unbound
-  // legs, since the install.
+  // legs, since the install. Data is noticed at the dataplane's once-a-second housekeeping,
+  // so this may be up to a second short (docs/DECISIONS.md "Memory per session").
   std::array<uint64_t, 2> idle_ns = {0, 0};
 };
 

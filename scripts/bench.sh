@@ -119,8 +119,12 @@ fi
   grep -E '^(sessions|memory)' "$TMP/m1.out" || true
   echo '```'
   echo
-  echo "Memory per session: the forwarding slot (two cache lines), per-lcore leg counters, and"
-  echo "the main lcore's handshake state (heap bytes per session measured around the installs)."
+  echo "Memory per session: the forwarding slot (two cache lines), the leg counters of each lcore,"
+  echo "and the main lcore's session state as accounted by the session manager (records, VNI"
+  echo "index, interned parameters); total adds them up (and IPv6 side records when configured)."
+  echo "memory_measured is the main lcore's heap growth around the binds, the emulator excluded:"
+  echo "the same state plus the handshake limiter's per-source buckets (two client addresses per"
+  echo "session here, forgotten after a minute). See docs/DECISIONS.md \"Memory per session\"."
   echo
   echo "## Against a kernel-socket relay (one core each, 86 B, 1k sessions)"
   echo

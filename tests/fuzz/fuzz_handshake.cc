@@ -39,7 +39,6 @@ struct Fixture {
       state.shared[i] = *ComputeSharedKey(clients[i].pub, server.priv);
       client_shared[i] = *ComputeSharedKey(server.pub, clients[i].priv);
     }
-    state.server_key = server.pub;
     state.vni = 1;
   }
 };
@@ -62,7 +61,7 @@ int FuzzOne(const uint8_t* data, size_t size) {
   f.now_ns += 1'000'000'000;  // a second per input: rotation happens along the way
   const AddrPort src{IpAddr::V4(192, 0, 2, 1), 41641};
   const std::array<uint32_t, 2> before = f.state.in_progress_generation;
-  HandshakeResult r = HandleHandshake(f.state, f.macs, packet, src, f.now_ns);
+  HandshakeResult r = HandleHandshake(f.state, f.server.pub, f.macs, packet, src, f.now_ns);
 
   if (r.kind == HandshakeResult::Kind::kDrop) {
     // Raw bytes from someone without a key never get past the box.

@@ -7,3 +7,6 @@ dprelay_add_test(NAME dataplane_neighbours_test LABEL unit
 dprelay_add_test(NAME dataplane_limiter_test LABEL unit
   SOURCES dataplane_limiter_test.cc
   LIBS dprelay_dataplane GTest::gtest_main)
+dprelay_add_test(NAME dataplane_session_state_test LABEL unit
+  SOURCES dataplane_session_state_test.cc
+  LIBS dprelay_dataplane GTest::gtest_main)

@@ -29,7 +29,6 @@ class HandshakeTest : public ::testing::Test {
     for (int i = 0; i < 2; ++i) {
       state_.shared[i] = *ComputeSharedKey(state_.keys[i], s_.priv);
     }
-    state_.server_key = s_.pub;
     state_.vni = 1;
     leg_a_ = state_.keys[0] == a_.pub ? 0 : 1;
   }
@@ -62,28 +61,28 @@ class HandshakeTest : public ::testing::Test {
 
 TEST_F(HandshakeTest, BindChallengeAnswerBindsTheLegOnce) {
   HandshakeResult r = HandleHandshake(
-      state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 9, b_.pub), src_, kMinute);
+      state_, s_.pub, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 9, b_.pub), src_, kMinute);
   ASSERT_EQ(r.kind, HandshakeResult::Kind::kChallenge);
   EXPECT_EQ(r.leg, leg_a_);
   EXPECT_EQ(r.reply.size(), 160u);  // same size as the Bind: no amplification
   Challenge ch = ChallengeFrom(r, a_);
   std::vector<uint8_t> answer = Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 9, b_.pub, ch);
-  r = HandleHandshake(state_, macs_, answer, src_, kMinute + 420'000);
+  r = HandleHandshake(state_, s_.pub, macs_, answer, src_, kMinute + 420'000);
   EXPECT_EQ(r.kind, HandshakeResult::Kind::kBound);
   EXPECT_EQ(r.leg, leg_a_);
-  EXPECT_EQ(r.rtt_ns, 420'000u);                              // Challenge sent -> Answer received
-  r = HandleHandshake(state_, macs_, answer, src_, kMinute);  // replay
+  EXPECT_EQ(r.rtt_ns, 420'000u);  // Challenge sent -> Answer received
+  r = HandleHandshake(state_, s_.pub, macs_, answer, src_, kMinute);  // replay
   EXPECT_EQ(r.kind, HandshakeResult::Kind::kDrop);
   EXPECT_EQ(r.drop, DropReason::kNoGeneration);
 }
 
 TEST_F(HandshakeTest, TheChallengeIsBoundToTheSourceAddressAndPort) {
   HandshakeResult r = HandleHandshake(
-      state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 3, b_.pub), src_, kMinute);
+      state_, s_.pub, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 3, b_.pub), src_, kMinute);
   Challenge ch = ChallengeFrom(r, a_);
   AddrPort elsewhere = src_;
   elsewhere.port = 41642;
-  r = HandleHandshake(state_, macs_,
+  r = HandleHandshake(state_, s_.pub, macs_,
                       Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 3, b_.pub, ch), elsewhere,
                       kMinute);
   EXPECT_EQ(r.drop, DropReason::kMacMismatch);
@@ -91,12 +90,12 @@ TEST_F(HandshakeTest, TheChallengeIsBoundToTheSourceAddressAndPort) {
 
 TEST_F(HandshakeTest, ANewBindOverwritesTheGenerationInProgress) {
   HandshakeResult r1 = HandleHandshake(
-      state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 3, b_.pub), src_, kMinute);
+      state_, s_.pub, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 3, b_.pub), src_, kMinute);
   Challenge ch3 = ChallengeFrom(r1, a_);
-  HandleHandshake(state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 4, b_.pub), src_,
-                  kMinute);
+  HandleHandshake(state_, s_.pub, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 4, b_.pub),
+                  src_, kMinute);
   HandshakeResult r = HandleHandshake(
-      state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 3, b_.pub, ch3), src_,
+      state_, s_.pub, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 3, b_.pub, ch3), src_,
       kMinute);
   EXPECT_EQ(r.drop, DropReason::kGenerationMismatch);
 }
@@ -104,12 +103,13 @@ TEST_F(HandshakeTest, ANewBindOverwritesTheGenerationInProgress) {
 TEST_F(HandshakeTest, TheRoundTripIsTimedFromTheLastChallenge) {
   // The client's first Bind got lost on the way back; it retransmits and answers the second
   // Challenge, so the round trip starts at the second.
-  HandleHandshake(state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 5, b_.pub), src_,
-                  kMinute);
-  HandshakeResult r = HandleHandshake(
-      state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 5, b_.pub), src_, kMinute + 1000);
+  HandleHandshake(state_, s_.pub, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 5, b_.pub),
+                  src_, kMinute);
+  HandshakeResult r =
+      HandleHandshake(state_, s_.pub, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 5, b_.pub),
+                      src_, kMinute + 1000);
   Challenge ch = ChallengeFrom(r, a_);
-  r = HandleHandshake(state_, macs_,
+  r = HandleHandshake(state_, s_.pub, macs_,
                       Seal(a_, DiscoType::kBindUdpRelayEndpointAnswer, 5, b_.pub, ch), src_,
                       kMinute + 1000 + 250'000);
   ASSERT_EQ(r.kind, HandshakeResult::Kind::kBound);
@@ -118,7 +118,7 @@ TEST_F(HandshakeTest, TheRoundTripIsTimedFromTheLastChallenge) {
 
 TEST_F(HandshakeTest, ChallengesStayValidForOneRotationOnly) {
   HandshakeResult r = HandleHandshake(
-      state_, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 1, b_.pub), src_, kMinute);
+      state_, s_.pub, macs_, Seal(a_, DiscoType::kBindUdpRelayEndpoint, 1, b_.pub), src_, kMinute);
   Challenge ch = ChallengeFrom(r, a_);
   EXPECT_EQ(macs_.count(), 1);
   // 1 ns before two minutes nothing rotates; at two minutes the secret becomes "previous".
@@ -157,7 +157,7 @@ TEST_F(HandshakeTest, EveryCheckFailureIsASilentDropWithItsReason) {
        DropReason::kNoGeneration},
   };
   for (const Case& c : cases) {
-    HandshakeResult r = HandleHandshake(state_, macs_, c.packet, src_, kMinute);
+    HandshakeResult r = HandleHandshake(state_, s_.pub, macs_, c.packet, src_, kMinute);
     EXPECT_EQ(r.kind, HandshakeResult::Kind::kDrop) << c.what;
     EXPECT_EQ(r.drop, c.reason) << c.what;
   }
