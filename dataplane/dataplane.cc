@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "drivers/exception_port.h"
+#include "drivers/multicast.h"
 #include "proto/clock.h"
 #include "proto/log.h"
 
@@ -75,6 +76,13 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
     local.ipv6 = true;
     local.ip6 = config.address6->addr;
     local.ll6 = LinkLocalFromMac(local.mac);
+    // Neighbours solicit our addresses at their solicited-node groups.
+    const EtherAddr groups[] = {Ipv6MulticastMac(SolicitedNodeMulticast(local.ip6)),
+                                Ipv6MulticastMac(SolicitedNodeMulticast(local.ll6)),
+                                Ipv6MulticastMac(kIpv6AllNodes)};
+    if (absl::Status s = JoinMulticast(config.port, dp->port_.port_id, groups); !s.ok()) {
+      return s;
+    }
   }
   const MainTx main_tx{.port_id = dp->port_.port_id,
                        .queue = static_cast<uint16_t>(n_workers),

@@ -244,7 +244,20 @@ void MainLcore::HandleIcmp(rte_mbuf* m) {
     return;
   }
   auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
-  if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
+  switch (icmp->icmp_type) {
+    case RTE_IP_ICMP_ECHO_REQUEST:
+      break;
+    case RTE_IP_ICMP_ECHO_REPLY:
+    case 3:   // destination unreachable (fragmentation needed among them)
+    case 11:  // time exceeded
+    case 12:  // parameter problem
+      IcmpForKernel(m);
+      return;
+    default:
+      Drop(m, DropReason::kIcmpNotEcho);
+      return;
+  }
+  if (icmp->icmp_code != 0) {
     Drop(m, DropReason::kIcmpNotEcho);
     return;
   }
@@ -346,6 +359,14 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
 }
 
 void MainLcore::Transmit(rte_mbuf* m) { tx_.Send(&m, 1); }
+
+void MainLcore::IcmpForKernel(rte_mbuf* m) {
+  if (ctx_.exception != nullptr) {
+    ctx_.exception->ToKernel(m);
+  } else {
+    Drop(m, DropReason::kIcmpNotEcho);
+  }
+}
 
 void MainLcore::Drop(rte_mbuf* m, DropReason r) {
   ctx_.counters->Drop(r);

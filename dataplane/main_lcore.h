@@ -73,6 +73,10 @@ class MainLcore {
   void SendNeighbourSolicitation(const Ip6Bytes& target);
   void Transmit(rte_mbuf* m);
   void Drop(rte_mbuf* m, DropReason r);
+  // ICMP that concerns the kernel's own traffic (echo replies, errors such as "fragmentation
+  // needed" or "packet too big", which path MTU discovery needs): to the kernel through the
+  // exception interface if there is one, else a counted drop.
+  void IcmpForKernel(rte_mbuf* m);
 
   const MainLcoreContext ctx_;
   const MainTx tx_;

@@ -29,7 +29,6 @@ constexpr size_t kNdMessageLen = kNdHeaderLen + kLinkAddrOptionLen;
 constexpr uint8_t kNdHopLimit = 255;
 constexpr uint8_t kFlagSolicited = 0x40;
 constexpr uint8_t kFlagOverride = 0x20;
-constexpr Ip6Bytes kAllNodes = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
 
 bool IsMulticast(const uint8_t* a) { return a[0] == 0xff; }
 bool IsUnspecified(const uint8_t* a) {
@@ -100,8 +99,15 @@ void MainLcore::HandleIcmp6(rte_mbuf* m, uint64_t now_ns) {
     case kNeighbourAdvertisement:
       LearnFromNeighbourAdvertisement(m, now_ns);
       return;
+    case 1:  // destination unreachable
+    case 2:  // packet too big: IPv6 path MTU discovery depends on it (RFC 8200 5)
+    case 3:  // time exceeded
+    case 4:  // parameter problem
+    case kEchoReply:
+      IcmpForKernel(m);
+      return;
     default:
-      Drop(m, DropReason::kIcmpNotEcho);  // router advertisements, MLD, errors: not ours
+      Drop(m, DropReason::kIcmpNotEcho);  // router advertisements, MLD: not ours
   }
 }
 
@@ -161,7 +167,7 @@ void MainLcore::AnswerNeighbourSolicitation(rte_mbuf* m, uint64_t now_ns) {
   if (dad) {
     static constexpr uint8_t kAllNodesMac[6] = {0x33, 0x33, 0, 0, 0, 0x01};
     std::memcpy(eth->dst_addr.addr_bytes, kAllNodesMac, 6);
-    std::memcpy(ip->dst_addr, kAllNodes.data(), 16);
+    std::memcpy(ip->dst_addr, kIpv6AllNodes.data(), 16);
   } else {
     eth->dst_addr = eth->src_addr;
     std::memcpy(ip->dst_addr, ip->src_addr, 16);

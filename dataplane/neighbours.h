@@ -30,6 +30,10 @@ struct Ipv6Subnet {
   bool Contains(const Ip6Bytes& ip) const;
 };
 
+// ff02::1, the all-nodes group (RFC 4291 2.7.1).
+inline constexpr Ip6Bytes kIpv6AllNodes = {0xff, 0x02, 0, 0, 0, 0, 0, 0,
+                                           0,    0,    0, 0, 0, 0, 0, 0x01};
+
 // fe80::/10: always on-link (RFC 4291), the usual form of an IPv6 gateway.
 bool IsIpv6LinkLocal(const Ip6Bytes& ip);
 // The EUI-64 link-local address of a MAC (RFC 4291 App. A): what the relay answers Neighbour

@@ -231,9 +231,8 @@ void SetWorkerIpv6(const LocalIdentity& local, WorkerContext* ctx) {
     return;
   }
   ctx->local_ip6 = local.ip6;
-  static constexpr Ip6Bytes kAllNodes = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
   ctx->nd_destinations = {local.ll6, SolicitedNodeMulticast(local.ip6),
-                          SolicitedNodeMulticast(local.ll6), kAllNodes};
+                          SolicitedNodeMulticast(local.ll6), kIpv6AllNodes};
 }
 
 }  // namespace dprelay

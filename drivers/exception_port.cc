@@ -69,14 +69,24 @@ struct In6Ifreq {
   int ifindex;
 };
 
-// The IPv6 address, without duplicate address detection: the address is the relay's own and
-// the dataplane answers Neighbour Discovery for it, so no one else may claim it.
-absl::Status ConfigureKernelSide6(const ExceptionPortConfig& config) {
-  const std::string dad = "/proc/sys/net/ipv6/conf/" + config.iface + "/accept_dad";
-  if (FILE* f = std::fopen(dad.c_str(), "w")) {
-    std::fputs("0", f);
-    std::fclose(f);
+// No duplicate address detection on the kernel side: the address is the relay's own and the
+// dataplane answers Neighbour Discovery for it. Set before the interface goes up.
+absl::Status DisableDad(const ExceptionPortConfig& config) {
+  const std::string path = "/proc/sys/net/ipv6/conf/" + config.iface + "/accept_dad";
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    return IfaceError(config.iface, "open " + path, errno);
   }
+  const bool ok = std::fputs("0", f) >= 0;
+  const int err = errno;
+  if (std::fclose(f) != 0 || !ok) {
+    return IfaceError(config.iface, "write " + path, ok ? errno : err);
+  }
+  return absl::OkStatus();
+}
+
+// The IPv6 address (the connected route comes with it).
+absl::Status ConfigureKernelSide6(const ExceptionPortConfig& config) {
   int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return IfaceError(config.iface, "socket (IPv6)", errno);
@@ -133,7 +143,10 @@ absl::StatusOr<PortInfo> BringUpExceptionPort(const ExceptionPortConfig& config)
     return absl::InternalError(
         absl::StrFormat("--exception_iface=%s: %s", config.iface, info.status().message()));
   }
-  absl::Status configured = ConfigureKernelSide(config);
+  absl::Status configured = config.has_addr6 ? DisableDad(config) : absl::OkStatus();
+  if (configured.ok()) {
+    configured = ConfigureKernelSide(config);
+  }
   if (configured.ok() && config.has_addr6) {
     configured = ConfigureKernelSide6(config);
   }

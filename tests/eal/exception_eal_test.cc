@@ -431,6 +431,45 @@ TEST_F(ExceptionRingTest, WhatIsNotOursOrMalformedIsStillDroppedByName) {
   EXPECT_EQ(Counter("to_exception"), 0u);
 }
 
+TEST_F(ExceptionRingTest, IcmpAboutTheKernelsOwnTrafficReachesItOtherIcmpDoesNot) {
+  // "Fragmentation needed" (path MTU discovery), an echo reply to the kernel's own ping, and a
+  // redirect, which is nobody's business here.
+  Frame icmp = Udp(0, {});
+  icmp.protocol = 1;
+  icmp.raw_l4 = true;
+  auto with_type = [&](uint8_t type, uint8_t code) {
+    Frame f = icmp;
+    f.payload = {type, code, 0, 0, 0, 0, 0x05, 0xdc};  // (checksum unchecked), MTU 1500
+    return f.Build();
+  };
+  const Bytes frag_needed = with_type(3, 4), echo_reply = with_type(0, 0);
+  Inject(frag_needed);
+  Inject(echo_reply);
+  Inject(with_type(5, 1));
+  Step();
+  const std::vector<Bytes> got = DrainRing(kernel_in_);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], frag_needed);
+  EXPECT_EQ(got[1], echo_reply);
+  EXPECT_EQ(Counter("drop_icmp_not_echo"), 1u);
+}
+
+TEST_F(ExceptionRingIpv6Test, PacketTooBigReachesTheKernel) {
+  Frame ptb = Udp(0, {});
+  ptb.ipv6 = true;
+  ptb.src_ip6 = testing::Ip6("fd77::11");
+  ptb.dst_ip6 = testing::Ip6("fd77::1");
+  ptb.protocol = 58;
+  ptb.raw_l4 = true;
+  ptb.payload = {2, 0, 0, 0, 0, 0, 0x05, 0x00};  // packet too big, MTU 1280
+  const Bytes frame = ptb.Build();
+  Inject(frame);
+  Step();
+  const std::vector<Bytes> got = DrainRing(kernel_in_);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], frame);
+}
+
 TEST_F(ExceptionRingTest, FullRingsAreCountedAndNothingLeaks) {
   const unsigned pool_before = rte_mempool_avail_count(pool_);
   const Bytes syn = TcpFrame(kMacA, nic_.mac, kIpA, kRelayIp, 40123, 8080, 1, 0x02);

@@ -34,6 +34,9 @@ fi
 echo "dataplane on net_$DP_DRIVER"
 check "the dataplane announces both relay addresses" \
   grep -q "relay $RELAY_IP:$RELAY_PORT and \[$RELAY_IP6\]:$RELAY_PORT" "$WORK/dp.log"
+# fd77::1's solicited-node group ff02::1:ff00:1 is 33:33:ff:00:00:01 on Ethernet.
+check "the relay port joined its addresses' solicited-node groups (kernel filter of dp0)" \
+  bash -c "ip -n '$NS_R' maddr show dev dp0 | grep -q '33:33:ff:00:00:01'"
 # Dual-stack allocation socket: IPv4 clients reach 10.77.0.2, IPv6 ones fd77::2.
 if ! control_start main "$WORK/allow.keys" --listen="[::]:$CONTROL_PORT" \
   --metrics_listen="$CONTROL_IP:$METRICS_PORT"; then
@@ -91,6 +94,7 @@ check "metrics label both families (udp4->udp6 $M46, udp6->udp4 $M64, udp6->udp6
 
 dataplane_stop
 sed -n '/^counters:/,$p' "$WORK/dp.log" | sed 's/^/  dp| /'
+check "the dataplane printed its counters at stop" grep -q '^counters:' "$WORK/dp.log"
 check "udp4 -> udp6 forwarded at least $COUNT" \
   test "$(counter "$WORK/dp.log" forwarded_packets_udp4_udp6)" -ge "$COUNT"
 check "udp6 -> udp4 forwarded at least $COUNT" \

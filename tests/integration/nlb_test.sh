@@ -101,6 +101,8 @@ check "the exception interface has the relay address and the NIC's MAC" \
   bash -c "ip -n '$NS_R' -4 addr show dev '$EXC_IFACE' | grep -q 'inet $RELAY_IP/24' &&
            [ \"\$(ip -n '$NS_R' -j link show dev '$EXC_IFACE' | jq -r '.[0].address')\" = \
              \"\$(grep -o 'mac [0-9a-f:]*' '$WORK/dp.1.log' | head -n1 | cut -d' ' -f2)\" ]"
+check "the exception interface has the relay's IPv6 address too, without DAD" \
+  bash -c "ip -n '$NS_R' -6 addr show dev '$EXC_IFACE' | grep -Eq 'inet6 $RELAY_IP6/64 scope global *$'"
 check "control starts static-only with the NLB endpoint" control_start 1 "$WORK/policy" \
   --listen="0.0.0.0:$CONTROL_PORT" --static_only --static_endpoints="$NLB_EP" \
   --health_listen="0.0.0.0:$HEALTH_PORT" --metrics_listen="$MGMT_R:9100"

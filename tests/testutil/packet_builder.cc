@@ -103,7 +103,7 @@ std::vector<uint8_t> Frame::Build() const {
     return BuildV6(*this);
   }
   const size_t ip_hdr = size_t{ihl} * 4;
-  const size_t udp_len = 8 + payload.size();
+  const size_t udp_len = raw_l4 ? payload.size() : 8 + payload.size();
   std::vector<uint8_t> f(14 + ip_hdr + udp_len, 0);
   for (int i = 0; i < 6; ++i) {
     f[i] = dst_mac[i];
@@ -120,6 +120,13 @@ std::vector<uint8_t> Frame::Build() const {
   Put32(f, ip + 16, dst_ip);
   Put16(f, ip + 10, Finish(SumWords(&f[ip], ip_hdr)));
   const size_t udp = ip + ip_hdr;
+  if (raw_l4) {
+    std::copy(payload.begin(), payload.end(), f.begin() + static_cast<long>(udp));
+    if (protocol == 1 && udp_len >= 4) {  // ICMP: checksum over the message only
+      Put16(f, udp + 2, Finish(SumWords(&f[udp], udp_len)));
+    }
+    return f;
+  }
   Put16(f, udp, src_port);
   Put16(f, udp + 2, dst_port);
   Put16(f, udp + 4, static_cast<uint16_t>(udp_len));

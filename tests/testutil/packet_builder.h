@@ -26,8 +26,8 @@ struct Frame {
   bool ipv6 = false;
   std::array<uint8_t, 16> src_ip6{};
   std::array<uint8_t, 16> dst_ip6{};
-  // The payload is the whole L4 message (no UDP header is written). For ICMPv6 its checksum
-  // (bytes 2-3) is filled in.
+  // The payload is the whole L4 message (no UDP header is written). For ICMP and ICMPv6 its
+  // checksum (bytes 2-3) is filled in.
   bool raw_l4 = false;
   std::vector<uint8_t> payload;
 
