@@ -127,8 +127,15 @@ void MainLcore::ResolveNextHop(const IpAddr& hop) {
   }
 }
 
-void MainLcore::LearnNeighbour(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns) {
-  if (neighbours_->OnLink(ip) && neighbours_->Learn(ip, mac, now_ns)) {
+void MainLcore::LearnNeighbour(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns,
+                               bool override) {
+  if (!neighbours_->OnLink(ip)) {
+    return;
+  }
+  // Only a next hop some leg uses has legs to republish: learning any other address (from
+  // whatever host on the link sends us ARP or ND) costs a table entry, not a scan.
+  const bool in_use = sessions_.IsNextHop(ip);
+  if (neighbours_->Learn(ip, mac, now_ns, override, in_use) && in_use) {
     sessions_.OnNeighbourChanged(ip);
   }
 }

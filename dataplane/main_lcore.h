@@ -63,7 +63,8 @@ class MainLcore {
   void SendArpRequest(uint32_t target_be);
   // ARP or a Neighbour Solicitation, by the family of the next hop.
   void ResolveNextHop(const IpAddr& hop);
-  void LearnNeighbour(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns);
+  // override: false for an IPv6 advertisement without the O flag.
+  void LearnNeighbour(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns, bool override = true);
   // main_lcore_nd.cc: ICMPv6 (echo, Neighbour Solicitation and Advertisement) and our own
   // solicitations.
   void HandleIcmp6(rte_mbuf* m, uint64_t now_ns);

@@ -203,7 +203,7 @@ void MainLcore::LearnFromNeighbourAdvertisement(rte_mbuf* m, uint64_t now_ns) {
   }
   // Without the option the advertisement tells us nothing we can use (RFC 4861 7.2.5).
   if (target_mac) {
-    LearnNeighbour(IpAddr::V6(icmp + 8), *target_mac, now_ns);
+    LearnNeighbour(IpAddr::V6(icmp + 8), *target_mac, now_ns, (icmp[4] & kFlagOverride) != 0);
   }
   if (ctx_.exception != nullptr) {
     ctx_.exception->ToKernel(m);  // it may answer the kernel's own solicitation

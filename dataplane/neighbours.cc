@@ -67,9 +67,25 @@ std::optional<MacAddr> Neighbours::Lookup(const IpAddr& ip) const {
   return it->second.mac;
 }
 
-bool Neighbours::Learn(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns) {
-  Entry& e = entries_[ip];
-  bool changed = !e.resolved || e.mac != mac;
+bool Neighbours::Learn(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns, bool override,
+                       bool in_use) {
+  auto it = entries_.find(ip);
+  if (it == entries_.end()) {
+    if (entries_.size() >= kMaxEntries && !in_use) {
+      return false;
+    }
+    it = entries_.try_emplace(ip).first;
+  }
+  Entry& e = it->second;
+  if (e.resolved && e.mac != mac) {
+    if (!override || now_ns - e.changed_ns < kLockNs) {
+      return false;  // keep what we have (and do not count this as a confirmation)
+    }
+  }
+  const bool changed = !e.resolved || e.mac != mac;
+  if (changed) {
+    e.changed_ns = now_ns;
+  }
   e.mac = mac;
   e.resolved = true;
   e.confirmed_ns = now_ns;
@@ -83,6 +99,8 @@ std::vector<IpAddr> Neighbours::Expire(uint64_t now_ns) {
     if (e.resolved && now_ns - e.confirmed_ns > kExpireNs) {
       gone.push_back(it->first);
       entries_.erase(it++);
+    } else if (!e.resolved && now_ns - e.requested_ns > kExpireNs) {
+      entries_.erase(it++);  // asked for once, never answered, no longer asked for
     } else {
       ++it;
     }

@@ -31,8 +31,7 @@ struct Ipv6Subnet {
 };
 
 // ff02::1, the all-nodes group (RFC 4291 2.7.1).
-inline constexpr Ip6Bytes kIpv6AllNodes = {0xff, 0x02, 0, 0, 0, 0, 0, 0,
-                                           0,    0,    0, 0, 0, 0, 0, 0x01};
+inline constexpr Ip6Bytes kIpv6AllNodes = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
 
 // fe80::/10: always on-link (RFC 4291), the usual form of an IPv6 gateway.
 bool IsIpv6LinkLocal(const Ip6Bytes& ip);
@@ -61,6 +60,13 @@ class Neighbours {
   // An entry nothing has confirmed for this long is forgotten: legs behind it go back to
   // "unresolved" rather than keep a MAC that may now belong to no one (or someone else).
   static constexpr uint64_t kExpireNs = 5 * kReachableNs;
+  // A learned MAC is not replaced by a different one within this long of its last change (as
+  // Linux's locktime): flapping answers, or an on-link host spoofing, cannot make the main
+  // lcore republish the legs behind a next hop more than once a second.
+  static constexpr uint64_t kLockNs = 1'000'000'000;
+  // Entries at most (about 6 MiB). When full, addresses that are no one's next hop are not
+  // learned: hosts on the link cannot grow the table without bound.
+  static constexpr size_t kMaxEntries = 65536;
 
   explicit Neighbours(const NextHopConfig& config) : config_(config) {}
   // IPv4 only (tests, benchmarks).
@@ -73,11 +79,17 @@ class Neighbours {
   bool OnLink(const IpAddr& ip) const;
   std::optional<MacAddr> Lookup(const IpAddr& ip) const;
   // Records a mapping; returns true if it is new or changed (templates must be refreshed).
-  bool Learn(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns);
+  // override = false (an IPv6 advertisement without the O flag, RFC 4861 7.2.5) never
+  // replaces a different known MAC, and neither does one within kLockNs of the last change.
+  // in_use: ip is a next hop some leg needs, learned even when the table is full.
+  bool Learn(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns, bool override = true,
+             bool in_use = false);
   // True if a request for ip should go out now (not resolved, or stale, and not asked lately).
   bool ShouldRequest(const IpAddr& ip, uint64_t now_ns);
-  // Forgets entries unconfirmed for kExpireNs; returns their addresses.
+  // Forgets entries unconfirmed for kExpireNs (and unresolved ones nothing asked for in that
+  // long); returns the addresses of the resolved ones forgotten.
   std::vector<IpAddr> Expire(uint64_t now_ns);
+  size_t size() const { return entries_.size(); }
 
   const NextHopConfig& config() const { return config_; }
 
@@ -87,6 +99,7 @@ class Neighbours {
     bool resolved = false;
     uint64_t confirmed_ns = 0;
     uint64_t requested_ns = 0;
+    uint64_t changed_ns = 0;  // when mac was last set to a different value
   };
   NextHopConfig config_;
   absl::flat_hash_map<IpAddr, Entry> entries_;

@@ -58,6 +58,7 @@ class SessionManager {
   // Next hops of bound legs, each once (from a count kept at bind and unbind): the main lcore
   // keeps them resolved and fresh.
   std::vector<IpAddr> NextHopsInUse() const;
+  bool IsNextHop(const IpAddr& ip) const { return next_hop_refs_.contains(ip); }
 
   // Housekeeping, once a second: notes which bound legs' packet counts moved since the last
   // call (those legs were seen now), then removes and returns the sessions whose lifetime ran

@@ -28,9 +28,9 @@ absl::Status JoinKernelInterface(const std::string& iface, std::span<const Ether
     ifr.ifr_hwaddr.sa_family = AF_UNSPEC;
     std::memcpy(ifr.ifr_hwaddr.sa_data, mac.data(), mac.size());
     if (ioctl(fd, SIOCADDMULTI, &ifr) != 0) {
-      status = absl::InternalError(absl::StrFormat(
-          "--port: cannot add multicast %02x:%02x:%02x:%02x:%02x:%02x to %s: %s", mac[0], mac[1],
-          mac[2], mac[3], mac[4], mac[5], iface, strerror(errno)));
+      status = absl::InternalError(
+          absl::StrFormat("--port: cannot add multicast %02x:%02x:%02x:%02x:%02x:%02x to %s: %s",
+                          mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], iface, strerror(errno)));
       break;
     }
   }

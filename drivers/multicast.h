@@ -24,7 +24,6 @@ using EtherAddr = std::array<uint8_t, 6>;
 EtherAddr Ipv6MulticastMac(const std::array<uint8_t, 16>& group);
 
 // Makes the port receive frames sent to `macs`. Errors name the port or interface.
-absl::Status JoinMulticast(const PortSpec& spec, uint16_t port_id,
-                           std::span<const EtherAddr> macs);
+absl::Status JoinMulticast(const PortSpec& spec, uint16_t port_id, std::span<const EtherAddr> macs);
 
 }  // namespace dprelay

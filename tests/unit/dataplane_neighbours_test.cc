@@ -49,6 +49,38 @@ TEST(NeighboursTest, Ipv6PrefixAndLinkLocalAreOnLinkTheRestGoesToTheGateway) {
   EXPECT_FALSE(n.Lookup(Ip("fe80::1")).has_value());
 }
 
+TEST(NeighboursTest, AKnownMacIsReplacedOnlyWithOverrideAndNotWithinTheLockTime) {
+  Neighbours n(Ipv4Subnet{Ip("10.0.0.1").v4_be(), 24}, std::nullopt);
+  const MacAddr a{2, 0, 0, 0, 0, 0xa}, b{2, 0, 0, 0, 0, 0xb};
+  const uint64_t t0 = 10 * Neighbours::kLockNs;
+  EXPECT_TRUE(n.Learn(Ip("10.0.0.7"), a, t0));
+  // A different MAC right away (flapping answers, a spoofer) is ignored...
+  EXPECT_FALSE(n.Learn(Ip("10.0.0.7"), b, t0 + Neighbours::kLockNs / 2));
+  EXPECT_EQ(n.Lookup(Ip("10.0.0.7")), a);
+  // ... and so is one without the override flag, however late.
+  EXPECT_FALSE(n.Learn(Ip("10.0.0.7"), b, t0 + 5 * Neighbours::kLockNs, /*override=*/false));
+  EXPECT_EQ(n.Lookup(Ip("10.0.0.7")), a);
+  // A second after the last change it is taken.
+  EXPECT_TRUE(n.Learn(Ip("10.0.0.7"), b, t0 + 5 * Neighbours::kLockNs));
+  EXPECT_EQ(n.Lookup(Ip("10.0.0.7")), b);
+}
+
+TEST(NeighboursTest, TheTableIsBoundedExceptForNextHopsInUse) {
+  Neighbours n(Ipv4Subnet{Ip("10.0.0.1").v4_be(), 8}, std::nullopt);
+  const MacAddr mac{2, 0, 0, 0, 0, 1};
+  for (uint32_t i = 0; i < Neighbours::kMaxEntries; ++i) {
+    n.Learn(IpAddr::V4FromBe(htonl(0x0a010000 + i)), mac, 1);
+  }
+  EXPECT_EQ(n.size(), Neighbours::kMaxEntries);
+  EXPECT_FALSE(n.Learn(Ip("10.2.0.1"), mac, 1));  // a stranger: not learned
+  EXPECT_FALSE(n.Lookup(Ip("10.2.0.1")).has_value());
+  EXPECT_TRUE(n.Learn(Ip("10.2.0.2"), mac, 1, true, /*in_use=*/true));  // a leg's next hop
+  // Unresolved entries nothing asks for any more are forgotten too.
+  EXPECT_TRUE(n.ShouldRequest(Ip("10.3.0.1"), 1));
+  n.Expire(Neighbours::kExpireNs + 2);
+  EXPECT_EQ(n.size(), 0u);
+}
+
 TEST(NeighboursTest, DerivedAddressesFollowRfc4291) {
   EXPECT_EQ(LinkLocalFromMac(MacAddr{0x02, 0x11, 0x22, 0x33, 0x44, 0x55}),
             Ip6("fe80::11:22ff:fe33:4455"));
