@@ -234,7 +234,9 @@ __attribute__((always_inline)) inline void PrefetchSession(const FastView& view,
 }  // namespace
 
 Worker::Worker(const WorkerContext& ctx)
-    : ctx_(ctx), leg_stats_(ctx.table->stats_block(ctx.lcore_index)) {}
+    : flush_tsc_(rte_get_tsc_hz() / 10),
+      ctx_(ctx),
+      leg_stats_(ctx.table->stats_block(ctx.lcore_index)) {}
 
 void Worker::DrainMainTx() noexcept {
   rte_mbuf* pkts[kBurstSize];
@@ -263,7 +265,7 @@ uint16_t Worker::PollAndAccount() noexcept {
     busy_cycles_ += end - start;
   }
   last_tsc_ = end;
-  if (++loops_ == kCycleFlush) {
+  if (++loops_ == kCycleFlush || cycles_ >= flush_tsc_) {
     Bump(ctx_.counters->worker_cycles, cycles_);
     Bump(ctx_.counters->worker_busy_cycles, busy_cycles_);
     loops_ = 0;

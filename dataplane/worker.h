@@ -52,7 +52,9 @@ class Worker {
   // One loop iteration: RX burst, classify, forward, TX. Returns packets received.
   uint16_t Poll(uint64_t now_tsc) noexcept;
   // Poll, plus accounting of loop time for the busy ratio (worker_cycles, worker_busy_cycles):
-  // what the worker lcore's loop calls. Published to the counters every kCycleFlush calls.
+  // what the worker lcore's loop calls. Published to the counters every kCycleFlush calls,
+  // and at least every 100 ms of loop time: control's health check reads worker_cycles moving
+  // as "the workers are alive", also when an idle sleep makes loops long.
   uint16_t PollAndAccount() noexcept;
   const WorkerContext& context() const { return ctx_; }
 
@@ -64,6 +66,7 @@ class Worker {
   uint64_t cycles_ = 0;
   uint64_t busy_cycles_ = 0;
   uint32_t loops_ = 0;
+  const uint64_t flush_tsc_;  // 100 ms of TSC cycles
 
   const WorkerContext ctx_;
   LegStats* const leg_stats_;
