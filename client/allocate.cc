@@ -87,6 +87,10 @@ absl::StatusOr<UdpRelayEndpoint> Allocate(const AllocateConfig& config, UdpSocke
   std::vector<uint8_t> buf(kReceiveBufferLen);
   std::vector<uint8_t> clear(kReceiveBufferLen);
   while (true) {
+    if (config.stop != nullptr && config.stop->load(std::memory_order_relaxed)) {
+      return absl::CancelledError(
+          absl::StrCat("allocation from ", control_name, " cancelled: stop requested"));
+    }
     Clock::time_point now = Clock::now();
     if (now >= deadline) {
       break;
@@ -96,6 +100,9 @@ absl::StatusOr<UdpRelayEndpoint> Allocate(const AllocateConfig& config, UdpSocke
       resent = true;
     }
     Clock::time_point wake = resent ? deadline : std::min(deadline, resend_at);
+    if (config.stop != nullptr) {
+      wake = std::min(wake, now + absl::ToChronoNanoseconds(kAllocateStopCheck));
+    }
     AddrPort from;
     absl::StatusOr<std::optional<size_t>> got = socket.ReceiveFrom(buf, &from, Until(wake));
     if (!got.ok()) {

@@ -2,6 +2,7 @@
 // pair (self, peer), as PROTOCOL.md §0/§1 describe (disco 0x08 -> 0x09, naked over UDP).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -23,7 +24,13 @@ struct AllocateConfig {
   absl::Duration timeout = absl::Seconds(10);
   absl::Duration resend_after = absl::Seconds(3);
   uint32_t generation = 0;  // 0: draw a random non-zero one
+  // Set: give up (Cancelled) within kAllocateStopCheck of it being set, e.g. a bridge told to
+  // stop, instead of waiting out `timeout`.
+  const std::atomic<bool>* stop = nullptr;
 };
+
+// How often Allocate() looks at AllocateConfig::stop while it waits.
+inline constexpr absl::Duration kAllocateStopCheck = absl::Milliseconds(100);
 
 struct AllocateStats {
   uint64_t requests_sent = 0;
@@ -34,7 +41,7 @@ struct AllocateStats {
 
 // Sends the request from `socket`, waits for the sealed response from the control address
 // whose generation and sorted pair match. DeadlineExceeded "no allocation response from
-// <addr> after 10s" when none arrives in time.
+// <addr> after 10s" when none arrives in time; Cancelled when config.stop was set.
 absl::StatusOr<UdpRelayEndpoint> Allocate(const AllocateConfig& config, UdpSocket& socket,
                                           AllocateStats* stats = nullptr);
 

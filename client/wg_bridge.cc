@@ -47,18 +47,27 @@ class Bridge {
   absl::StatusOr<WgBridgeStats> Run();
 
  private:
+  bool Stopping() const {
+    return control_.stop != nullptr && control_.stop->load(std::memory_order_relaxed);
+  }
+  // Cancelled when a stop request ended it.
   absl::StatusOr<UdpRelayEndpoint> AllocateEndpoint();
-  // A session for `endpoint` on a socket bound to `local`, with its handshake started.
-  absl::Status StartSession(const UdpRelayEndpoint& endpoint, const AddrPort& local);
+  // A session for `endpoint` on a socket bound to `local`, with its handshake started. It
+  // replaces the current session, which is destroyed first (so that `local` may be its
+  // port): `local` is taken by value because a caller's reference into the old session
+  // would dangle. On error there is no session.
+  absl::Status StartSession(const UdpRelayEndpoint& endpoint, AddrPort local);
   // After a dead path or a handshake that got no Challenge: ask for the endpoint again (it
   // may have expired, or the peer may have a newer one) and run the handshake, on a new
-  // session if the endpoint changed.
+  // session if the endpoint changed. Errors only when the new session could not be set up,
+  // which leaves the bridge without one.
   absl::Status Recover(RebindReason reason);
   void StartRebind(RebindReason reason);
   AddrPort LocalTowardRelay() const {
     return session_->socket().LocalAddrToward(session_->relay_addr());
   }
-  void OnTimers();
+  // Errors only when the bridge is left without a session (see Recover).
+  absl::Status OnTimers();
   absl::Status DrainRelay();
   absl::Status DrainWireGuard();
 
@@ -89,6 +98,7 @@ absl::StatusOr<UdpRelayEndpoint> Bridge::AllocateEndpoint() {
   alloc.control_key = config_.control_key;
   alloc.timeout = config_.allocate_timeout;
   alloc.resend_after = config_.allocate_resend;
+  alloc.stop = control_.stop;
   absl::StatusOr<UdpRelayEndpoint> endpoint = Allocate(alloc, *socket);
   if (endpoint.ok()) {
     ++stats_.allocations;
@@ -96,10 +106,10 @@ absl::StatusOr<UdpRelayEndpoint> Bridge::AllocateEndpoint() {
   return endpoint;
 }
 
-absl::Status Bridge::StartSession(const UdpRelayEndpoint& endpoint, const AddrPort& local) {
+absl::Status Bridge::StartSession(const UdpRelayEndpoint& endpoint, AddrPort local) {
   if (session_ != nullptr) {
     stats_.session.Add(session_->stats());
-    session_.reset();  // frees `local` for the new socket
+    session_.reset();  // closes the old socket, so that `local` may be its port
   }
   monitor_.OnUnbound();
   absl::StatusOr<UdpSocket> socket = UdpSocket::Open(local);
@@ -133,6 +143,9 @@ void Bridge::StartRebind(RebindReason reason) {
 
 absl::Status Bridge::Recover(RebindReason reason) {
   absl::StatusOr<UdpRelayEndpoint> endpoint = AllocateEndpoint();
+  if (!endpoint.ok() && Stopping()) {
+    return absl::OkStatus();  // the loop ends at its next test of the stop flag
+  }
   if (!endpoint.ok()) {
     // Control may be restarting; the handshake below still refreshes a live endpoint, and
     // the next dead path or timeout asks again.
@@ -141,8 +154,13 @@ absl::Status Bridge::Recover(RebindReason reason) {
   } else if (!SameEndpoint(*endpoint, session_->endpoint())) {
     out_(FormatAllocation(*endpoint));
     ++stats_.rebinds[static_cast<size_t>(RebindReason::kEndpointChanged)];
-    if (absl::Status s = StartSession(*endpoint, session_->socket().local()); !s.ok()) {
-      return s;
+    // The port the old session had, so that the relay-facing address stays the same (a
+    // firewall or NAT mapping, an NLB's static address): a copy, since the old session and
+    // its socket are gone before the new socket is opened.
+    const AddrPort local = session_->socket().local();
+    if (absl::Status s = StartSession(*endpoint, local); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("new session for vni ", endpoint->vni, " on ",
+                                                 FormatAddrPort(local), ": ", s.message()));
     }
     rebind_reason_ = RebindReason::kEndpointChanged;
     return absl::OkStatus();
@@ -151,7 +169,7 @@ absl::Status Bridge::Recover(RebindReason reason) {
   return absl::OkStatus();
 }
 
-void Bridge::OnTimers() {
+absl::Status Bridge::OnTimers() {
   if (control_.move != nullptr && control_.move->exchange(false)) {
     const AddrPort old_local = session_->socket().local();
     if (absl::Status s = session_->ReopenSocket(AddrPort{old_local.ip, 0}); !s.ok()) {
@@ -166,11 +184,9 @@ void Bridge::OnTimers() {
     absl::Status s = session_->TickBind();
     if (!s.ok()) {
       DPRELAY_LOG_WARNING("%s", s.message());
-      if (absl::Status r = Recover(RebindReason::kBindTimeout); !r.ok()) {
-        DPRELAY_LOG_WARNING("new session: %s", r.message());
-      }
+      return Recover(RebindReason::kBindTimeout);
     }
-    return;
+    return absl::OkStatus();
   }
   const PathMonitor::Decision decision =
       monitor_.Next(Clock::now(), [this] { return LocalTowardRelay(); });
@@ -185,14 +201,12 @@ void Bridge::OnTimers() {
       if (decision.reason == RebindReason::kPathDead) {
         DPRELAY_LOG_INFO("no pong through %s for %s; allocating and binding again",
                          session_->PathName(), absl::FormatDuration(config_.path.dead_after));
-        if (absl::Status s = Recover(decision.reason); !s.ok()) {
-          DPRELAY_LOG_WARNING("new session: %s", s.message());
-        }
-      } else {
-        StartRebind(decision.reason);
+        return Recover(decision.reason);
       }
+      StartRebind(decision.reason);
       break;
   }
+  return absl::OkStatus();
 }
 
 absl::Status Bridge::DrainRelay() {
@@ -289,6 +303,9 @@ absl::StatusOr<WgBridgeStats> Bridge::Run() {
                     " endpoint=", wg_peer_.has_value() ? FormatAddrPort(*wg_peer_) : "learn"));
 
   absl::StatusOr<UdpRelayEndpoint> endpoint = AllocateEndpoint();
+  if (!endpoint.ok() && Stopping()) {
+    return stats_;  // stopped before there was anything to bridge: nothing counted
+  }
   if (!endpoint.ok()) {
     return endpoint.status();
   }
@@ -297,8 +314,10 @@ absl::StatusOr<WgBridgeStats> Bridge::Run() {
     return s;
   }
 
-  while (control_.stop == nullptr || !control_.stop->load(std::memory_order_relaxed)) {
-    OnTimers();
+  while (!Stopping()) {
+    if (absl::Status s = OnTimers(); !s.ok()) {
+      return s;
+    }
     const Clock::time_point now = Clock::now();
     absl::Duration sleep = std::min(kMaxSleep, session_->TimeToBindTick());
     if (monitor_.bound()) {

@@ -68,7 +68,9 @@ struct WgBridgeStats {
 };
 
 struct WgBridgeControl {
-  const std::atomic<bool>* stop = nullptr;  // set: return after the current wake-up
+  // Set: return after the current wake-up, or within kAllocateStopCheck (allocate.h) from an
+  // allocation.
+  const std::atomic<bool>* stop = nullptr;
   // Set: move the relay-facing socket to a new port on the same address (as a NAT rebinding
   // or a socket rebind after a link change would); the bridge notices and rebinds. Cleared
   // by the bridge.
@@ -80,8 +82,11 @@ struct WgBridgeControl {
 // "pong from <d:short> via <ip:port>:vni:<n> rtt=<us>us" after each handshake, and then as they
 // happen "wg endpoint=<ip:port>" (learned), further allocation lines (a new endpoint) and
 // "rebound vni=<n> relay=<ip:port> local=<ip:port> generation=<n> reason=<reason>". Runs until
-// *control.stop; returns the counters. Errors: sockets that cannot be opened, the first
-// allocation, an endpoint no address of which is reachable.
+// *control.stop, which also ends an allocation in progress within kAllocateStopCheck
+// (allocate.h; a stop during the first one returns zero counters); returns the counters.
+// Errors: sockets that cannot be opened, the first allocation, an endpoint no address of which
+// is reachable (the first, or a new one after re-allocation: without a session the bridge
+// cannot go on).
 absl::StatusOr<WgBridgeStats> RunWgBridge(const WgBridgeConfig& config, const LineSink& out,
                                           const WgBridgeControl& control);
 

@@ -41,7 +41,9 @@ FakeRelay::FakeRelay(FakeRelayOptions options)
       control_socket_(OpenLoopback()),
       relay_socket_(OpenLoopback()),
       control_addr_(control_socket_.local()),
-      relay_addr_(relay_socket_.local()) {
+      relay_addr_(relay_socket_.local()),
+      vni_(options_.vni),
+      lamport_id_(options_.lamport_id) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -61,6 +63,18 @@ std::optional<AddrPort> FakeRelay::BoundAddr(const DiscoKey& client) const {
     }
   }
   return std::nullopt;
+}
+
+void FakeRelay::ReplaceEndpoint(uint32_t vni, uint64_t lamport_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  vni_ = vni;
+  lamport_id_ = lamport_id;
+  if (legs_) {
+    for (Leg& leg : *legs_) {
+      leg.generation = 0;
+      leg.bound.reset();
+    }
+  }
 }
 
 void FakeRelay::Loop() {
@@ -140,12 +154,12 @@ void FakeRelay::HandleControl(std::span<const uint8_t> pkt, const AddrPort& from
         (*legs_)[i].shared = *leg_shared;
       }
     }
+    resp.endpoint.lamport_id = lamport_id_;
+    resp.endpoint.vni = vni_;
   }
   resp.generation = req->generation;
   resp.endpoint.server_disco = server_keys_.pub;
   resp.endpoint.client_disco = req->client_disco;
-  resp.endpoint.lamport_id = options_.lamport_id;
-  resp.endpoint.vni = options_.vni;
   resp.endpoint.bind_lifetime = absl::Seconds(30);
   resp.endpoint.steady_state_lifetime = absl::Minutes(5);
   resp.endpoint.addr_ports = options_.extra_addrs;
@@ -165,8 +179,13 @@ void FakeRelay::HandleControl(std::span<const uint8_t> pkt, const AddrPort& from
 }
 
 void FakeRelay::HandleRelay(std::span<const uint8_t> pkt, const AddrPort& from) {
+  uint32_t vni;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    vni = vni_;
+  }
   absl::StatusOr<GeneveHeader> geneve = DecodeGeneve(pkt);
-  if (!geneve.ok() || geneve->vni != options_.vni) {
+  if (!geneve.ok() || geneve->vni != vni) {
     ++counters_.dropped_other;
     return;
   }
@@ -203,8 +222,11 @@ void FakeRelay::HandleRelay(std::span<const uint8_t> pkt, const AddrPort& from) 
   if (corrupt && copy.size() > kGeneveHeaderLen + 12) {
     copy[kGeneveHeaderLen + 12] ^= 0x5a;
   }
-  if (relay_socket_.SendTo(*to, copy).ok()) {
-    ++counters_.forwarded;
+  // Counted before the send, so that a test reading the counter after a bridge received the
+  // datagram sees it counted.
+  ++counters_.forwarded;
+  if (!relay_socket_.SendTo(*to, copy).ok()) {
+    --counters_.forwarded;
   }
 }
 
@@ -234,7 +256,7 @@ void FakeRelay::HandleHandshake(std::span<const uint8_t> body, const AddrPort& f
   }
   if (const auto* bind = std::get_if<BindUdpRelayEndpoint>(&*msg)) {
     ++counters_.binds;
-    if (bind->vni != options_.vni || bind->remote_key != other.key || bind->generation == 0 ||
+    if (bind->vni != vni_ || bind->remote_key != other.key || bind->generation == 0 ||
         bind->challenge != Challenge{}) {
       ++counters_.dropped_other;
       return;
@@ -246,23 +268,23 @@ void FakeRelay::HandleHandshake(std::span<const uint8_t> body, const AddrPort& f
     randombytes_buf(leg.challenge.data(), leg.challenge.size());
     leg.challenged = from;
     BindCommon c;
-    c.vni = options_.vni;
+    c.vni = vni_;
     c.generation = bind->generation;
     c.remote_key = other.key;
     c.challenge = leg.challenge;
     std::array<uint8_t, kBindMessageLen> inner{};
     EncodeBindMessage(DiscoType::kBindUdpRelayEndpointChallenge, c, inner);
     std::vector<uint8_t> pkt =
-        WithGeneve(true, options_.vni, SealDisco(leg.shared, server_keys_.pub, inner));
+        WithGeneve(true, vni_, SealDisco(leg.shared, server_keys_.pub, inner));
     if (relay_socket_.SendTo(from, pkt).ok()) {
       ++counters_.challenges;
     }
     return;
   }
   if (const auto* answer = std::get_if<BindUdpRelayEndpointAnswer>(&*msg)) {
-    if (leg.generation != 0 && answer->generation == leg.generation &&
-        answer->vni == options_.vni && answer->remote_key == other.key &&
-        answer->challenge == leg.challenge && from == leg.challenged) {
+    if (leg.generation != 0 && answer->generation == leg.generation && answer->vni == vni_ &&
+        answer->remote_key == other.key && answer->challenge == leg.challenge &&
+        from == leg.challenged) {
       leg.bound = from;
       leg.generation = 0;
       ++counters_.answers_matched;

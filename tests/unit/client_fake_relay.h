@@ -60,6 +60,10 @@ class FakeRelay {
   const FakeRelayCounters& counters() const { return counters_; }
   // The bound address of the leg whose key is `client`, if bound.
   std::optional<AddrPort> BoundAddr(const DiscoKey& client) const;
+  // The endpoint is gone (expired, or the relay restarted) and control hands out another:
+  // from now on allocations answer `vni` and `lamport_id`, packets for the old VNI are
+  // dropped, and both legs must bind again.
+  void ReplaceEndpoint(uint32_t vni, uint64_t lamport_id);
 
  private:
   struct Leg {
@@ -87,6 +91,8 @@ class FakeRelay {
 
   mutable std::mutex mu_;
   std::optional<std::array<Leg, 2>> legs_;  // set by the first allocation; guarded by mu_
+  uint32_t vni_;                            // the current endpoint's; guarded by mu_
+  uint64_t lamport_id_;                     // guarded by mu_
   int dropped_requests_ = 0;
   uint64_t data_seen_ = 0;
 

@@ -1,6 +1,7 @@
 // `dprelay-peer wg` as a library: two bridges on threads against the fake relay
 // (client_fake_relay.h), with plain UDP sockets playing each side's WireGuard. Datagrams
-// cross byte for byte both ways, a move to a new port and a dead path both rebind, and the
+// cross byte for byte both ways, a move to a new port and a dead path both rebind, a new
+// endpoint starts a new session on the same port, a stop ends a pending allocation, and the
 // counters add up.
 #include <atomic>
 #include <mutex>
@@ -94,6 +95,23 @@ std::string LocalOf(const std::string& line) {
 
 class WgBridgeTest : public ::testing::Test {
  protected:
+  // The fake relay's bound address for `client`, once it is `want` (the bridge prints its
+  // bound line when it has sent the Answer, before the relay has read it), waiting up to 5 s;
+  // otherwise the last one seen ("none" while unbound).
+  std::string WaitRelayBound(const DiscoKey& client, const std::string& want) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    std::string seen;
+    do {
+      std::optional<AddrPort> bound = relay_.BoundAddr(client);
+      seen = bound.has_value() ? FormatAddrPort(*bound) : "none";
+      if (seen == want) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    } while (absl::Now() < deadline);
+    return seen;
+  }
+
   WgBridgeConfig Config(const DiscoKeyPair& self, const DiscoKey& peer) {
     WgBridgeConfig c;
     c.self = self;
@@ -178,7 +196,7 @@ TEST_F(WgBridgeTest, CarriesWireGuardBothWaysAndFollowsAMove) {
   ASSERT_TRUE(rebound.has_value());
   EXPECT_TRUE(absl::StrContains(*rebound, "generation=2"));
   EXPECT_NE(LocalOf(*rebound), LocalOf(*bound_a));
-  EXPECT_EQ(FormatAddrPort(*relay_.BoundAddr(a_.pub)), LocalOf(*rebound));
+  EXPECT_EQ(WaitRelayBound(a_.pub, LocalOf(*rebound)), LocalOf(*rebound));
   EXPECT_EQ(Cross(wg_a, listen_a, wg_b, Datagram(5, 600)), Datagram(5, 600));
   EXPECT_EQ(Cross(wg_b, listen_b, wg_a, Datagram(6, 600)), Datagram(6, 600));
 
@@ -222,6 +240,92 @@ TEST_F(WgBridgeTest, ADeadPathRebinds) {
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_GE(a->rebinds[static_cast<size_t>(RebindReason::kPathDead)], 1u);
   EXPECT_GE(a->allocations, 2u);
+}
+
+TEST_F(WgBridgeTest, ANewEndpointStartsANewSessionOnTheSamePort) {
+  UdpSocket wg_a = *UdpSocket::Open(Loopback0());
+  UdpSocket wg_b = *UdpSocket::Open(Loopback0());
+  WgBridgeConfig config_a = Config(a_, b_.pub);
+  config_a.wg_endpoint = wg_a.local();
+  BridgeThread bridge_a(config_a);
+  BridgeThread bridge_b(Config(b_, a_.pub));
+  const AddrPort listen_a = bridge_a.WgListen();
+  const AddrPort listen_b = bridge_b.WgListen();
+  const std::optional<std::string> bound_a = bridge_a.WaitLine("bound vni=7 ");
+  const std::optional<std::string> bound_b = bridge_b.WaitLine("bound vni=7 ");
+  ASSERT_TRUE(bound_a.has_value());
+  ASSERT_TRUE(bound_b.has_value());
+  ASSERT_TRUE(bridge_a.WaitLine("pong from").has_value());
+  ASSERT_TRUE(bridge_b.WaitLine("pong from").has_value());
+  ASSERT_EQ(WaitRelayBound(a_.pub, LocalOf(*bound_a)), LocalOf(*bound_a));
+  ASSERT_EQ(WaitRelayBound(b_.pub, LocalOf(*bound_b)), LocalOf(*bound_b));
+  EXPECT_EQ(Cross(wg_b, listen_b, wg_a, Datagram(1, 200)), Datagram(1, 200));
+  EXPECT_EQ(Cross(wg_a, listen_a, wg_b, Datagram(2, 200)), Datagram(2, 200));
+
+  // The endpoint is gone and control hands out another: both paths go dead, both bridges
+  // allocate, get the new endpoint, and start a new session bound to the port they had.
+  relay_.ReplaceEndpoint(8, 2);
+  ASSERT_TRUE(bridge_a.WaitLine("allocation vni=8 lamport=2 ").has_value());
+  ASSERT_TRUE(bridge_b.WaitLine("allocation vni=8 lamport=2 ").has_value());
+  const std::optional<std::string> rebound_a =
+      bridge_a.WaitLine("rebound vni=8 ", "reason=endpoint_changed", absl::Seconds(5));
+  const std::optional<std::string> rebound_b =
+      bridge_b.WaitLine("rebound vni=8 ", "reason=endpoint_changed", absl::Seconds(5));
+  ASSERT_TRUE(rebound_a.has_value());
+  ASSERT_TRUE(rebound_b.has_value());
+  EXPECT_TRUE(absl::StrContains(*rebound_a, "generation=1 ")) << *rebound_a;  // a new session
+  EXPECT_EQ(LocalOf(*rebound_a), LocalOf(*bound_a));
+  EXPECT_EQ(LocalOf(*rebound_b), LocalOf(*bound_b));
+  EXPECT_EQ(WaitRelayBound(a_.pub, LocalOf(*bound_a)), LocalOf(*bound_a));
+  EXPECT_EQ(WaitRelayBound(b_.pub, LocalOf(*bound_b)), LocalOf(*bound_b));
+  // The peers answer each other's Pings through the new endpoint.
+  ASSERT_TRUE(bridge_a.WaitLine("pong from", ":vni:8 ").has_value());
+  ASSERT_TRUE(bridge_b.WaitLine("pong from", ":vni:8 ").has_value());
+
+  // WireGuard crosses again both ways, to the endpoints the bridges already knew.
+  AddrPort source;
+  EXPECT_EQ(Cross(wg_b, listen_b, wg_a, Datagram(3, 1420), &source), Datagram(3, 1420));
+  EXPECT_EQ(source, listen_a);
+  EXPECT_EQ(Cross(wg_a, listen_a, wg_b, Datagram(4, 1420), &source), Datagram(4, 1420));
+  EXPECT_EQ(source, listen_b);
+
+  const absl::StatusOr<WgBridgeStats>& a = bridge_a.Stop();
+  const absl::StatusOr<WgBridgeStats>& b = bridge_b.Stop();
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(a->rebinds[static_cast<size_t>(RebindReason::kEndpointChanged)], 1u);
+  EXPECT_EQ(b->rebinds[static_cast<size_t>(RebindReason::kEndpointChanged)], 1u);
+  EXPECT_GE(a->allocations, 2u);
+  EXPECT_GE(a->handshakes, 2u);
+  EXPECT_EQ(a->to_relay, 2u);
+  EXPECT_EQ(a->to_wg, 2u);
+  EXPECT_EQ(b->to_relay, 2u);
+  EXPECT_EQ(b->to_wg, 2u);
+  // The first session's counters are kept: its Pongs came before the endpoint changed.
+  EXPECT_GT(a->session.pongs_received, 0u);
+  EXPECT_GE(a->session.answers_sent, 2u);
+  EXPECT_TRUE(absl::StrContains(a->Format(), "rebinds_endpoint_changed=1"));
+}
+
+TEST_F(WgBridgeTest, AStopEndsAPendingAllocation) {
+  FakeRelay silent({.answer_allocations = false});
+  WgBridgeConfig config = Config(a_, b_.pub);
+  config.control = silent.control_addr();
+  config.control_key = silent.control_key();
+  config.allocate_timeout = absl::Seconds(30);
+  BridgeThread bridge(config);
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (silent.counters().allocation_requests.load() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_GT(silent.counters().allocation_requests.load(), 0u);
+  const absl::Time stop_at = absl::Now();
+  const absl::StatusOr<WgBridgeStats>& stats = bridge.Stop();
+  EXPECT_LT(absl::Now() - stop_at, absl::Seconds(2));
+  // Stopped, not failed: the bridge ends as on any other stop, with nothing counted.
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->allocations, 0u);
+  EXPECT_EQ(stats->handshakes, 0u);
 }
 
 TEST_F(WgBridgeTest, ErrorsNameTheAddress) {
