@@ -2,7 +2,15 @@
 
 #include <algorithm>
 
+#include "absl/hash/hash.h"
+
 namespace dprelay {
+
+HandshakeLimiter::HandshakeLimiter(uint32_t rate, uint32_t burst, uint32_t buckets_log2)
+    : rate_(rate),
+      burst_(burst),
+      buckets_(size_t{1} << buckets_log2),
+      used_(size_t{1} << buckets_log2, 0) {}
 
 IpAddr HandshakeLimiter::SourceKey(const IpAddr& src) {
   IpAddr key = src;
@@ -13,41 +21,24 @@ IpAddr HandshakeLimiter::SourceKey(const IpAddr& src) {
 }
 
 bool HandshakeLimiter::Allow(const IpAddr& src, uint64_t now_ns) {
-  IpAddr key = SourceKey(src);
-  if (buckets_.size() >= max_buckets_ && !buckets_.contains(key)) {
-    // Making room is a scan of the table: at most once a second, however many new sources.
-    if (now_ns - forced_forget_ns_ >= 1'000'000'000 || forced_forget_ns_ == 0) {
-      forced_forget_ns_ = now_ns;
-      Forget(now_ns);
-    }
-    if (buckets_.size() >= max_buckets_) {
-      key = IpAddr{};  // the overflow bucket: every source beyond the table shares it
-    }
-  }
-  auto [it, inserted] = buckets_.try_emplace(key);
-  Bucket& b = it->second;
+  const size_t i = absl::Hash<IpAddr>{}(SourceKey(src)) & (buckets_.size() - 1);
+  Bucket& b = buckets_[i];
+  const uint32_t now_ms = static_cast<uint32_t>(now_ns / 1'000'000);
   const uint64_t cap = uint64_t{burst_} * 1000;
-  if (inserted) {
-    b.tokens_milli = cap;
+  if (used_[i] == 0) {
+    used_[i] = 1;
+    b.tokens_milli = static_cast<uint32_t>(cap);
   } else {
-    // Refill in whole milliseconds and keep the remainder for the next call.
-    const uint64_t elapsed_ms = (now_ns - b.updated_ns) / 1'000'000;
-    b.tokens_milli = std::min(cap, b.tokens_milli + elapsed_ms * rate_);
-    b.updated_ns += elapsed_ms * 1'000'000;
+    // Refill in whole milliseconds; a bucket idle for longer than the burst takes is full.
+    const uint64_t elapsed_ms = static_cast<uint32_t>(now_ms - b.updated_ms);
+    b.tokens_milli = static_cast<uint32_t>(std::min(cap, b.tokens_milli + elapsed_ms * rate_));
   }
-  if (inserted) {
-    b.updated_ns = now_ns;
-  }
+  b.updated_ms = now_ms;
   if (b.tokens_milli < 1000) {
     return false;
   }
   b.tokens_milli -= 1000;
   return true;
-}
-
-void HandshakeLimiter::Forget(uint64_t now_ns) {
-  absl::erase_if(buckets_,
-                 [&](const auto& kv) { return now_ns - kv.second.updated_ns > kForgetNs; });
 }
 
 }  // namespace dprelay

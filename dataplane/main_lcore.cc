@@ -76,7 +76,6 @@ unsigned MainLcore::Poll(uint64_t now_ns, uint64_t /*now_tsc*/) {
         ipc_->Send(ipc::SessionExpired{.vni = vni});
       }
     }
-    limiter_.Forget(now_ns);
     for (const IpAddr& gone : neighbours_->Expire(now_ns)) {
       sessions_.OnNeighbourChanged(gone);
     }
