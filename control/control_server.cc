@@ -46,37 +46,6 @@ AddrPort Unmap(AddrPort ap) {
   return ap;
 }
 
-absl::StatusOr<int> OpenAllocationSocket(const AddrPort& listen, AddrPort* bound) {
-  const std::string name = absl::StrCat("listen ", FormatAddrPort(listen));
-  int family = listen.ip.is_v4() ? AF_INET : AF_INET6;
-  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat(name, ": socket: ", ErrnoText(errno)));
-  }
-  if (family == AF_INET6) {
-    // [::] also takes IPv4 requests, whatever net.ipv6.bindv6only says.
-    int off = 0;
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-  }
-  sockaddr_storage ss{};
-  socklen_t len = ToSockaddr(listen, &ss);
-  if (bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
-    int err = errno;
-    close(fd);
-    return absl::FailedPreconditionError(absl::StrCat(name, ": bind: ", ErrnoText(err)));
-  }
-  sockaddr_storage local{};
-  socklen_t local_len = sizeof(local);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) {
-    int err = errno;
-    close(fd);
-    return absl::InternalError(absl::StrCat(name, ": getsockname: ", ErrnoText(err)));
-  }
-  absl::StatusOr<AddrPort> ap = FromSockaddr(reinterpret_cast<const sockaddr*>(&local), local_len);
-  *bound = ap.ok() ? *ap : listen;
-  return fd;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(const ControlConfig& config) {
@@ -97,13 +66,13 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(const Contr
   if (!runtime_static.ok()) {
     return runtime_static.status();
   }
-  AddrPort local;
-  absl::StatusOr<int> fd = OpenAllocationSocket(config.listen, &local);
-  if (!fd.ok()) {
-    return fd.status();
+  absl::StatusOr<std::unique_ptr<AllocationSocket>> socket = AllocationSocket::Open(config.listen);
+  if (!socket.ok()) {
+    return socket.status();
   }
-  std::unique_ptr<ControlServer> server(new ControlServer(
-      config, std::move(*keys), std::move(*policy), *fd, local, std::move(*runtime_static)));
+  std::unique_ptr<ControlServer> server(new ControlServer(config, std::move(*keys),
+                                                          std::move(*policy), std::move(*socket),
+                                                          std::move(*runtime_static)));
   if (!config.admin_socket.empty()) {
     ControlServer* self = server.get();
     absl::StatusOr<std::unique_ptr<AdminServer>> admin = AdminServer::Listen(
@@ -135,12 +104,11 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(const Contr
 }
 
 ControlServer::ControlServer(const ControlConfig& config, std::unique_ptr<KeyStore> keys,
-                             Policy policy, int udp_fd, AddrPort local_addr,
+                             Policy policy, std::unique_ptr<AllocationSocket> socket,
                              std::optional<std::vector<AddrPort>> runtime_static)
     : config_(config),
       keys_(std::move(keys)),
-      udp_fd_(udp_fd),
-      local_addr_(local_addr),
+      socket_(std::move(socket)),
       policy_(std::move(policy)),
       registry_(RegistryConfig{}, keys_.get()),
       allocator_(
@@ -168,14 +136,14 @@ ControlServer::ControlServer(const ControlConfig& config, std::unique_ptr<KeySto
       runtime_static_(std::move(runtime_static)),
       rx_buf_(kAllocationBufferLen) {}
 
-ControlServer::~ControlServer() { close(udp_fd_); }
+ControlServer::~ControlServer() = default;
 
 absl::Status ControlServer::Run(int stop_fd) {
   DPRELAY_LOG_INFO(
       "dprelay-control: control key %s, server disco key %s, listening on %s, %d allowed keys, "
       "lifetimes bind=%s steady=%s, next lamport > %d",
       FormatDiscoKey(keys_->control_key().pub), FormatDiscoKey(keys_->server_disco_key().pub),
-      FormatAddrPort(local_addr_), policy_.size(), absl::FormatDuration(config_.bind_lifetime),
+      FormatAddrPort(local_addr()), policy_.size(), absl::FormatDuration(config_.bind_lifetime),
       absl::FormatDuration(config_.steady_state_lifetime), registry_.last_lamport_id());
   {
     std::string source;
@@ -202,7 +170,7 @@ absl::Status ControlServer::Run(int stop_fd) {
     const int link_fd = link_.fd();
     std::vector<pollfd> fds = {
         {.fd = stop_fd, .events = POLLIN, .revents = 0},
-        {.fd = udp_fd_, .events = POLLIN, .revents = 0},
+        {.fd = socket_->fd(), .events = POLLIN, .revents = 0},
         {.fd = link_fd, .events = link_.poll_events(), .revents = 0},  // fd -1 is ignored
     };
     const size_t admin_first = fds.size();
@@ -267,32 +235,28 @@ uint64_t ControlServer::TotalRefusals() const {
 
 void ControlServer::ReadAllocations(absl::Time now) {
   for (int i = 0; i < kMaxAllocationsPerWake; ++i) {
-    sockaddr_storage sa{};
-    socklen_t sa_len = sizeof(sa);
-    ssize_t n = recvfrom(udp_fd_, rx_buf_.data(), rx_buf_.size(), MSG_DONTWAIT,
-                         reinterpret_cast<sockaddr*>(&sa), &sa_len);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        // ICMP errors from earlier replies surface here (ECONNREFUSED); nothing to do.
-        DPRELAY_LOG_WARNING("allocation socket: recv: %s", ErrnoText(errno));
-      }
+    absl::StatusOr<std::optional<AllocationSocket::Datagram>> datagram =
+        socket_->Receive(std::span<uint8_t>(rx_buf_));
+    if (!datagram.ok()) {
+      // ICMP errors from earlier replies surface here (ECONNREFUSED); nothing to do.
+      DPRELAY_LOG_WARNING("%s", datagram.status().message());
       return;
     }
-    HandleDatagram(std::span<const uint8_t>(rx_buf_.data(), static_cast<size_t>(n)), sa, sa_len,
-                   now);
+    if (!datagram->has_value()) {
+      return;
+    }
+    HandleDatagram(std::span<const uint8_t>(rx_buf_.data(), (*datagram)->size), **datagram, now);
   }
 }
 
-void ControlServer::HandleDatagram(std::span<const uint8_t> datagram, const sockaddr_storage& sa,
-                                   socklen_t sa_len, absl::Time now) {
+void ControlServer::HandleDatagram(std::span<const uint8_t> bytes,
+                                   const AllocationSocket::Datagram& datagram, absl::Time now) {
   ++counters_.requests;
-  absl::StatusOr<AddrPort> src = FromSockaddr(reinterpret_cast<const sockaddr*>(&sa), sa_len);
+  absl::StatusOr<AddrPort> src =
+      FromSockaddr(reinterpret_cast<const sockaddr*>(&datagram.peer), datagram.peer_len);
   AddrPort source = src.ok() ? Unmap(*src) : AddrPort{};
   const std::vector<AddrPort> advertised = Advertised();
-  AllocatorResult result = allocator_.Handle(datagram, source, now, advertised);
+  AllocatorResult result = allocator_.Handle(bytes, source, now, advertised);
   if (result.refusal.has_value()) {
     ++counters_.refusals[static_cast<size_t>(*result.refusal)];
     refusal_log_.Add(RefusalRecord{
@@ -304,11 +268,9 @@ void ControlServer::HandleDatagram(std::span<const uint8_t> datagram, const sock
     }
     return;
   }
-  if (sendto(udp_fd_, result.reply.data(), result.reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-             reinterpret_cast<const sockaddr*>(&sa), sa_len) < 0) {
-    ++counters_.reply_send_errors;
-    DPRELAY_LOG_WARNING("allocation reply to %s: send: %s", FormatAddrPort(source),
-                        ErrnoText(errno));
+  if (absl::Status sent = socket_->Reply(datagram, result.reply); !sent.ok()) {
+    ++counters_.reply_send_errors;  // the client retries; counted and logged
+    DPRELAY_LOG_WARNING("%s", sent.message());
   }
   const Endpoint& ep = result.allocation->endpoint;
   const bool created = result.allocation->created;
@@ -370,7 +332,7 @@ StatusInfo ControlServer::Status() const {
   StatusInfo s;
   s.control_key = FormatDiscoKey(keys_->control_key().pub);
   s.server_key = FormatDiscoKey(keys_->server_disco_key().pub);
-  s.listen = local_addr_;
+  s.listen = local_addr();
   switch (link_.state()) {
     case DataplaneLink::State::kDisconnected:
       s.dataplane_state = "disconnected";

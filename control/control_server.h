@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "control/admin_render.h"
 #include "control/admin_server.h"
+#include "control/allocation_socket.h"
 #include "control/allocator.h"
 #include "control/control_config.h"
 #include "control/dataplane_link.h"
@@ -53,7 +54,7 @@ class ControlServer {
   absl::Status Run(int stop_fd);
 
   // The bound allocation socket address (useful with port 0).
-  const AddrPort& local_addr() const { return local_addr_; }
+  const AddrPort& local_addr() const { return socket_->local_addr(); }
   const ControlCounters& counters() const { return counters_; }
   const RefusalLog& refusal_log() const { return refusal_log_; }
   // What an allocation advertises now: static endpoints first, then (unless static_only) the
@@ -73,12 +74,13 @@ class ControlServer {
 
  private:
   ControlServer(const ControlConfig& config, std::unique_ptr<KeyStore> keys, Policy policy,
-                int udp_fd, AddrPort local_addr,
+                std::unique_ptr<AllocationSocket> socket,
                 std::optional<std::vector<AddrPort>> runtime_static);
 
   void ReadAllocations(absl::Time now);
-  void HandleDatagram(std::span<const uint8_t> datagram, const sockaddr_storage& sa,
-                      socklen_t sa_len, absl::Time now);
+  // One request (bytes, as read for datagram); the reply goes back through socket_.
+  void HandleDatagram(std::span<const uint8_t> bytes, const AllocationSocket::Datagram& datagram,
+                      absl::Time now);
   absl::Status ReloadPolicy();
   void HandleAdmin(const AdminRequest& request, AdminServer::Reply reply);
   StatusInfo Status() const;
@@ -92,8 +94,7 @@ class ControlServer {
   // Immutable after construction.
   const ControlConfig config_;
   const std::unique_ptr<KeyStore> keys_;
-  const int udp_fd_;
-  const AddrPort local_addr_;
+  const std::unique_ptr<AllocationSocket> socket_;
 
   // Control loop thread only. Declaration order is construction order: the allocator and the
   // link point at policy_ and registry_.

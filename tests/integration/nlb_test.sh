@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Integration: the AWS NLB deployment rehearsed in namespaces (scripts/lib/nlb_topology.sh).
 # Clients know only the NLB's static IP:port; the NLB forwards to the relay's private address
-# keeping the client's source, and the replies go back through it. Control runs static-only
-# with the NLB endpoint. Asserts: allocation (through the NLB and the exception path) advertises
+# keeping the client's source, and the replies go back through it. The relay namespace routes
+# as an AWS instance does: default route on the management NIC, a source policy rule for the
+# relay address, so control (listening on 0.0.0.0) must answer from the address each request
+# came to. Control runs static-only with the NLB endpoint. Asserts: allocation (through the NLB and the exception path) advertises
 # only the NLB endpoint; bind and data through the NLB work and the relay sees the clients' real
 # addresses; the NLB's health checks (HTTP and TCP to the relay address, served by the kernel
 # behind the exception interface, and HTTP to control's health endpoint on the management
@@ -103,6 +105,10 @@ check "the exception interface has the relay address and the NIC's MAC" \
              \"\$(grep -o 'mac [0-9a-f:]*' '$WORK/dp.1.log' | head -n1 | cut -d' ' -f2)\" ]"
 check "the exception interface has the relay's IPv6 address too, without DAD" \
   bash -c "ip -n '$NS_R' -6 addr show dev '$EXC_IFACE' | grep -Eq 'inet6 $RELAY_IP6/64 scope global *$'"
+check "ns R routes as an AWS instance: default via the management NIC, relay address by rule" \
+  bash -c "ip -n '$NS_R' route show default | grep -q 'via $MGMT_N dev mgmt0' &&
+           ip -n '$NS_R' rule show | grep -q 'from $RELAY_IP lookup $NLB_TABLE' &&
+           ip -n '$NS_R' route show table '$NLB_TABLE' | grep -q 'default via $NLB_PRIV dev $EXC_IFACE'"
 check "control starts static-only with the NLB endpoint" control_start 1 "$WORK/policy" \
   --listen="0.0.0.0:$CONTROL_PORT" --static_only --static_endpoints="$NLB_EP" \
   --health_listen="0.0.0.0:$HEALTH_PORT" --metrics_listen="$MGMT_R:9100"
@@ -131,6 +137,8 @@ sed 's/^/  a| /' "$WORK/a.out"
 sed 's/^/  b| /' "$WORK/b.out"
 check "client a exchanges $COUNT packets intact through the NLB (exit 0)" test "$rc_a" -eq 0
 check "client b exchanges $COUNT packets intact through the NLB (exit 0)" test "$rc_b" -eq 0
+check "the NLB's source check dropped nothing (every reply left the right NIC with its address)" \
+  test "$(nlb_source_check_drops)" -eq 0
 check "allocation advertises only the NLB endpoint" \
   bash -c "grep -q ' addrs=$NLB_EP bind_lifetime' '$WORK/a.out' && grep -q ' addrs=$NLB_EP bind_lifetime' '$WORK/b.out'"
 check "the clients bound through the NLB endpoint" \

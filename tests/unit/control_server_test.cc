@@ -59,17 +59,44 @@ class UdpClient {
       return std::nullopt;
     }
     std::vector<uint8_t> buf(65535);
-    ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    ssize_t n = recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&ss), &len);
     if (n < 0) {
       return std::nullopt;
     }
+    absl::StatusOr<AddrPort> from = FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+    last_source_ = from.ok() ? *from : AddrPort{};
     buf.resize(static_cast<size_t>(n));
     return buf;
   }
+  // Where the last datagram Receive returned came from.
+  const AddrPort& last_source() const { return last_source_; }
 
  private:
   int fd_;
+  AddrPort last_source_;
 };
+
+// A sealed allocation request from `from` for the pair (from, other).
+std::vector<uint8_t> AllocationRequest(const DiscoKey& control_pub, const DiscoKeyPair& from,
+                                       const DiscoKey& other, uint32_t generation) {
+  absl::StatusOr<SharedKey> shared = ComputeSharedKey(control_pub, from.priv);
+  EXPECT_TRUE(shared.ok()) << shared.status();
+  return SealDisco(*shared, from.pub,
+                   EncodeDisco(AllocateUdpRelayEndpointRequest{.client_disco = {from.pub, other},
+                                                               .generation = generation}));
+}
+
+// Says Hello as a dataplane with no sessions and answers control's dump request.
+void HelloWithNoSessions(FakeDataplane& dp) {
+  ASSERT_TRUE(dp.Accept());
+  dp.Send(ipc::Hello{.relay_addrs = {*ParseAddrPort("203.0.113.5:40000")}, .capacity = 1000});
+  std::optional<ipc::Message> dump = dp.Receive(2000);
+  ASSERT_TRUE(dump.has_value());
+  ASSERT_TRUE(std::holds_alternative<ipc::DumpRequest>(*dump));
+  dp.Send(ipc::DumpReply{.request_id = std::get<ipc::DumpRequest>(*dump).request_id});
+}
 
 TEST(ControlServerTest, AllocatesOnceTheDataplaneSaysHello) {
   TempDir tmp;
@@ -97,10 +124,7 @@ TEST(ControlServerTest, AllocatesOnceTheDataplaneSaysHello) {
   std::thread loop([&] { run_status = (*server)->Run(stop); });
 
   auto request = [&](const DiscoKeyPair& from, const DiscoKey& other, uint32_t gen) {
-    absl::StatusOr<SharedKey> shared = ComputeSharedKey(control_pub, from.priv);
-    return SealDisco(*shared, from.pub,
-                     EncodeDisco(AllocateUdpRelayEndpointRequest{.client_disco = {from.pub, other},
-                                                                 .generation = gen}));
+    return AllocationRequest(control_pub, from, other, gen);
   };
 
   UdpClient client;
@@ -265,8 +289,9 @@ TEST(ControlServerTest, AdminApiStatusStaticEndpointsSessionsRefusalsReload) {
   answer_ping.join();
   ASSERT_TRUE(ping.ok()) << ping.status();
   EXPECT_NE(ping->find("VNI 3: connecting\n"), std::string::npos) << *ping;
-  EXPECT_NE(ping->find(" 192.0.2.1:5001: handshake RTT 1.250 ms, last heard 2.5 s ago, 7 packets\n"),
-            std::string::npos)
+  EXPECT_NE(
+      ping->find(" 192.0.2.1:5001: handshake RTT 1.250 ms, last heard 2.5 s ago, 7 packets\n"),
+      std::string::npos)
       << *ping;
   EXPECT_NE(ping->find(" no handshake yet, allocated 9.0 s ago\n"), std::string::npos) << *ping;
   absl::StatusOr<std::string> bad_vni = call("ping", "x3");
@@ -295,6 +320,51 @@ TEST(ControlServerTest, AdminApiStatusStaticEndpointsSessionsRefusalsReload) {
   absl::StatusOr<std::string> gone = call("status");
   ASSERT_FALSE(gone.ok());
   EXPECT_NE(gone.status().message().find("no such socket"), std::string::npos) << gone.status();
+}
+
+// AWS behind an NLB: control listens on 0.0.0.0, and the reply to each request must leave from
+// the address the request was sent to (the relay ENI's, behind which policy routing points at
+// the NLB), not from whatever address the route to the client would pick. On loopback the
+// client sends from 127.0.0.1 both times, so a plain sendto would answer from 127.0.0.1 twice.
+TEST(ControlServerTest, WildcardListenerRepliesFromEachRequestsDestination) {
+  TempDir tmp;
+  const DiscoKeyPair a = GenerateKeyPair();
+  const DiscoKeyPair b = GenerateKeyPair();
+  std::ofstream(tmp.File("allow")) << FormatDiscoKey(a.pub) << "\n"
+                                   << FormatDiscoKey(b.pub) << "\n";
+  auto keys = KeyStore::Open({.state_dir = tmp.File("state")});
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  const DiscoKey control_pub = (*keys)->control_key().pub;
+
+  FakeDataplane dp(tmp.File("dp.sock"));
+  ControlConfig config = TestConfig(tmp, "allow");
+  config.listen = *ParseAddrPort("0.0.0.0:0");
+  absl::StatusOr<std::unique_ptr<ControlServer>> server = ControlServer::Create(config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->local_addr().port;
+  int stop = eventfd(0, EFD_CLOEXEC);
+  std::thread loop([&] { (*server)->Run(stop).IgnoreError(); });
+  HelloWithNoSessions(dp);
+
+  UdpClient client;
+  uint32_t generation = 1;
+  for (const char* dst : {"127.0.0.2", "127.0.0.1"}) {
+    SCOPED_TRACE(dst);
+    const AddrPort to{.ip = *ParseIp(dst), .port = port};
+    std::optional<std::vector<uint8_t>> reply;
+    for (int i = 0; i < 20 && !reply; ++i) {
+      client.Send(to, AllocationRequest(control_pub, a, b.pub, ++generation));
+      reply = client.Receive(200);
+    }
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(client.last_source(), to);
+  }
+
+  uint64_t one = 1;
+  ASSERT_EQ(write(stop, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
+  loop.join();
+  close(stop);
+  EXPECT_EQ((*server)->counters().reply_send_errors, 0u);
 }
 
 TEST(ControlServerTest, StartupErrorsNameTheFile) {
