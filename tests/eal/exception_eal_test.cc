@@ -34,6 +34,7 @@
 #include "drivers/port.h"
 #include "tests/testutil/eal_main.h"
 #include "tests/testutil/packet_builder.h"
+#include "tests/testutil/ring_port.h"
 
 namespace dprelay {
 namespace {
@@ -138,17 +139,13 @@ class ExceptionTestBase : public ::testing::Test {
   void SetUpNic() {
     static int instance = 0;
     n_ = std::to_string(instance++);
-    rx_ = rte_ring_create(("xrx" + n_).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    for (int q = 0; q < 2; ++q) {
-      tx_[q] = rte_ring_create(("xtx" + n_ + "_" + std::to_string(q)).c_str(), 1024, 0,
-                               RING_F_SP_ENQ | RING_F_SC_DEQ);
-    }
-    int port = rte_eth_from_rings(("xnic" + n_).c_str(), &rx_, 1, tx_, 2, 0);
-    ASSERT_GE(port, 0);
-    absl::StatusOr<PortInfo> info =
-        StartExistingPort(static_cast<uint16_t>(port), PortConfig{.workers = 1});
-    ASSERT_TRUE(info.ok()) << info.status();
-    nic_ = *info;
+    absl::StatusOr<testing::RingPort> ring = testing::MakeRingPort("xnic" + n_, 1, 2);
+    ASSERT_TRUE(ring.ok()) << ring.status();
+    nic_ring_ = *ring;
+    rx_ = nic_ring_.rx[0];
+    tx_[0] = nic_ring_.tx[0];
+    tx_[1] = nic_ring_.tx[1];
+    nic_ = nic_ring_.port;
     // Ring ports have an all-zero MAC; give the "NIC" a real one (the tap refuses zero).
     static constexpr uint8_t kNicMac[6] = {0x02, 0xdd, 0, 0, 0, 0x01};
     std::memcpy(nic_.mac, kNicMac, 6);
@@ -206,9 +203,9 @@ class ExceptionTestBase : public ::testing::Test {
     main_.reset();
     worker_.reset();
     exception_.reset();
-    ShutDownPort(nic_);
+    testing::FreeRingPort(nic_ring_);
     rte_mempool_free(pool_);
-    for (rte_ring* r : {rx_, tx_[0], tx_[1], to_main_, to_exception_}) {
+    for (rte_ring* r : {to_main_, to_exception_}) {
       rte_ring_free(r);
     }
   }
@@ -252,6 +249,7 @@ class ExceptionTestBase : public ::testing::Test {
   }
 
   std::string n_;
+  testing::RingPort nic_ring_;
   PortInfo nic_;
   rte_ring* rx_ = nullptr;
   rte_ring* tx_[2] = {};
@@ -276,24 +274,22 @@ class ExceptionRingTest : public ExceptionTestBase {
     SetUpKernelRing(false);
   }
   void SetUpKernelRing(bool ipv6) {
-    kernel_in_ =
-        rte_ring_create(("xkin" + n_).c_str(), kKernelRxRing, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    kernel_out_ = rte_ring_create(("xkout" + n_).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    int port = rte_eth_from_rings(("xkern" + n_).c_str(), &kernel_out_, 1, &kernel_in_, 1, 0);
-    ASSERT_GE(port, 0);
-    absl::StatusOr<PortInfo> info =
-        StartExistingPort(static_cast<uint16_t>(port), PortConfig{.workers = 1, .mbufs = 2048});
-    ASSERT_TRUE(info.ok()) << info.status();
-    kernel_ = *info;
+    // The kernel's side: it receives on the port's TX ring (small, so tests can fill it).
+    absl::StatusOr<testing::RingPort> ring =
+        testing::MakeRingPort("xkern" + n_, 1, 1, kKernelRxRing, 2048);
+    ASSERT_TRUE(ring.ok()) << ring.status();
+    kernel_ring_ = *ring;
+    kernel_out_ = kernel_ring_.rx[0];
+    kernel_in_ = kernel_ring_.tx[0];
+    kernel_ = kernel_ring_.port;
     SetUpPaths(kernel_.port_id, ipv6);
   }
   void TearDown() override {
     TearDownNic();
-    ShutDownPort(kernel_);
-    rte_ring_free(kernel_in_);
-    rte_ring_free(kernel_out_);
+    testing::FreeRingPort(kernel_ring_);
   }
 
+  testing::RingPort kernel_ring_;
   PortInfo kernel_;
   rte_ring* kernel_in_ = nullptr;
   rte_ring* kernel_out_ = nullptr;

@@ -24,6 +24,7 @@
 #include "proto/geneve.h"
 #include "tests/testutil/eal_main.h"
 #include "tests/testutil/packet_builder.h"
+#include "tests/testutil/ring_port.h"
 
 namespace dprelay {
 namespace {
@@ -36,8 +37,7 @@ constexpr uint32_t kVni = 3;
 const uint32_t kRelayIp = Ip(10, 77, 0, 1);
 
 struct Rig {
-  rte_ring* rx[2];
-  rte_ring* tx[3];
+  testing::RingPort ring;  // 2 RX queues (one per worker), 3 TX queues
   rte_ring* to_main;
   rte_mempool* pool;
   PortInfo port;
@@ -45,31 +45,19 @@ struct Rig {
 
 Rig MakeRig(const std::string& name) {
   Rig r{};
-  for (int q = 0; q < 2; ++q) {
-    r.rx[q] = rte_ring_create((name + "rx" + std::to_string(q)).c_str(), 4096, 0,
-                              RING_F_SP_ENQ | RING_F_SC_DEQ);
-  }
-  for (int q = 0; q < 3; ++q) {
-    r.tx[q] = rte_ring_create((name + "tx" + std::to_string(q)).c_str(), 4096, 0,
-                              RING_F_SP_ENQ | RING_F_SC_DEQ);
-  }
+  absl::StatusOr<testing::RingPort> ring = testing::MakeRingPort(name, 2, 3, 4096);
+  EXPECT_TRUE(ring.ok()) << ring.status();
+  r.ring = *ring;
+  r.port = r.ring.port;
   r.to_main = rte_ring_create((name + "main").c_str(), 1024, 0, RING_F_SC_DEQ);
-  int port = rte_eth_from_rings(name.c_str(), r.rx, 2, r.tx, 3, 0);
-  EXPECT_GE(port, 0);
-  absl::StatusOr<PortInfo> info =
-      StartExistingPort(static_cast<uint16_t>(port), PortConfig{.workers = 2});
-  EXPECT_TRUE(info.ok()) << info.status();
-  r.port = *info;
   r.pool =
       rte_pktmbuf_pool_create((name + "pool").c_str(), 8192, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
   return r;
 }
 
 void FreeRig(Rig& r) {
-  ShutDownPort(r.port);
+  testing::FreeRingPort(r.ring);
   rte_mempool_free(r.pool);
-  for (rte_ring* ring : r.rx) rte_ring_free(ring);
-  for (rte_ring* ring : r.tx) rte_ring_free(ring);
   rte_ring_free(r.to_main);
 }
 
@@ -135,12 +123,12 @@ TEST(MultiWorkerTest, LegsOnDifferentQueuesAreForwardedByWhicheverWorkerGetsThem
   table.Publish(kVni, true, Leg(ip_a, 5001, 0xaa), Leg(ip_b, 5002, 0xbb));
   Worker w0(Ctx(rig, &table, &counters[0], 0));
   Worker w1(Ctx(rig, &table, &counters[1], 1));
-  Inject(rig.rx[0], rig.pool, DataFrom(ip_a, 5001, 0x01));  // leg 0 hashed to queue 0
-  Inject(rig.rx[1], rig.pool, DataFrom(ip_b, 5002, 0x02));  // leg 1 hashed to queue 1
+  Inject(rig.ring.rx[0], rig.pool, DataFrom(ip_a, 5001, 0x01));  // leg 0 hashed to queue 0
+  Inject(rig.ring.rx[1], rig.pool, DataFrom(ip_b, 5002, 0x02));  // leg 1 hashed to queue 1
   w0.Poll(rte_rdtsc());
   w1.Poll(rte_rdtsc());
-  std::vector<std::vector<uint8_t>> out0 = Drain(rig.tx[0]);
-  std::vector<std::vector<uint8_t>> out1 = Drain(rig.tx[1]);
+  std::vector<std::vector<uint8_t>> out0 = Drain(rig.ring.tx[0]);
+  std::vector<std::vector<uint8_t>> out1 = Drain(rig.ring.tx[1]);
   ASSERT_EQ(out0.size(), 1u);
   ASSERT_EQ(out1.size(), 1u);
   EXPECT_EQ(out0[0][0], 0x02);  // to B's MAC
@@ -236,18 +224,18 @@ void RebindStress(const std::vector<LegVersion>& versions, bool ipv6) {
   uint64_t sent = 0, received = 0, torn = 0, republished = 0;
   const uint64_t deadline = rte_rdtsc() + rte_get_tsc_hz() * 2;  // two seconds of stress
   while (rte_rdtsc() < deadline) {
-    for (int i = 0; i < 64 && rte_ring_free_count(rig.rx[0]) > 0; ++i) {
+    for (int i = 0; i < 64 && rte_ring_free_count(rig.ring.rx[0]) > 0; ++i) {
       rte_mbuf* m = rte_pktmbuf_alloc(rig.pool);
       if (m == nullptr) break;
       std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
                   frame.size());
-      rte_ring_enqueue(rig.rx[0], m);
+      rte_ring_enqueue(rig.ring.rx[0], m);
       ++sent;
     }
     const LegVersion& v = versions[republished++ % versions.size()];
     table.PublishLeg(kVni, 1, v.fwd, &v.v6);
     void* obj;
-    while (rte_ring_dequeue(rig.tx[0], &obj) == 0) {
+    while (rte_ring_dequeue(rig.ring.tx[0], &obj) == 0) {
       auto* m = static_cast<rte_mbuf*>(obj);
       const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
       std::vector<uint8_t> f(p, p + rte_pktmbuf_data_len(m));
@@ -262,8 +250,8 @@ void RebindStress(const std::vector<LegVersion>& versions, bool ipv6) {
   }
   stop.store(true);
   rte_eal_wait_lcore(lcore);
-  Drain(rig.rx[0]);
-  Drain(rig.tx[0]);
+  Drain(rig.ring.rx[0]);
+  Drain(rig.ring.tx[0]);
   std::printf("stress: sent=%lu forwarded=%lu republished=%lu torn=%lu\n", sent, received,
               republished, torn);
   EXPECT_GT(received, 10000u);

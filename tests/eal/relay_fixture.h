@@ -27,6 +27,7 @@
 #include "proto/disco_box.h"
 #include "proto/geneve.h"
 #include "tests/testutil/packet_builder.h"
+#include "tests/testutil/ring_port.h"
 
 namespace dprelay {
 
@@ -75,17 +76,13 @@ class RelayEalTest : public ::testing::Test {
   void SetUp() override {
     static int instance = 0;
     std::string n = std::to_string(instance++);
-    rx_ = rte_ring_create(("rx" + n).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    for (int q = 0; q < 2; ++q) {
-      tx_[q] = rte_ring_create(("tx" + n + "_" + std::to_string(q)).c_str(), 1024, 0,
-                               RING_F_SP_ENQ | RING_F_SC_DEQ);
-    }
-    int port = rte_eth_from_rings(("ring" + n).c_str(), &rx_, 1, tx_, 2, 0);
-    ASSERT_GE(port, 0);
-    absl::StatusOr<PortInfo> info =
-        StartExistingPort(static_cast<uint16_t>(port), PortConfig{.workers = 1});
-    ASSERT_TRUE(info.ok()) << info.status();
-    port_ = *info;
+    absl::StatusOr<testing::RingPort> ring = testing::MakeRingPort("ring" + n, 1, 2);
+    ASSERT_TRUE(ring.ok()) << ring.status();
+    ring_ = *ring;
+    rx_ = ring_.rx[0];
+    tx_[0] = ring_.tx[0];
+    tx_[1] = ring_.tx[1];
+    port_ = ring_.port;
     ASSERT_EQ(port_.tx_queues, 2);
     pool_ =
         rte_pktmbuf_pool_create(("inject" + n).c_str(), 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
@@ -138,11 +135,8 @@ class RelayEalTest : public ::testing::Test {
   void TearDown() override {
     main_.reset();
     worker_.reset();
-    ShutDownPort(port_);
+    testing::FreeRingPort(ring_);
     rte_mempool_free(pool_);
-    rte_ring_free(rx_);
-    rte_ring_free(tx_[0]);
-    rte_ring_free(tx_[1]);
     rte_ring_free(to_main_);
   }
 
@@ -291,6 +285,7 @@ class RelayEalTest : public ::testing::Test {
   }
 
   bool ipv6_ = false;
+  testing::RingPort ring_;
   PortInfo port_;
   rte_ring* rx_ = nullptr;
   rte_ring* tx_[2] = {};
