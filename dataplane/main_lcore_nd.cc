@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "dataplane/main_lcore.h"
+#include "dataplane/nd_options.h"
 #include "dataplane/packet_headers.h"
 
 namespace dprelay {
@@ -18,13 +19,10 @@ constexpr uint8_t kEchoRequest = 128;
 constexpr uint8_t kEchoReply = 129;
 constexpr uint8_t kNeighbourSolicitation = 135;
 constexpr uint8_t kNeighbourAdvertisement = 136;
-constexpr uint8_t kOptSourceLinkAddr = 1;
-constexpr uint8_t kOptTargetLinkAddr = 2;
 // type, code, checksum, flags/reserved (4), target address (16)
 constexpr size_t kNdHeaderLen = 24;
-constexpr size_t kLinkAddrOptionLen = 8;  // type, length 1 (in units of 8 bytes), MAC
 // What we send: the ND header and one link-layer address option.
-constexpr size_t kNdMessageLen = kNdHeaderLen + kLinkAddrOptionLen;
+constexpr size_t kNdMessageLen = kNdHeaderLen + kNdLinkAddrOptionLen;
 // RFC 4861 7.1: ND is only accepted with hop limit 255 (it cannot have crossed a router).
 constexpr uint8_t kNdHopLimit = 255;
 constexpr uint8_t kFlagSolicited = 0x40;
@@ -37,25 +35,6 @@ bool IsUnspecified(const uint8_t* a) {
 }
 bool IsOurs(const LocalIdentity& l, const uint8_t* a) {
   return std::memcmp(a, l.ip6.data(), 16) == 0 || std::memcmp(a, l.ll6.data(), 16) == 0;
-}
-
-// RFC 4861 4.6: options are (type, length in 8-byte units), length > 0, inside the message.
-// Returns false on a malformed list; *mac is the first link-layer address option of `type`.
-bool FindLinkAddr(const uint8_t* opt, size_t len, uint8_t type, std::optional<MacAddr>* mac) {
-  while (len != 0) {
-    if (len < 2 || opt[1] == 0 || size_t{opt[1]} * 8 > len) {
-      return false;
-    }
-    const size_t n = size_t{opt[1]} * 8;
-    if (opt[0] == type && n >= kLinkAddrOptionLen && !mac->has_value()) {
-      MacAddr m;
-      std::memcpy(m.data(), opt + 2, 6);
-      *mac = m;
-    }
-    opt += n;
-    len -= n;
-  }
-  return true;
 }
 
 // The checks RFC 4861 7.1.1 and 7.1.2 share: hop limit, code, length, checksum, target.
@@ -146,7 +125,7 @@ void MainLcore::AnswerNeighbourSolicitation(rte_mbuf* m, uint64_t now_ns) {
   std::optional<MacAddr> source_mac;
   const bool dad = IsUnspecified(ip->src_addr);  // duplicate address detection probe
   if (!ValidNd(ip, icmp, len) ||
-      !FindLinkAddr(icmp + kNdHeaderLen, len - kNdHeaderLen, kOptSourceLinkAddr, &source_mac) ||
+      !FindNdLinkAddr(icmp + kNdHeaderLen, len - kNdHeaderLen, kNdOptSourceLinkAddr, &source_mac) ||
       (dad && (source_mac.has_value() || !IsMulticast(ip->dst_addr)))) {
     Drop(m, DropReason::kNdInvalid);
     return;
@@ -182,7 +161,7 @@ void MainLcore::AnswerNeighbourSolicitation(rte_mbuf* m, uint64_t now_ns) {
   icmp[4] = static_cast<uint8_t>((dad ? 0 : kFlagSolicited) | kFlagOverride);
   icmp[5] = icmp[6] = icmp[7] = 0;
   uint8_t* opt = icmp + kNdHeaderLen;
-  opt[0] = kOptTargetLinkAddr;
+  opt[0] = kNdOptTargetLinkAddr;
   opt[1] = 1;
   std::memcpy(opt + 2, ctx_.local.mac.data(), 6);
   FillIcmp6(ip, icmp);
@@ -196,7 +175,7 @@ void MainLcore::LearnFromNeighbourAdvertisement(rte_mbuf* m, uint64_t now_ns) {
   const size_t len = rte_be_to_cpu_16(ip->payload_len);
   std::optional<MacAddr> target_mac;
   if (!ValidNd(ip, icmp, len) ||
-      !FindLinkAddr(icmp + kNdHeaderLen, len - kNdHeaderLen, kOptTargetLinkAddr, &target_mac) ||
+      !FindNdLinkAddr(icmp + kNdHeaderLen, len - kNdHeaderLen, kNdOptTargetLinkAddr, &target_mac) ||
       (IsMulticast(ip->dst_addr) && (icmp[4] & kFlagSolicited) != 0)) {
     Drop(m, DropReason::kNdInvalid);
     return;
@@ -244,7 +223,7 @@ void MainLcore::SendNeighbourSolicitation(const Ip6Bytes& target) {
   std::memset(icmp, 0, kNdMessageLen);
   icmp[0] = kNeighbourSolicitation;
   std::memcpy(icmp + 8, target.data(), 16);
-  icmp[kNdHeaderLen] = kOptSourceLinkAddr;
+  icmp[kNdHeaderLen] = kNdOptSourceLinkAddr;
   icmp[kNdHeaderLen + 1] = 1;
   std::memcpy(icmp + kNdHeaderLen + 2, ctx_.local.mac.data(), 6);
   FillIcmp6(ip, icmp);
