@@ -118,8 +118,7 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
                       .tx_handoff = dp->tx_handoff_,
                       .pool = dp->port_.pool,
                       .exception = dp->exception_.get(),
-                      .capacity = config.capacity,
-                      .tsc_hz = rte_get_tsc_hz()};
+                      .capacity = config.capacity};
   dp->main_ =
       std::make_unique<MainLcore>(mc, dp->table_.get(), dp->neighbours_.get(), *std::move(ipc));
   dp->main_->set_all_counters(dp->counters_.get(), dp->n_counters_);
@@ -218,9 +217,8 @@ void Dataplane::Run(const std::atomic<bool>& stop) {
   }
   uint64_t next_stats_ns = 0;
   while (!stop.load(std::memory_order_relaxed)) {
-    const uint64_t now_tsc = rte_rdtsc();
     const uint64_t now_ns = MonotonicNs();
-    unsigned work = main_->Poll(now_ns, now_tsc);
+    unsigned work = main_->Poll(now_ns);
     if (exception_ != nullptr) {
       work += exception_->Poll();
     }

@@ -54,7 +54,7 @@ std::vector<std::pair<std::string, uint64_t>> MainLcore::Counters() const {
   return SumCounters(all_counters_, n_counter_blocks_);
 }
 
-unsigned MainLcore::Poll(uint64_t now_ns, uint64_t /*now_tsc*/) {
+unsigned MainLcore::Poll(uint64_t now_ns) {
   rte_mbuf* pkts[kMainBurst];
   unsigned n = rte_ring_dequeue_burst(ctx_.from_workers, reinterpret_cast<void**>(pkts), kMainBurst,
                                       nullptr);

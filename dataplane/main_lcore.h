@@ -31,7 +31,6 @@ struct MainLcoreContext {
   // well, so that its neighbour table fills (docs/DECISIONS.md "Exception interface").
   ExceptionPath* exception = nullptr;
   uint32_t capacity = 0;
-  uint64_t tsc_hz = 0;
 };
 
 class MainLcore {
@@ -40,9 +39,8 @@ class MainLcore {
             std::unique_ptr<IpcServer> ipc);
 
   // One iteration: packets from workers, IPC, and once a second expiry and neighbour requests.
-  // Returns packets handled. now_tsc is not used at present (leg activity is inferred from
-  // counters at housekeeping, on now_ns); it stays so that the lcore loops need not change.
-  unsigned Poll(uint64_t now_ns, uint64_t now_tsc);
+  // Returns packets handled.
+  unsigned Poll(uint64_t now_ns);
   // Handles one packet a worker handed over; consumes the mbuf.
   void HandlePacket(rte_mbuf* m, uint64_t now_ns);
 

@@ -73,8 +73,7 @@ __attribute__((always_inline)) inline uint16_t ForwardedUdpChecksum(uint16_t csu
 __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerContext& ctx,
                                                                const FastView& view, rte_mbuf* m,
                                                                uint8_t* p, uint32_t vni,
-                                                               uint32_t payload_len,
-                                                               uint64_t now_tsc) noexcept {
+                                                               uint32_t payload_len) noexcept {
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + kEthHdrLen);
   auto* udp = reinterpret_cast<rte_udp_hdr*>(p + kEthHdrLen + kIpv4HdrLen);
   const SessionSlot& slot = view.slots[vni];
@@ -114,13 +113,13 @@ __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerConte
                               .udp_len_be = udp->dgram_len,
                               .udp_csum = udp->dgram_cksum};
   std::memcpy(in.src, &ip->src_addr, 4);
-  return worker_internal::ForwardAnyFamily(ctx, view.leg_stats, m, in, vni, payload_len, now_tsc);
+  return worker_internal::ForwardAnyFamily(ctx, view.leg_stats, m, in, vni, payload_len);
 }
 
 // The complete classifier: every check in order, each failure with its own drop reason. The
 // fast path below sends here whatever it does not recognise at a glance.
 __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, LegStats* leg_stats,
-                                                    rte_mbuf* m, uint64_t now_tsc) noexcept {
+                                                    rte_mbuf* m) noexcept {
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
   if (len < kEthHdrLen) {
@@ -131,7 +130,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
     return ToMain();
   }
   if (ether_type == kEtherTypeIpv6) {
-    return worker_internal::ClassifyIpv6(ctx, leg_stats, m, now_tsc);
+    return worker_internal::ClassifyIpv6(ctx, leg_stats, m);
   }
   if (ether_type != kEtherTypeIpv4) {
     return Drop(DropReason::kUnsupportedEthertype);
@@ -189,7 +188,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
                               .udp_len_be = udp->dgram_len,
                               .udp_csum = udp->dgram_cksum};
   std::memcpy(in.src, &ip->src_addr, 4);
-  return worker_internal::ForwardAnyFamily(ctx, leg_stats, m, in, vni, payload_len, now_tsc);
+  return worker_internal::ForwardAnyFamily(ctx, leg_stats, m, in, vni, payload_len);
 }
 
 // The fast path: FastMatch's look at the headers, then the Geneve flags (data: neither control
@@ -198,7 +197,6 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
 // *fwd_bytes accumulates the payload of what it forwards IPv4 -> IPv4.
 __attribute__((always_inline)) inline PacketResult ProcessPacket(const WorkerContext& ctx,
                                                                  const FastView& view, rte_mbuf* m,
-                                                                 uint64_t now_tsc,
                                                                  uint64_t* fwd_bytes) noexcept {
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
@@ -206,12 +204,12 @@ __attribute__((always_inline)) inline PacketResult ProcessPacket(const WorkerCon
     const uint8_t* geneve = p + kV4HeaderLen;
     const uint32_t vni = GeneveVni(geneve);
     if (likely(geneve[1] == 0 && vni - 1 < view.capacity)) {
-      const PacketResult r = ForwardData(ctx, view, m, p, vni, len - kV4HeaderLen, now_tsc);
+      const PacketResult r = ForwardData(ctx, view, m, p, vni, len - kV4HeaderLen);
       *fwd_bytes += r.verdict == Verdict::kForward ? len - kV4HeaderLen : 0;
       return r;
     }
   }
-  const PacketResult r = ClassifySlow(ctx, view.leg_stats, m, now_tsc);
+  const PacketResult r = ClassifySlow(ctx, view.leg_stats, m);
   if (r.verdict == Verdict::kForward) {
     *fwd_bytes += rte_pktmbuf_data_len(m) - kV4HeaderLen;  // trimmed to the datagram
   }
@@ -258,7 +256,7 @@ uint16_t Worker::PollAndAccount() noexcept {
   if (last_tsc_ == 0) {
     last_tsc_ = start;
   }
-  const uint16_t n = Poll(start);
+  const uint16_t n = Poll();
   const uint64_t end = rte_rdtsc();
   cycles_ += end - last_tsc_;  // includes any idle sleep since the previous call
   if (n != 0) {
@@ -274,7 +272,7 @@ uint16_t Worker::PollAndAccount() noexcept {
   return n;
 }
 
-uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
+uint16_t Worker::Poll() noexcept {
   if (ctx_.tx_from_main != nullptr) {
     DrainMainTx();
   }
@@ -306,8 +304,8 @@ uint16_t Worker::Poll(uint64_t now_tsc) noexcept {
   for (uint16_t i = 0; i < n && i < kSlotAhead; ++i) {
     PrefetchSession(view, rx[i]);
   }
-  auto handle = [&](rte_mbuf* m) __attribute__((always_inline)) {
-    const PacketResult r = ProcessPacket(ctx_, view, m, now_tsc, &fwd_bytes);
+  auto handle = [&](rte_mbuf * m) __attribute__((always_inline)) {
+    const PacketResult r = ProcessPacket(ctx_, view, m, &fwd_bytes);
     switch (r.verdict) {
       case Verdict::kForward:
         ++n_fwd4;

@@ -50,7 +50,7 @@ class Worker {
  public:
   explicit Worker(const WorkerContext& ctx);
   // One loop iteration: RX burst, classify, forward, TX. Returns packets received.
-  uint16_t Poll(uint64_t now_tsc) noexcept;
+  uint16_t Poll() noexcept;
   // Poll, plus accounting of loop time for the busy ratio (worker_cycles, worker_busy_cycles):
   // what the worker lcore's loop calls. Published to the counters every kCycleFlush calls,
   // and at least every 100 ms of loop time: control's health check reads worker_cycles moving

@@ -104,8 +104,7 @@ __attribute__((always_inline)) inline PacketResult ClassifyRelayPayload(const Wo
 }
 
 // Out of line (worker_v6.cc): an IPv6 frame through every check, in order, then forwarded.
-PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
-                          uint64_t now_tsc) noexcept;
+PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m) noexcept;
 
 // What the any-family path needs of a packet's IP and UDP headers, saved before any rewrite
 // (the IPv4 fast path may already have copied a template over them when it hands over).
@@ -122,7 +121,6 @@ struct Inbound {
 // packet when the families differ. Finds the exact reason when it cannot. Counts directions
 // other than IPv4 -> IPv4 (kForwardCounted); IPv4 -> IPv4 is left to the burst loop.
 PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
-                              const Inbound& in, uint32_t vni, uint32_t payload_len,
-                              uint64_t now_tsc) noexcept;
+                              const Inbound& in, uint32_t vni, uint32_t payload_len) noexcept;
 
 }  // namespace dprelay::worker_internal

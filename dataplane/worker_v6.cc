@@ -32,8 +32,7 @@ bool IsNdDestination(const WorkerContext& ctx, const uint8_t* dst) {
 }  // namespace
 
 PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
-                              const Inbound& in, uint32_t vni, uint32_t payload_len,
-                              uint64_t /*now_tsc: no per-packet stamp*/) noexcept {
+                              const Inbound& in, uint32_t vni, uint32_t payload_len) noexcept {
   const bool in_v6 = in.v6;
   const size_t in_hdr = in_v6 ? kV6HeaderLen : kV4HeaderLen;
   // The replaced words: source, destination (our address), source port and destination port
@@ -153,8 +152,7 @@ PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte
   return {Verdict::kForwardCounted, DropReason::kEthRunt};
 }
 
-PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
-                          uint64_t now_tsc) noexcept {
+PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m) noexcept {
   if (!ctx.ipv6) {
     return Drop(DropReason::kUnsupportedEthertype);
   }
@@ -218,7 +216,7 @@ PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbu
              .udp_len_be = udp->dgram_len,
              .udp_csum = udp->dgram_cksum};
   std::memcpy(in.src, ip->src_addr, 16);
-  return ForwardAnyFamily(ctx, leg_stats, m, in, vni, payload_len, now_tsc);
+  return ForwardAnyFamily(ctx, leg_stats, m, in, vni, payload_len);
 }
 
 }  // namespace dprelay::worker_internal

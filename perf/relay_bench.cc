@@ -80,7 +80,7 @@ int BareLoop(void* p) {
 int RelayLoop(void* p) {
   auto* a = static_cast<LoopArg*>(p);
   while (!a->stop->load(std::memory_order_relaxed)) {
-    a->worker->Poll(rte_rdtsc());
+    a->worker->Poll();
   }
   return 0;
 }
@@ -151,8 +151,7 @@ int Run() {
                                   .counters = &counters[1],
                                   .from_workers = to_main,
                                   .pool = port->pool,
-                                  .capacity = FLAGS_sessions,
-                                  .tsc_hz = rte_get_tsc_hz()},
+                                  .capacity = FLAGS_sessions},
                  &table, &neighbours, nullptr);
   main.set_all_counters(counters, 2);
 
@@ -166,8 +165,8 @@ int Run() {
   PeerEmulator emu(ec, e2r, r2e, pool);
   auto pump = [&] {
     while (rte_ring_count(e2r) != 0 || rte_ring_count(to_main) != 0) {
-      worker.Poll(rte_rdtsc());
-      main.Poll(MonotonicNs(), rte_rdtsc());
+      worker.Poll();
+      main.Poll(MonotonicNs());
     }
   };
   emu.AnnounceGateway();
@@ -207,7 +206,7 @@ int Run() {
     emu.SetPayload(payloads[0]);
     emu.Prime();
     while (counters[0].forwarded_packets.load() < FLAGS_packets) {
-      worker.Poll(rte_rdtsc());
+      worker.Poll();
       emu.Step();
     }
     std::printf("forwarded_packets=%lu payload=%u\n", counters[0].forwarded_packets.load(),

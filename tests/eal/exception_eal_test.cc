@@ -193,8 +193,7 @@ class ExceptionTestBase : public ::testing::Test {
                                                          .from_workers = to_main_,
                                                          .pool = nic_.pool,
                                                          .exception = exception_.get(),
-                                                         .capacity = 1024,
-                                                         .tsc_hz = rte_get_tsc_hz()},
+                                                         .capacity = 1024},
                                         table_.get(), neighbours_.get(), nullptr);
     main_->set_all_counters(counters_, 2);
   }
@@ -222,8 +221,8 @@ class ExceptionTestBase : public ::testing::Test {
 
   // The three polls of a dataplane pass: worker, main lcore, exception path.
   void Step() {
-    worker_->Poll(rte_rdtsc());
-    main_->Poll(now_ns_, rte_rdtsc());
+    worker_->Poll();
+    main_->Poll(now_ns_);
     exception_->Poll();
   }
 
@@ -473,7 +472,7 @@ TEST_F(ExceptionRingTest, FullRingsAreCountedAndNothingLeaks) {
   for (unsigned i = 0; i < kBurstSize; ++i) {
     Inject(syn);
   }
-  worker_->Poll(rte_rdtsc());
+  worker_->Poll();
   EXPECT_EQ(Counter("to_exception"), kExceptionRing - 1);
   EXPECT_EQ(Counter("drop_exception_ring_full"), 1u);
   // The exception path moves 31 towards a kernel ring with room for 15.
@@ -493,7 +492,7 @@ TEST_F(ExceptionRingTest, WithoutAnExceptionPathTheSameTrafficIsADropByName) {
                              .relay_port_be = htons(kRelayPort)});
   Inject(TcpFrame(kMacA, nic_.mac, kIpA, kRelayIp, 40123, 8080, 1, 0x02));
   Inject(Udp(22, {1}).Build());
-  plain.Poll(rte_rdtsc());
+  plain.Poll();
   exception_->Poll();
   EXPECT_TRUE(DrainRing(kernel_in_).empty());
   EXPECT_EQ(Counter("drop_unsupported_l4"), 1u);

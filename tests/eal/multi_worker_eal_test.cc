@@ -125,8 +125,8 @@ TEST(MultiWorkerTest, LegsOnDifferentQueuesAreForwardedByWhicheverWorkerGetsThem
   Worker w1(Ctx(rig, &table, &counters[1], 1));
   Inject(rig.ring.rx[0], rig.pool, DataFrom(ip_a, 5001, 0x01));  // leg 0 hashed to queue 0
   Inject(rig.ring.rx[1], rig.pool, DataFrom(ip_b, 5002, 0x02));  // leg 1 hashed to queue 1
-  w0.Poll(rte_rdtsc());
-  w1.Poll(rte_rdtsc());
+  w0.Poll();
+  w1.Poll();
   std::vector<std::vector<uint8_t>> out0 = Drain(rig.ring.tx[0]);
   std::vector<std::vector<uint8_t>> out1 = Drain(rig.ring.tx[1]);
   ASSERT_EQ(out0.size(), 1u);
@@ -157,7 +157,7 @@ struct StressArg {
 int StressLoop(void* p) {
   auto* a = static_cast<StressArg*>(p);
   while (!a->stop->load(std::memory_order_relaxed)) {
-    a->worker->Poll(rte_rdtsc());
+    a->worker->Poll();
   }
   return 0;
 }

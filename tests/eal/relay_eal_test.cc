@@ -493,14 +493,14 @@ TEST_F(RelayEalTest, FullRingsAndPoolsAreCountedNotLeaked) {
   // The worker -> main lcore ring is full: an ARP request is dropped by name.
   fill(to_main_);
   Inject(ArpRequest(a_, kRelayIp));
-  worker_->Poll(rte_rdtsc());
+  worker_->Poll();
   EXPECT_EQ(Counter("drop_main_ring_full"), 1u);
   void* obj;
   while (rte_ring_dequeue(to_main_, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
   // The TX queue is full: the forwarded packet is freed and counted.
   fill(tx_[0]);
   Inject(FromClient(a_, Data(kVni, {1})).Build());
-  worker_->Poll(rte_rdtsc());
+  worker_->Poll();
   EXPECT_EQ(Counter("drop_tx_full"), 1u);
   Sent(0);
   // The pool is empty when the main lcore must originate an ARP request.

@@ -120,8 +120,7 @@ class RelayEalTest : public ::testing::Test {
                                                          .counters = &counters_[1],
                                                          .from_workers = to_main_,
                                                          .pool = port_.pool,
-                                                         .capacity = 1024,
-                                                         .tsc_hz = rte_get_tsc_hz()},
+                                                         .capacity = 1024},
                                         table_.get(), neighbours_.get(), nullptr);
     main_->set_all_counters(counters_, 2);
 
@@ -175,8 +174,8 @@ class RelayEalTest : public ::testing::Test {
 
   // One worker pass and one main-lcore pass, as the two loops would do.
   void Step() {
-    worker_->Poll(rte_rdtsc());
-    main_->Poll(now_ns_, rte_rdtsc());
+    worker_->Poll();
+    main_->Poll(now_ns_);
   }
 
   std::vector<std::vector<uint8_t>> Sent(int queue) {
