@@ -50,6 +50,7 @@ std::vector<std::pair<std::string, uint64_t>> SumCounters(const LcoreCounters* b
       {"icmp_echo_replies", sum(&LcoreCounters::icmp_echo_replies)},
       {"nd_advertisements", sum(&LcoreCounters::nd_advertisements)},
       {"nd_solicitations", sum(&LcoreCounters::nd_solicitations)},
+      {"mld_reports", sum(&LcoreCounters::mld_reports)},
       {"to_exception", sum(&LcoreCounters::to_exception)},
       {"exception_to_kernel", sum(&LcoreCounters::exception_to_kernel)},
       {"exception_from_kernel", sum(&LcoreCounters::exception_from_kernel)},

@@ -39,6 +39,7 @@ struct alignas(64) LcoreCounters {
   std::atomic<uint64_t> icmp_echo_replies{0};  // ICMP and ICMPv6
   std::atomic<uint64_t> nd_advertisements{0};  // Neighbour Advertisements sent (answers)
   std::atomic<uint64_t> nd_solicitations{0};   // Neighbour Solicitations sent (resolution)
+  std::atomic<uint64_t> mld_reports{0};        // MLDv2 reports sent for our groups
   // Exception interface: handed over by workers, given to the kernel, sent by the kernel.
   std::atomic<uint64_t> to_exception{0};
   std::atomic<uint64_t> exception_to_kernel{0};

@@ -20,6 +20,7 @@ namespace {
 
 constexpr unsigned kMainBurst = 32;
 constexpr uint64_t kHousekeepingNs = 1'000'000'000;
+constexpr uint64_t kMldReportIntervalNs = 60 * kHousekeepingNs;
 // VNIs one dump page looks at, at most: a sparse 16M-entry table is dumped in many short
 // steps (each a few hundred microseconds) instead of one long stall of the main lcore.
 constexpr uint32_t kDumpPageScan = 65536;
@@ -83,6 +84,12 @@ unsigned MainLcore::Poll(uint64_t now_ns) {
       if (neighbours_->ShouldRequest(hop, now_ns)) {
         ResolveNextHop(hop);
       }
+    }
+    if (ctx_.local.ipv6 && now_ns >= next_mld_report_ns_) {
+      // At start, then well within a snooping switch's listener timeout (260 s by default,
+      // RFC 3810 9.4); nobody's queries need answering for that.
+      next_mld_report_ns_ = now_ns + kMldReportIntervalNs;
+      SendMldReport();
     }
   }
   return n;

@@ -70,6 +70,9 @@ class MainLcore {
   void LearnFromNeighbourAdvertisement(rte_mbuf* m, uint64_t now_ns);
   void AnswerEcho6(rte_mbuf* m);
   void SendNeighbourSolicitation(const Ip6Bytes& target);
+  // An MLDv2 report listing the solicited-node groups of our IPv6 addresses (RFC 3810 5.2),
+  // so that a switch that snoops MLD forwards the solicitations for them to us.
+  void SendMldReport();
   void Transmit(rte_mbuf* m);
   void Drop(rte_mbuf* m, DropReason r);
   // ICMP that concerns the kernel's own traffic (echo replies, errors such as "fragmentation
@@ -84,6 +87,7 @@ class MainLcore {
   HandshakeLimiter limiter_;
   std::unique_ptr<IpcServer> ipc_;
   uint64_t next_housekeeping_ns_ = 0;
+  uint64_t next_mld_report_ns_ = 0;
   const LcoreCounters* all_counters_ = nullptr;
   size_t n_counter_blocks_ = 0;
 };

@@ -59,7 +59,73 @@ bool ResizeFrame(rte_mbuf* m, uint32_t frame_len) {
   return true;
 }
 
+// MLDv2 (RFC 3810): reports go to ff02::16 from our link-local address, hop limit 1, behind a
+// Hop-by-Hop header with the Router Alert option (RFC 2711, value 0: MLD).
+constexpr uint8_t kMldV2Report = 143;
+constexpr uint8_t kModeIsExclude = 2;  // record type: listening to every source
+constexpr Ip6Bytes kAllMldRouters = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x16};
+constexpr uint8_t kHopByHop[8] = {IPPROTO_ICMPV6, 0, 5, 2, 0, 0, 1, 0};  // RA, then PadN(0)
+constexpr size_t kMldRecordLen = 4 + 16;
+
+// The ICMPv6 checksum when extension headers sit between the IPv6 header and the message:
+// the pseudo-header names the final destination, the message's length and next header 58.
+uint16_t Icmp6Checksum(const rte_ipv6_hdr* ip, const uint8_t* icmp, size_t len) {
+  uint32_t sum = rte_raw_cksum(ip->src_addr, 32);
+  // Sums are in memory order: the 32-bit length and the next header as big-endian words.
+  sum += rte_cpu_to_be_16(static_cast<uint16_t>(len >> 16)) +
+         rte_cpu_to_be_16(static_cast<uint16_t>(len & 0xffff)) + rte_cpu_to_be_16(IPPROTO_ICMPV6);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum += rte_raw_cksum(icmp, len);
+  return static_cast<uint16_t>(~CsumFold(sum));
+}
+
 }  // namespace
+
+void MainLcore::SendMldReport() {
+  Ip6Bytes groups[2] = {SolicitedNodeMulticast(ctx_.local.ip6),
+                        SolicitedNodeMulticast(ctx_.local.ll6)};
+  const size_t n_groups = groups[0] == groups[1] ? 1 : 2;
+  const size_t icmp_len = 8 + n_groups * kMldRecordLen;
+  const size_t ip_payload = sizeof(kHopByHop) + icmp_len;
+  rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool);
+  uint8_t* p = m == nullptr ? nullptr
+                            : reinterpret_cast<uint8_t*>(rte_pktmbuf_append(
+                                  m, static_cast<uint16_t>(kEthHdrLen + kIpv6HdrLen + ip_payload)));
+  if (p == nullptr) {
+    if (m != nullptr) {
+      rte_pktmbuf_free(m);
+    }
+    ctx_.counters->Drop(DropReason::kNoMbuf);
+    return;
+  }
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
+  const uint8_t mac[6] = {0x33, 0x33, 0, 0, 0, 0x16};
+  std::memcpy(eth->dst_addr.addr_bytes, mac, 6);
+  std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
+  eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+  ip->vtc_flow = RTE_BE32(6u << 28);
+  ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(ip_payload));
+  ip->proto = 0;  // Hop-by-Hop Options
+  ip->hop_limits = 1;
+  std::memcpy(ip->src_addr, ctx_.local.ll6.data(), 16);
+  std::memcpy(ip->dst_addr, kAllMldRouters.data(), 16);
+  uint8_t* hbh = reinterpret_cast<uint8_t*>(ip + 1);
+  std::memcpy(hbh, kHopByHop, sizeof(kHopByHop));
+  uint8_t* icmp = hbh + sizeof(kHopByHop);
+  std::memset(icmp, 0, icmp_len);
+  icmp[0] = kMldV2Report;
+  icmp[7] = static_cast<uint8_t>(n_groups);  // number of records (bytes 6..7)
+  for (size_t i = 0; i < n_groups; ++i) {
+    uint8_t* record = icmp + 8 + i * kMldRecordLen;
+    record[0] = kModeIsExclude;  // no auxiliary data, no sources
+    std::memcpy(record + 4, groups[i].data(), 16);
+  }
+  const uint16_t csum = Icmp6Checksum(ip, icmp, icmp_len);
+  std::memcpy(icmp + 2, &csum, 2);
+  Bump(ctx_.counters->mld_reports);
+  Transmit(m);
+}
 
 void MainLcore::HandleIcmp6(rte_mbuf* m, uint64_t now_ns) {
   auto* ip = reinterpret_cast<rte_ipv6_hdr*>(rte_pktmbuf_mtod(m, uint8_t*) + kEthHdrLen);

@@ -23,6 +23,10 @@ class Ipv6EalTest : public RelayEalTest {
     b6_ = b_;
     b6_.v6 = true;
     b6_.ip6 = kIp6B;
+    // The main lcore's first housekeeping reports our multicast groups (MLD); the tests below
+    // look at what follows.
+    Step();
+    start_ = Sent(1);
   }
 
   // ICMPv6 from c to dst: type, code, 4 bytes of flags/id, then body (checksum filled in).
@@ -97,7 +101,48 @@ class Ipv6EalTest : public RelayEalTest {
   }
 
   Client a6_, b6_;
+  std::vector<std::vector<uint8_t>> start_;  // what the relay sent at its first pass
 };
+
+TEST_F(Ipv6EalTest, ReportsItsSolicitedNodeGroupsWithMldAtStartAndEveryMinute) {
+  ASSERT_EQ(start_.size(), 1u);
+  const std::vector<uint8_t>& r = start_[0];
+  MacAddr mac;
+  std::memcpy(mac.data(), port_.mac, 6);
+  const Ip6Bytes ll = LinkLocalFromMac(mac);
+  ASSERT_EQ(r.size(), 14u + 40 + 8 + 8 + 2 * 20);
+  const uint8_t dst_mac[6] = {0x33, 0x33, 0, 0, 0, 0x16};
+  EXPECT_EQ(0, std::memcmp(&r[0], dst_mac, 6));
+  EXPECT_EQ(r[14 + 6], 0);                                        // Hop-by-Hop header first
+  EXPECT_EQ(r[14 + 7], 1);                                        // hop limit 1
+  EXPECT_EQ(0, std::memcmp(&r[22], ll.data(), 16));               // from our link-local
+  EXPECT_EQ(0, std::memcmp(&r[38], Ip6("ff02::16").data(), 16));  // to all MLDv2 routers
+  const uint8_t hbh[8] = {58, 0, 5, 2, 0, 0, 1, 0};               // Router Alert: MLD
+  EXPECT_EQ(0, std::memcmp(&r[54], hbh, 8));
+  const size_t icmp = 62, len = r.size() - icmp;
+  EXPECT_EQ(r[icmp], 143);    // MLDv2 report
+  EXPECT_EQ(r[icmp + 7], 2);  // two records
+  EXPECT_EQ(r[icmp + 8], 2);  // MODE_IS_EXCLUDE, no sources: listening
+  EXPECT_EQ(0, std::memcmp(&r[icmp + 12], SolicitedNodeMulticast(kRelayIp6).data(), 16));
+  EXPECT_EQ(0, std::memcmp(&r[icmp + 32], SolicitedNodeMulticast(ll).data(), 16));
+  // The checksum, computed independently: pseudo-header with next header 58 and the length
+  // of the message alone.
+  uint32_t sum = 58 + static_cast<uint32_t>(len);
+  for (size_t i = 22; i < 54; i += 2) sum += static_cast<uint32_t>(r[i] << 8 | r[i + 1]);
+  for (size_t i = icmp; i + 1 < r.size(); i += 2)
+    sum += static_cast<uint32_t>(r[i] << 8 | r[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  EXPECT_EQ(sum, 0xffffu);
+  EXPECT_EQ(Counter("mld_reports"), 1u);
+  // Housekeeping a few seconds later sends none; a minute later, the next.
+  now_ns_ += 5 * kSecond;
+  Step();
+  EXPECT_TRUE(Sent(1).empty());
+  now_ns_ += 60 * kSecond;
+  Step();
+  EXPECT_EQ(Sent(1).size(), 1u);
+  EXPECT_EQ(Counter("mld_reports"), 2u);
+}
 
 TEST_F(Ipv6EalTest, AnswersNeighbourSolicitationsForItsAddressesOnly) {
   Inject(Solicitation(a6_, kRelayIp6).Build());

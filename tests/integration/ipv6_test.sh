@@ -46,6 +46,10 @@ fi
 
 check "the relay's IPv6 address is resolved (ND) and answers ping" \
   ip netns exec "$NS_B" ping -6 -c 2 -i 0.2 -W 2 -q "$RELAY_IP6"
+# The Linux bridge snoops MLD: the relay's report (checksum, hop limit 1, Router Alert, as
+# the kernel checks them) registers its solicited-node group on the bridge port it is behind.
+check "the bridge learned the relay's solicited-node group from its MLDv2 report" \
+  bash -c "for i in \$(seq 30); do bridge -n '$NS_R' mdb show | grep -q 'port dp0b grp ff02::1:ff00:1' && exit 0; sleep 0.1; done; exit 1"
 check "the kernel learned the relay's MAC by Neighbour Discovery" \
   bash -c "ip -n '$NS_B' -6 neigh show '$RELAY_IP6' | grep -q lladdr"
 
