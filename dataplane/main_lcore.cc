@@ -78,8 +78,12 @@ unsigned MainLcore::Poll(uint64_t now_ns) {
       }
     }
     for (const IpAddr& gone : neighbours_->Expire(now_ns)) {
-      sessions_.OnNeighbourChanged(gone);
+      changed_hops_.insert(gone);
     }
+    // Changes beyond the immediate budget, and expiries: one scan for all of them.
+    sessions_.OnNeighboursChanged(changed_hops_);
+    changed_hops_.clear();
+    immediate_republishes_ = kImmediateRepublishes;
     for (const IpAddr& hop : sessions_.NextHopsInUse()) {
       if (neighbours_->ShouldRequest(hop, now_ns)) {
         ResolveNextHop(hop);
@@ -141,8 +145,18 @@ void MainLcore::LearnNeighbour(const IpAddr& ip, const MacAddr& mac, uint64_t no
   // Only a next hop some leg uses has legs to republish: learning any other address (from
   // whatever host on the link sends us ARP or ND) costs a table entry, not a scan.
   const bool in_use = sessions_.IsNextHop(ip);
-  if (neighbours_->Learn(ip, mac, now_ns, override, in_use) && in_use) {
-    sessions_.OnNeighbourChanged(ip);
+  if (!neighbours_->Learn(ip, mac, now_ns, override, in_use) || !in_use) {
+    return;
+  }
+  // Republishing scans the sessions: a few at once (a client that just resolved should not
+  // wait), the rest batched into the next housekeeping, so that changes to many next hops at
+  // once (or a host on the link that keeps sending them) cost a few scans a second, not one
+  // each.
+  if (immediate_republishes_ > 0) {
+    --immediate_republishes_;
+    sessions_.OnNeighboursChanged({ip});
+  } else {
+    changed_hops_.insert(ip);
   }
 }
 

@@ -86,6 +86,11 @@ class MainLcore {
   SessionManager sessions_;
   HandshakeLimiter limiter_;
   std::unique_ptr<IpcServer> ipc_;
+  // Neighbour changes republished at once until the next housekeeping, and those waiting for
+  // it (LearnNeighbour).
+  static constexpr int kImmediateRepublishes = 8;
+  int immediate_republishes_ = kImmediateRepublishes;
+  absl::flat_hash_set<IpAddr> changed_hops_;
   uint64_t next_housekeeping_ns_ = 0;
   uint64_t next_mld_report_ns_ = 0;
   const LcoreCounters* all_counters_ = nullptr;

@@ -185,7 +185,10 @@ HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint
   return r;
 }
 
-void SessionManager::OnNeighbourChanged(const IpAddr& ip) {
+void SessionManager::OnNeighboursChanged(const absl::flat_hash_set<IpAddr>& hops) {
+  if (hops.empty()) {
+    return;
+  }
   for (uint32_t i = 0; i < pool_.high_water(); ++i) {
     const uint32_t vni = pool_[i].hs.vni;
     if (vni == 0) {
@@ -193,7 +196,10 @@ void SessionManager::OnNeighbourChanged(const IpAddr& ip) {
     }
     for (int leg = 0; leg < 2; ++leg) {
       const AddrPort bound = Bound(vni, leg);
-      if (bound.valid() && neighbours_->NextHop(bound.ip) == ip) {
+      if (!bound.valid()) {
+        continue;
+      }
+      if (std::optional<IpAddr> hop = neighbours_->NextHop(bound.ip); hop && hops.contains(*hop)) {
         PublishLeg(vni, leg, bound);
       }
     }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "dataplane/handshake.h"
 #include "dataplane/install_params.h"
@@ -53,8 +54,9 @@ class SessionManager {
   HandshakeResult HandleControl(uint32_t vni, std::span<const uint8_t> disco, const AddrPort& src,
                                 uint64_t now_ns);
 
-  // A neighbour was learned, changed or forgotten: republish legs whose next hop it is.
-  void OnNeighbourChanged(const IpAddr& ip);
+  // Neighbours were learned, changed or forgotten: republish the legs whose next hop is one of
+  // them, in one scan of the sessions.
+  void OnNeighboursChanged(const absl::flat_hash_set<IpAddr>& hops);
   // Next hops of bound legs, each once (from a count kept at bind and unbind): the main lcore
   // keeps them resolved and fresh.
   std::vector<IpAddr> NextHopsInUse() const;

@@ -433,6 +433,51 @@ TEST_F(RelayEalTest, MalformedAndUnrelatedPacketsAreDroppedByName) {
   }
 }
 
+TEST_F(RelayEalTest, ManyNeighbourChangesAtOnceAreRepublishedInOneBatch) {
+  // Ten sessions whose twenty legs are bound (re-installed) to on-link clients whose MACs the
+  // relay does not know yet.
+  constexpr int kSessions = 10;
+  auto client_ip = [](int i) { return Ip(10, 77, 0, static_cast<uint8_t>(100 + i)); };
+  for (int s = 0; s < kSessions; ++s) {
+    ipc::InstallSession m = InstallMessage();
+    m.vni = 101 + s;
+    m.bound = {AddrPort{IpAddr::V4FromBe(htonl(client_ip(2 * s))), 6000},
+               AddrPort{IpAddr::V4FromBe(htonl(client_ip(2 * s + 1))), 6000}};
+    ASSERT_TRUE(main_->sessions().Install(m, now_ns_).ok());
+  }
+  Step();  // the first housekeeping (its ARP requests are not what this test is about)
+  Sent(1);
+  // All twenty announce themselves at once.
+  for (int i = 0; i < 2 * kSessions; ++i) {
+    uint8_t mac[6] = {0x02, 0x10, 0, 0, 0, static_cast<uint8_t>(i)};
+    Client c{KeyFromByte(0x11), client_ip(i), 6000, mac, {}};
+    Inject(ArpRequest(c, kRelayIp));
+  }
+  Step();
+  EXPECT_EQ(Sent(1).size(), 20u);  // every one answered
+  auto send_from_leg0 = [&] {
+    for (int s = 0; s < kSessions; ++s) {
+      Frame f;
+      f.src_ip = client_ip(2 * s);
+      f.dst_ip = kRelayIp;
+      f.src_port = 6000;
+      f.dst_port = kRelayPort;
+      f.payload = Data(101 + s, {1, 2, 3});
+      Inject(f.Build());
+    }
+    Step();
+    return Sent(0).size();
+  };
+  // The first eight were republished at once (the legs of sessions 0-3); the rest wait for
+  // the next housekeeping, which handles them all in one scan.
+  EXPECT_EQ(send_from_leg0(), 4u);
+  EXPECT_EQ(Counter("drop_no_neighbour"), 6u);
+  now_ns_ += 1'100'000'000;
+  Step();
+  Sent(1);
+  EXPECT_EQ(send_from_leg0(), 10u);
+}
+
 TEST_F(RelayEalTest, ResolvesAnUnknownPeerBeforeForwardingToIt) {
   Install();
   // Only A's MAC is known; B binds without the relay having seen B's ARP.
