@@ -233,18 +233,11 @@ void MainLcore::HandleArp(rte_mbuf* m, uint64_t now_ns) {
 }
 
 void MainLcore::SendArpRequest(uint32_t target_be) {
-  rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool);
+  rte_mbuf* m = NewFrame(kEthHdrLen + sizeof(rte_arp_hdr));
   if (m == nullptr) {
-    ctx_.counters->Drop(DropReason::kNoMbuf);
     return;
   }
-  auto* eth =
-      reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, kEthHdrLen + sizeof(rte_arp_hdr)));
-  if (eth == nullptr) {
-    rte_pktmbuf_free(m);
-    ctx_.counters->Drop(DropReason::kNoMbuf);
-    return;
-  }
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   memset(eth->dst_addr.addr_bytes, 0xff, 6);
   std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
   eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
@@ -393,6 +386,18 @@ void MainLcore::IcmpForKernel(rte_mbuf* m) {
   } else {
     Drop(m, DropReason::kIcmpNotEcho);
   }
+}
+
+rte_mbuf* MainLcore::NewFrame(uint16_t len) {
+  rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool);
+  if (m != nullptr && rte_pktmbuf_append(m, len) == nullptr) {
+    rte_pktmbuf_free(m);
+    m = nullptr;
+  }
+  if (m == nullptr) {
+    ctx_.counters->Drop(DropReason::kNoMbuf);
+  }
+  return m;
 }
 
 void MainLcore::Drop(rte_mbuf* m, DropReason r) {

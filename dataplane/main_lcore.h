@@ -75,6 +75,9 @@ class MainLcore {
   void SendMldReport();
   void Transmit(rte_mbuf* m);
   void Drop(rte_mbuf* m, DropReason r);
+  // A new frame of `len` bytes from the pool for a packet the main lcore originates (ARP and
+  // ND requests, MLD reports); nullptr, counted as no_mbuf, when the pool is empty.
+  rte_mbuf* NewFrame(uint16_t len);
   // ICMP that concerns the kernel's own traffic (echo replies, errors such as "fragmentation
   // needed" or "packet too big", which path MTU discovery needs): to the kernel through the
   // exception interface if there is one, else a counted drop.

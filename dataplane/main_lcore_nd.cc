@@ -87,18 +87,11 @@ void MainLcore::SendMldReport() {
   const size_t n_groups = groups[0] == groups[1] ? 1 : 2;
   const size_t icmp_len = 8 + n_groups * kMldRecordLen;
   const size_t ip_payload = sizeof(kHopByHop) + icmp_len;
-  rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool);
-  uint8_t* p = m == nullptr ? nullptr
-                            : reinterpret_cast<uint8_t*>(rte_pktmbuf_append(
-                                  m, static_cast<uint16_t>(kEthHdrLen + kIpv6HdrLen + ip_payload)));
-  if (p == nullptr) {
-    if (m != nullptr) {
-      rte_pktmbuf_free(m);
-    }
-    ctx_.counters->Drop(DropReason::kNoMbuf);
+  rte_mbuf* m = NewFrame(static_cast<uint16_t>(kEthHdrLen + kIpv6HdrLen + ip_payload));
+  if (m == nullptr) {
     return;
   }
-  auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   const uint8_t mac[6] = {0x33, 0x33, 0, 0, 0, 0x16};
   std::memcpy(eth->dst_addr.addr_bytes, mac, 6);
   std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
@@ -258,21 +251,14 @@ void MainLcore::LearnFromNeighbourAdvertisement(rte_mbuf* m, uint64_t now_ns) {
 }
 
 void MainLcore::SendNeighbourSolicitation(const Ip6Bytes& target) {
-  rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool);
-  uint8_t* p = m == nullptr ? nullptr
-                            : reinterpret_cast<uint8_t*>(
-                                  rte_pktmbuf_append(m, kEthHdrLen + kIpv6HdrLen + kNdMessageLen));
-  if (p == nullptr) {
-    if (m != nullptr) {
-      rte_pktmbuf_free(m);
-    }
-    ctx_.counters->Drop(DropReason::kNoMbuf);
+  rte_mbuf* m = NewFrame(kEthHdrLen + kIpv6HdrLen + kNdMessageLen);
+  if (m == nullptr) {
     return;
   }
   // To the target's solicited-node group (RFC 4861 7.2.2), from the address of ours that a
   // reply can come back to: link-local for a link-local target, else the relay address.
   const Ip6Bytes group = SolicitedNodeMulticast(target);
-  auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   const uint8_t group_mac[6] = {0x33, 0x33, group[12], group[13], group[14], group[15]};
   std::memcpy(eth->dst_addr.addr_bytes, group_mac, 6);
   std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);

@@ -108,12 +108,7 @@ __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerConte
       return {Verdict::kForward, DropReason::kEthRunt};
     }
   }
-  worker_internal::Inbound in{.v6 = false,
-                              .sport_be = udp->src_port,
-                              .udp_len_be = udp->dgram_len,
-                              .udp_csum = udp->dgram_cksum};
-  std::memcpy(in.src, &ip->src_addr, 4);
-  return worker_internal::ForwardAnyFamily(ctx, view.leg_stats, m, in, vni, payload_len);
+  return worker_internal::ForwardAnyFamily(ctx, view.leg_stats, m, false, vni, payload_len);
 }
 
 // The complete classifier: every check in order, each failure with its own drop reason. The
@@ -183,12 +178,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
   if (r.verdict != Verdict::kForward) {
     return r;
   }
-  worker_internal::Inbound in{.v6 = false,
-                              .sport_be = udp->src_port,
-                              .udp_len_be = udp->dgram_len,
-                              .udp_csum = udp->dgram_cksum};
-  std::memcpy(in.src, &ip->src_addr, 4);
-  return worker_internal::ForwardAnyFamily(ctx, leg_stats, m, in, vni, payload_len);
+  return worker_internal::ForwardAnyFamily(ctx, leg_stats, m, false, vni, payload_len);
 }
 
 // The fast path: FastMatch's look at the headers, then the Geneve flags (data: neither control

@@ -106,21 +106,12 @@ __attribute__((always_inline)) inline PacketResult ClassifyRelayPayload(const Wo
 // Out of line (worker_v6.cc): an IPv6 frame through every check, in order, then forwarded.
 PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m) noexcept;
 
-// What the any-family path needs of a packet's IP and UDP headers, saved before any rewrite
-// (the IPv4 fast path may already have copied a template over them when it hands over).
-struct Inbound {
-  bool v6 = false;
-  uint8_t src[16];  // 4 bytes for IPv4
-  uint16_t sport_be = 0;
-  uint16_t udp_len_be = 0;
-  uint16_t udp_csum = 0;  // as received (network order)
-};
-
-// Out of line (worker_v6.cc): forwards a validated data packet of either family, whose
-// destination was our address and relay port, to the other leg of either family, resizing the
-// packet when the families differ. Finds the exact reason when it cannot. Counts directions
-// other than IPv4 -> IPv4 (kForwardCounted); IPv4 -> IPv4 is left to the burst loop.
+// Out of line (worker_v6.cc): forwards a validated data packet of either family (in_v6), whose
+// headers are as received (no options or extension headers; destination our address and relay
+// port), to the other leg of either family, resizing the packet when the families differ.
+// Finds the exact reason when it cannot. Counts directions other than IPv4 -> IPv4
+// (kForwardCounted); IPv4 -> IPv4 is left to the burst loop.
 PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
-                              const Inbound& in, uint32_t vni, uint32_t payload_len) noexcept;
+                              bool in_v6, uint32_t vni, uint32_t payload_len) noexcept;
 
 }  // namespace dprelay::worker_internal

@@ -7,6 +7,7 @@
 #include <rte_seqcount.h>
 #include <rte_udp.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "dataplane/counters.h"
@@ -32,23 +33,22 @@ bool IsNdDestination(const WorkerContext& ctx, const uint8_t* dst) {
 }  // namespace
 
 PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
-                              const Inbound& in, uint32_t vni, uint32_t payload_len) noexcept {
-  const bool in_v6 = in.v6;
+                              bool in_v6, uint32_t vni, uint32_t payload_len) noexcept {
   const size_t in_hdr = in_v6 ? kV6HeaderLen : kV4HeaderLen;
-  // The replaced words: source, destination (our address), source port and destination port
-  // (the relay port), each complemented.
-  const uint32_t ports =
-      static_cast<uint32_t>(in.sport_be) | static_cast<uint32_t>(ctx.relay_port_be) << 16;
+  // Everything the rewrite replaces is read first: source and destination addresses, then the
+  // UDP ports right after them, as one run of words in either header.
+  const uint8_t* in_p = rte_pktmbuf_mtod(m, const uint8_t*);
+  const size_t src_at =
+      kEthHdrLen + (in_v6 ? offsetof(rte_ipv6_hdr, src_addr) : offsetof(rte_ipv4_hdr, src_addr));
+  uint8_t src[16];
+  std::memcpy(src, in_p + src_at, in_v6 ? 16 : 4);
   const uint64_t old_complement =
-      in_v6 ? ComplementSum(in.src, 4) + ComplementSum(ctx.local_ip6.data(), 4) +
-                  ComplementSum(&ports, 1)
-            : ComplementSum(in.src, 1) + ComplementSum(&ctx.local_ip_be, 1) +
-                  ComplementSum(&ports, 1);
-  const uint8_t* src = in.src;
-  const uint32_t src4 = Load32(in.src);
-  const uint16_t sport_be = in.sport_be;
-  const uint16_t udp_len_be = in.udp_len_be;
-  const uint16_t udp_csum = in.udp_csum;
+      in_v6 ? ComplementSum(in_p + src_at, 9) : ComplementSum(in_p + src_at, 3);
+  const uint32_t src4 = Load32(src);
+  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(in_p + in_hdr - kUdpHdrLen);
+  const uint16_t sport_be = udp->src_port;
+  const uint16_t udp_len_be = udp->dgram_len;
+  const uint16_t udp_csum = udp->dgram_cksum;
 
   const SessionSlot& slot = ctx.table->slot(vni);
   alignas(16) uint8_t hdr[kV6HeaderLen];
@@ -142,7 +142,7 @@ PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte
   Bump(st.packets);
   Bump(st.bytes, payload_len);
   if (!in_v6 && !out_v6) {
-    return result;  // the leg was rebound to IPv4 meanwhile: the burst loop counts it
+    return result;  // IPv4 -> IPv4 (an unusual frame, or a raced read): the burst loop counts it
   }
   const FamilyPath path = !in_v6   ? FamilyPath::kV4ToV6
                           : out_v6 ? FamilyPath::kV6ToV6
@@ -211,12 +211,7 @@ PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbu
   if (r.verdict != Verdict::kForward) {
     return r;
   }
-  Inbound in{.v6 = true,
-             .sport_be = udp->src_port,
-             .udp_len_be = udp->dgram_len,
-             .udp_csum = udp->dgram_cksum};
-  std::memcpy(in.src, ip->src_addr, 16);
-  return ForwardAnyFamily(ctx, leg_stats, m, in, vni, payload_len);
+  return ForwardAnyFamily(ctx, leg_stats, m, true, vni, payload_len);
 }
 
 }  // namespace dprelay::worker_internal
