@@ -1,10 +1,8 @@
 #include "dataplane/main_lcore.h"
 
 #include <arpa/inet.h>
-#include <rte_arp.h>
 #include <rte_byteorder.h>
 #include <rte_ethdev.h>
-#include <rte_icmp.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -20,7 +18,6 @@ namespace {
 
 constexpr unsigned kMainBurst = 32;
 constexpr uint64_t kHousekeepingNs = 1'000'000'000;
-constexpr uint64_t kMldReportIntervalNs = 60 * kHousekeepingNs;
 // VNIs one dump page looks at, at most: a sparse 16M-entry table is dumped in many short
 // steps (each a few hundred microseconds) instead of one long stall of the main lcore.
 constexpr uint32_t kDumpPageScan = 65536;
@@ -43,12 +40,15 @@ std::vector<AddrPort> RelayAddrs(const LocalIdentity& local) {
 MainLcore::MainLcore(const MainLcoreContext& ctx, SessionTable* table, Neighbours* neighbours,
                      std::unique_ptr<IpcServer> ipc)
     : ctx_(ctx),
-      tx_{.port_id = ctx.local.port_id,
-          .queue = ctx.tx_queue,
-          .handoff = ctx.tx_handoff,
-          .counters = ctx.counters},
-      neighbours_(neighbours),
+      out_{.tx = {.port_id = ctx.local.port_id,
+                  .queue = ctx.tx_queue,
+                  .handoff = ctx.tx_handoff,
+                  .counters = ctx.counters},
+           .pool = ctx.pool,
+           .exception = ctx.exception,
+           .counters = ctx.counters},
       sessions_(table, neighbours, ctx.local),
+      responder_(ctx.local, out_, neighbours, &sessions_),
       ipc_(std::move(ipc)) {}
 
 std::vector<std::pair<std::string, uint64_t>> MainLcore::Counters() const {
@@ -77,24 +77,7 @@ unsigned MainLcore::Poll(uint64_t now_ns) {
         ipc_->Send(ipc::SessionExpired{.vni = vni});
       }
     }
-    for (const IpAddr& gone : neighbours_->Expire(now_ns)) {
-      changed_hops_.insert(gone);
-    }
-    // Changes beyond the immediate budget, and expiries: one scan for all of them.
-    sessions_.OnNeighboursChanged(changed_hops_);
-    changed_hops_.clear();
-    immediate_republishes_ = kImmediateRepublishes;
-    for (const IpAddr& hop : sessions_.NextHopsInUse()) {
-      if (neighbours_->ShouldRequest(hop, now_ns)) {
-        ResolveNextHop(hop);
-      }
-    }
-    if (ctx_.local.ipv6 && now_ns >= next_mld_report_ns_) {
-      // At start, then well within a snooping switch's listener timeout (260 s by default,
-      // RFC 3810 9.4); nobody's queries need answering for that.
-      next_mld_report_ns_ = now_ns + kMldReportIntervalNs;
-      SendMldReport();
-    }
+    responder_.Housekeeping(now_ns);
   }
   return n;
 }
@@ -129,41 +112,10 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
   }
 }
 
-void MainLcore::ResolveNextHop(const IpAddr& hop) {
-  if (hop.is_v4()) {
-    SendArpRequest(hop.v4_be());
-  } else {
-    SendNeighbourSolicitation(hop.bytes);
-  }
-}
-
-void MainLcore::LearnNeighbour(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns,
-                               bool override) {
-  if (!neighbours_->OnLink(ip)) {
-    return;
-  }
-  // Only a next hop some leg uses has legs to republish: learning any other address (from
-  // whatever host on the link sends us ARP or ND) costs a table entry, not a scan.
-  const bool in_use = sessions_.IsNextHop(ip);
-  if (!neighbours_->Learn(ip, mac, now_ns, override, in_use) || !in_use) {
-    return;
-  }
-  // Republishing scans the sessions: a few at once (a client that just resolved should not
-  // wait), the rest batched into the next housekeeping, so that changes to many next hops at
-  // once (or a host on the link that keeps sending them) cost a few scans a second, not one
-  // each.
-  if (immediate_republishes_ > 0) {
-    --immediate_republishes_;
-    sessions_.OnNeighboursChanged({ip});
-  } else {
-    changed_hops_.insert(ip);
-  }
-}
-
 void MainLcore::HandlePacket(rte_mbuf* m, uint64_t now_ns) {
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
   if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
-    HandleArp(m, now_ns);
+    HandleFrame(m, HandleArpFrame(FrameOf(m), ctx_.local), now_ns, ctx_.counters->arp_replies);
     return;
   }
   if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
@@ -171,7 +123,12 @@ void MainLcore::HandlePacket(rte_mbuf* m, uint64_t now_ns) {
     // relay port.
     const auto* ip6 = reinterpret_cast<const rte_ipv6_hdr*>(eth + 1);
     if (ip6->proto == IPPROTO_ICMPV6) {
-      HandleIcmp6(m, now_ns);
+      const FrameVerdict v = HandleIcmp6Frame(FrameOf(m), ctx_.local);
+      // A reply is an echo reply or a Neighbour Advertisement (type 136), counted apart.
+      const uint8_t reply_type = rte_pktmbuf_mtod(m, const uint8_t*)[kEthHdrLen + kIpv6HdrLen];
+      HandleFrame(m, v, now_ns,
+                  reply_type == 136 ? ctx_.counters->nd_advertisements
+                                    : ctx_.counters->icmp_echo_replies);
     } else {
       HandleUdp(m, now_ns);
     }
@@ -180,122 +137,21 @@ void MainLcore::HandlePacket(rte_mbuf* m, uint64_t now_ns) {
   // Workers only hand over IPv4 that they validated: ICMP, or UDP control to the relay port.
   const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
   if (ip->next_proto_id == IPPROTO_ICMP) {
-    HandleIcmp(m);
+    HandleFrame(m, HandleIcmp4Frame(FrameOf(m), ctx_.local), now_ns,
+                ctx_.counters->icmp_echo_replies);
   } else {
     HandleUdp(m, now_ns);
   }
 }
 
-void MainLcore::HandleArp(rte_mbuf* m, uint64_t now_ns) {
-  if (rte_pktmbuf_data_len(m) < kEthHdrLen + sizeof(rte_arp_hdr)) {
-    Drop(m, DropReason::kEthRunt);
-    return;
+void MainLcore::HandleFrame(rte_mbuf* m, const FrameVerdict& v, uint64_t now_ns,
+                            std::atomic<uint64_t>& on_reply) {
+  if (v.learn) {
+    responder_.Learn(*v.learn, now_ns);
   }
-  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-  auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
-  if (arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
-      arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) || arp->arp_hlen != 6 ||
-      arp->arp_plen != 4) {
-    Drop(m, DropReason::kArpNotForUs);
-    return;
+  if (out_.Apply(m, v)) {
+    Bump(on_reply);
   }
-  const uint32_t sender_ip = arp->arp_data.arp_sip;
-  const uint32_t target_ip = arp->arp_data.arp_tip;
-  const uint16_t op = rte_be_to_cpu_16(arp->arp_opcode);
-  if (target_ip != ctx_.local.ip_be) {
-    Drop(m, DropReason::kArpNotForUs);
-    return;
-  }
-  // Learn the sender from requests and replies addressed to us (as Linux does).
-  if (sender_ip != 0) {
-    MacAddr mac;
-    std::memcpy(mac.data(), arp->arp_data.arp_sha.addr_bytes, 6);
-    LearnNeighbour(IpAddr::V4FromBe(sender_ip), mac, now_ns);
-  }
-  if (op != RTE_ARP_OP_REQUEST) {
-    if (ctx_.exception != nullptr) {
-      ctx_.exception->ToKernel(m);  // it may be the answer to the kernel's own request
-    } else {
-      rte_pktmbuf_free(m);
-    }
-    return;
-  }
-  // Turn the request into our reply in place.
-  arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
-  arp->arp_data.arp_tha = arp->arp_data.arp_sha;
-  arp->arp_data.arp_tip = sender_ip;
-  std::memcpy(arp->arp_data.arp_sha.addr_bytes, ctx_.local.mac.data(), 6);
-  arp->arp_data.arp_sip = ctx_.local.ip_be;
-  eth->dst_addr = eth->src_addr;
-  std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
-  Bump(ctx_.counters->arp_replies);
-  Transmit(m);
-}
-
-void MainLcore::SendArpRequest(uint32_t target_be) {
-  rte_mbuf* m = NewFrame(kEthHdrLen + sizeof(rte_arp_hdr));
-  if (m == nullptr) {
-    return;
-  }
-  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-  memset(eth->dst_addr.addr_bytes, 0xff, 6);
-  std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
-  eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
-  auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
-  arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
-  arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-  arp->arp_hlen = 6;
-  arp->arp_plen = 4;
-  arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
-  std::memcpy(arp->arp_data.arp_sha.addr_bytes, ctx_.local.mac.data(), 6);
-  arp->arp_data.arp_sip = ctx_.local.ip_be;
-  memset(arp->arp_data.arp_tha.addr_bytes, 0, 6);
-  arp->arp_data.arp_tip = target_be;
-  Bump(ctx_.counters->arp_requests);
-  Transmit(m);
-}
-
-void MainLcore::HandleIcmp(rte_mbuf* m) {
-  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-  const uint16_t ip_len = rte_be_to_cpu_16(ip->total_length);
-  if (ip_len < kIpv4HdrLen + sizeof(rte_icmp_hdr)) {
-    Drop(m, DropReason::kIpBadTotalLength);
-    return;
-  }
-  auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
-  switch (icmp->icmp_type) {
-    case RTE_IP_ICMP_ECHO_REQUEST:
-      break;
-    case RTE_IP_ICMP_ECHO_REPLY:
-    case 3:   // destination unreachable (fragmentation needed among them)
-    case 11:  // time exceeded
-    case 12:  // parameter problem
-      IcmpForKernel(m);
-      return;
-    default:
-      Drop(m, DropReason::kIcmpNotEcho);
-      return;
-  }
-  if (icmp->icmp_code != 0) {
-    Drop(m, DropReason::kIcmpNotEcho);
-    return;
-  }
-  // Echo reply in place: swap addresses, type 0, checksums recomputed.
-  rte_ether_addr tmp = eth->src_addr;
-  eth->dst_addr = tmp;
-  std::memcpy(eth->src_addr.addr_bytes, ctx_.local.mac.data(), 6);
-  ip->dst_addr = ip->src_addr;
-  ip->src_addr = ctx_.local.ip_be;
-  ip->time_to_live = 64;
-  ip->hdr_checksum = 0;
-  ip->hdr_checksum = rte_ipv4_cksum(ip);
-  icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
-  icmp->icmp_cksum = 0;
-  icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, ip_len - kIpv4HdrLen));
-  rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - kEthHdrLen - ip_len));
-  Bump(ctx_.counters->icmp_echo_replies);
-  Transmit(m);
 }
 
 void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
@@ -312,7 +168,7 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   const AddrPort src = v6 ? AddrPort{IpAddr::V6(ip6->src_addr), ntohs(udp->src_port)}
                           : V4AddrPort(ip4->src_addr, udp->src_port);
   if (!limiter_.Allow(src.ip, now_ns)) {
-    Drop(m, DropReason::kHandshakeRateLimited);
+    out_.Drop(m, DropReason::kHandshakeRateLimited);
     return;
   }
   HandshakeResult r = sessions_.HandleControl(
@@ -326,7 +182,7 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   }
   if (r.kind != HandshakeResult::Kind::kChallenge) {
     if (r.kind == HandshakeResult::Kind::kDrop) {
-      Drop(m, r.drop);
+      out_.Drop(m, r.drop);
     } else {
       rte_pktmbuf_free(m);
     }
@@ -338,7 +194,7 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   if (rte_pktmbuf_data_len(m) < frame_len) {
     if (rte_pktmbuf_append(m, static_cast<uint16_t>(frame_len - rte_pktmbuf_data_len(m))) ==
         nullptr) {
-      Drop(m, DropReason::kNoMbuf);
+      out_.Drop(m, DropReason::kNoMbuf);
       return;
     }
   } else {
@@ -375,34 +231,7 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
     udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip4, udp);
   }
   Bump(ctx_.counters->challenges_sent);
-  Transmit(m);
-}
-
-void MainLcore::Transmit(rte_mbuf* m) { tx_.Send(&m, 1); }
-
-void MainLcore::IcmpForKernel(rte_mbuf* m) {
-  if (ctx_.exception != nullptr) {
-    ctx_.exception->ToKernel(m);
-  } else {
-    Drop(m, DropReason::kIcmpNotEcho);
-  }
-}
-
-rte_mbuf* MainLcore::NewFrame(uint16_t len) {
-  rte_mbuf* m = rte_pktmbuf_alloc(ctx_.pool);
-  if (m != nullptr && rte_pktmbuf_append(m, len) == nullptr) {
-    rte_pktmbuf_free(m);
-    m = nullptr;
-  }
-  if (m == nullptr) {
-    ctx_.counters->Drop(DropReason::kNoMbuf);
-  }
-  return m;
-}
-
-void MainLcore::Drop(rte_mbuf* m, DropReason r) {
-  ctx_.counters->Drop(r);
-  rte_pktmbuf_free(m);
+  out_.Transmit(m);
 }
 
 }  // namespace dprelay

@@ -1,7 +1,10 @@
 // The main lcore's slow work (DESIGN.md §3): the handshake, ARP, ICMP echo, session installs
-// and expiry, IPC with control. It transmits on its own TX queue (index = number of workers).
+// and expiry, IPC with control. Its rooms: frame_handlers (ARP, ICMP, ND as pure functions),
+// NeighbourResponder (learning and resolving next hops), SessionManager (sessions and the
+// handshake); MainLcore keeps the rings, the IPC dispatch and the housekeeping clock. It transmits on its own TX queue (index = number of workers).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -10,6 +13,8 @@
 #include "dataplane/exception_path.h"
 #include "dataplane/handshake_limiter.h"
 #include "dataplane/ipc_server.h"
+#include "dataplane/main_output.h"
+#include "dataplane/neighbour_responder.h"
 #include "dataplane/neighbours.h"
 #include "dataplane/session_manager.h"
 
@@ -53,49 +58,21 @@ class MainLcore {
   }
 
  private:
-  void HandleArp(rte_mbuf* m, uint64_t now_ns);
-  void HandleIcmp(rte_mbuf* m);
+  // ARP, ICMP and ICMPv6 frames through their pure handlers (frame_handlers.h): what they
+  // teach goes to the neighbour responder, their reply out, `on_reply` counted.
+  void HandleFrame(rte_mbuf* m, const FrameVerdict& v, uint64_t now_ns,
+                   std::atomic<uint64_t>& on_reply);
   // Relay control packets of either family (the workers validated the headers).
   void HandleUdp(rte_mbuf* m, uint64_t now_ns);
   void HandleIpc(ipc::Message&& msg, uint64_t now_ns);
-  void SendArpRequest(uint32_t target_be);
-  // ARP or a Neighbour Solicitation, by the family of the next hop.
-  void ResolveNextHop(const IpAddr& hop);
-  // override: false for an IPv6 advertisement without the O flag.
-  void LearnNeighbour(const IpAddr& ip, const MacAddr& mac, uint64_t now_ns, bool override = true);
-  // main_lcore_nd.cc: ICMPv6 (echo, Neighbour Solicitation and Advertisement) and our own
-  // solicitations.
-  void HandleIcmp6(rte_mbuf* m, uint64_t now_ns);
-  void AnswerNeighbourSolicitation(rte_mbuf* m, uint64_t now_ns);
-  void LearnFromNeighbourAdvertisement(rte_mbuf* m, uint64_t now_ns);
-  void AnswerEcho6(rte_mbuf* m);
-  void SendNeighbourSolicitation(const Ip6Bytes& target);
-  // An MLDv2 report listing the solicited-node groups of our IPv6 addresses (RFC 3810 5.2),
-  // so that a switch that snoops MLD forwards the solicitations for them to us.
-  void SendMldReport();
-  void Transmit(rte_mbuf* m);
-  void Drop(rte_mbuf* m, DropReason r);
-  // A new frame of `len` bytes from the pool for a packet the main lcore originates (ARP and
-  // ND requests, MLD reports); nullptr, counted as no_mbuf, when the pool is empty.
-  rte_mbuf* NewFrame(uint16_t len);
-  // ICMP that concerns the kernel's own traffic (echo replies, errors such as "fragmentation
-  // needed" or "packet too big", which path MTU discovery needs): to the kernel through the
-  // exception interface if there is one, else a counted drop.
-  void IcmpForKernel(rte_mbuf* m);
 
   const MainLcoreContext ctx_;
-  const MainTx tx_;
-  Neighbours* const neighbours_;
+  const MainOutput out_;
   SessionManager sessions_;
+  NeighbourResponder responder_;
   HandshakeLimiter limiter_;
   std::unique_ptr<IpcServer> ipc_;
-  // Neighbour changes republished at once until the next housekeeping, and those waiting for
-  // it (LearnNeighbour).
-  static constexpr int kImmediateRepublishes = 8;
-  int immediate_republishes_ = kImmediateRepublishes;
-  absl::flat_hash_set<IpAddr> changed_hops_;
   uint64_t next_housekeeping_ns_ = 0;
-  uint64_t next_mld_report_ns_ = 0;
   const LcoreCounters* all_counters_ = nullptr;
   size_t n_counter_blocks_ = 0;
 };

@@ -12,6 +12,7 @@
 #include "dataplane/handshake.h"
 #include "dataplane/install_params.h"
 #include "dataplane/leg_template.h"
+#include "dataplane/local_identity.h"
 #include "dataplane/neighbours.h"
 #include "dataplane/record_pool.h"
 #include "dataplane/session_state.h"
@@ -19,19 +20,6 @@
 #include "proto/ipc.h"
 
 namespace dprelay {
-
-// The relay's own identity on its port.
-struct LocalIdentity {
-  uint32_t ip_be = 0;
-  uint16_t port_be = 0;
-  MacAddr mac{};
-  uint16_t port_id = 0;
-  // The IPv6 relay address, when there is one; ll6 is the link-local address derived from
-  // the MAC (Neighbour Discovery only).
-  bool ipv6 = false;
-  Ip6Bytes ip6{};
-  Ip6Bytes ll6{};
-};
 
 struct SessionView {
   uint32_t vni = 0;
