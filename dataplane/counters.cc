@@ -42,7 +42,6 @@ std::vector<std::pair<std::string, uint64_t>> SumCounters(const LcoreCounters* b
       {"tx_packets", sum(&LcoreCounters::tx_packets)},
       {"forwarded_packets", packets},
       {"forwarded_bytes", bytes},
-      {"to_main", sum(&LcoreCounters::to_main)},
       {"challenges_sent", sum(&LcoreCounters::challenges_sent)},
       {"legs_bound", sum(&LcoreCounters::legs_bound)},
       {"arp_replies", sum(&LcoreCounters::arp_replies)},
@@ -57,6 +56,16 @@ std::vector<std::pair<std::string, uint64_t>> SumCounters(const LcoreCounters* b
       {"worker_cycles", sum(&LcoreCounters::worker_cycles)},
       {"worker_busy_cycles", sum(&LcoreCounters::worker_busy_cycles)},
   };
+  uint64_t to_main = 0;
+  for (size_t cls = 0; cls < kNumMainClasses; ++cls) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      total += blocks[i].to_main[cls].load(std::memory_order_relaxed);
+    }
+    to_main += total;
+    out.emplace_back(absl::StrCat("to_main_", kMainClasses[cls].name), total);
+  }
+  out.emplace_back("to_main", to_main);
   for (const Direction& d : dirs) {
     out.emplace_back(absl::StrCat("forwarded_packets_", d.suffix), d.packets);
     out.emplace_back(absl::StrCat("forwarded_bytes_", d.suffix), d.bytes);

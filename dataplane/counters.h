@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dataplane/drop_reasons.h"
+#include "dataplane/main_rings.h"
 
 namespace dprelay {
 
@@ -31,7 +32,7 @@ struct alignas(64) LcoreCounters {
   std::atomic<uint64_t> forwarded_bytes{0};
   std::atomic<uint64_t> family_packets[kNumFamilyPaths] = {};
   std::atomic<uint64_t> family_bytes[kNumFamilyPaths] = {};
-  std::atomic<uint64_t> to_main{0};  // handed to the main lcore
+  std::atomic<uint64_t> to_main[kNumMainClasses] = {};  // handed to the main lcore, by class
   std::atomic<uint64_t> challenges_sent{0};
   std::atomic<uint64_t> legs_bound{0};
   std::atomic<uint64_t> arp_replies{0};

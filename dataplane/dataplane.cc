@@ -18,9 +18,6 @@
 namespace dprelay {
 namespace {
 
-// Worker -> main lcore ring: control packets, ARP and ICMP only, so it stays nearly empty; 4096
-// absorbs a Bind flood for a few ms while the main lcore does crypto, then overflow is counted.
-constexpr unsigned kToMainRingSize = 4096;
 // Main lcore -> worker 0 TX handoff (only for ports without a TX queue for the main lcore):
 // Challenges, ARP and ICMP replies, a few per handshake.
 constexpr unsigned kTxHandoffRingSize = 1024;
@@ -41,7 +38,12 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
   const unsigned lcores = rte_lcore_count();
   const int n_workers = lcores > 1 ? static_cast<int>(lcores - 1) : 1;
 
-  PortConfig pc{.spec = config.port, .index = 0, .workers = n_workers};
+  // The pool holds what the rings between lcores can: the main lcore's class rings, the TX
+  // handoff and the exception ring.
+  PortConfig pc{.spec = config.port,
+                .index = 0,
+                .workers = n_workers,
+                .held_mbufs = MainRingsCapacity() + kTxHandoffRingSize + kToExceptionRingSize};
   absl::StatusOr<PortInfo> port = BringUpPort(pc);
   if (!port.ok()) {
     return port.status();
@@ -49,11 +51,11 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
   dp->port_ = *port;
   dp->port_up_ = true;
 
-  dp->to_main_ =
-      rte_ring_create("dprelay_to_main", kToMainRingSize, rte_socket_id(), RING_F_SC_DEQ);
-  if (dp->to_main_ == nullptr) {
-    return absl::ResourceExhaustedError("cannot create the worker -> main lcore ring");
+  absl::StatusOr<MainRings> rings = MainRings::Create("dprelay_main");
+  if (!rings.ok()) {
+    return rings.status();
   }
+  dp->to_main_ = *rings;
   const bool main_has_txq = dp->port_.tx_queues > n_workers;
   if (!main_has_txq) {
     dp->tx_handoff_ = rte_ring_create("dprelay_main_tx", kTxHandoffRingSize, rte_socket_id(),
@@ -177,6 +179,7 @@ absl::Status Dataplane::SetUpException(const LocalIdentity& local, const MainTx&
 Dataplane::~Dataplane() {
   main_.reset();
   exception_.reset();
+  to_main_.Free();  // its mbufs go back to the NIC's pool before the pool goes
   // The NIC first: its TX queue may still hold the kernel's packets, from the tap's pool.
   if (port_up_) {
     ShutDownPort(port_);
@@ -184,7 +187,6 @@ Dataplane::~Dataplane() {
   if (exception_up_) {
     ShutDownPort(exception_port_);
   }
-  rte_ring_free(to_main_);
   rte_ring_free(tx_handoff_);
   rte_ring_free(to_exception_);
 }

@@ -39,7 +39,7 @@ class Dataplane {
   const DataplaneConfig config_;
   PortInfo port_;
   bool port_up_ = false;
-  rte_ring* to_main_ = nullptr;
+  MainRings to_main_;
   rte_ring* tx_handoff_ = nullptr;
   // The exception interface (--exception_iface), when configured.
   PortInfo exception_port_;

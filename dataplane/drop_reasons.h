@@ -18,6 +18,7 @@ namespace dprelay {
   X(kIpOptions, "ip_options")                       /* IHL > 5: not produced by clients */     \
   X(kIpBadTotalLength, "ip_bad_total_length")       /* total/payload length vs. frame */       \
   X(kIpFragment, "ip_fragment")                     /* until reassembly exists */              \
+  X(kChainedMbuf, "chained_mbuf")                   /* multi-segment frame (jumbo, scatter) */ \
   X(kIpv6ExtensionHeader, "ipv6_ext_header")        /* IPv6 extension header before UDP */     \
   X(kNotLocal, "not_local")                         /* destination is not ours */              \
   X(kUnsupportedL4, "unsupported_l4")               /* neither UDP nor ICMP */                 \
@@ -45,13 +46,34 @@ namespace dprelay {
   X(kNoGeneration, "no_generation")                  /* Answer with no Bind in progress */     \
   X(kGenerationMismatch, "generation_mismatch")      /* Answer for another Bind */             \
   X(kMacMismatch, "mac_mismatch")                    /* Answer's challenge is not ours */      \
-  X(kHandshakeRateLimited, "handshake_rate_limited") /* source over its control budget */      \
   X(kNotBound, "not_bound")                          /* data before both legs are bound */     \
   X(kUnknownSource, "unknown_source")                /* data from neither bound address */     \
+  /* martian leg addresses (dataplane/martians.h): no Challenge, never bound */                 \
+  X(kMartianSelf, "martian_self")               /* one of the relay's own addresses */          \
+  X(kMartianAdvertised, "martian_advertised")   /* an endpoint control advertises (NLB) */      \
+  X(kMartianBroadcast, "martian_broadcast")     /* limited or subnet broadcast */               \
+  X(kMartianMulticast, "martian_multicast")     /* 224.0.0.0/4, ff00::/8 */                     \
+  X(kMartianUnspecified, "martian_unspecified") /* 0.0.0.0/8, :: */                             \
+  X(kMartianLoopback, "martian_loopback")       /* 127.0.0.0/8, ::1 */                          \
+  X(kMartianV4Mapped, "martian_v4_mapped")      /* ::ffff:0:0/96 on the wire */                 \
+  X(kMartianPortZero, "martian_port_zero")      /* source port 0 */                             \
+  /* answers to unauthenticated packets, limited per destination and in all (docs/SECURITY.md) */ \
+  X(kChallengeLimitedDest, "challenge_limited_dest")       /* per destination and VNI */        \
+  X(kChallengeLimitedGlobal, "challenge_limited_global")   /* all Challenges */                 \
+  X(kIcmpLimitedDest, "icmp_limited_dest")                 /* echo replies per destination */   \
+  X(kIcmpLimitedGlobal, "icmp_limited_global")             /* all echo replies */               \
+  X(kNeighbourLimitedDest, "neighbour_limited_dest")       /* ARP/NA answers per destination */ \
+  X(kNeighbourLimitedGlobal, "neighbour_limited_global")   /* all ARP/NA answers */             \
+  /* neighbours: never learned */                                                              \
+  X(kNeighbourOwnAddress, "neighbour_own_address") /* ARP/ND claiming one of our addresses */   \
+  X(kNeighbourBadMac, "neighbour_bad_mac")         /* broadcast/multicast link-layer address */ \
+  X(kNdUnsolicited, "nd_unsolicited")              /* advertisement nobody asked for */         \
   /* resources */                                                                              \
   X(kNoNeighbour, "no_neighbour")    /* next hop MAC not resolved */                           \
   X(kNoRoute, "no_route")            /* off-link peer and no gateway */                        \
-  X(kMainRingFull, "main_ring_full") /* worker -> main lcore ring overflow */                  \
+  X(kHandshakeRingFull, "handshake_ring_full") /* worker -> main lcore: handshakes */            \
+  X(kNeighbourRingFull, "neighbour_ring_full") /* worker -> main lcore: ARP and ND */            \
+  X(kIcmpRingFull, "icmp_ring_full")           /* worker -> main lcore: other ICMP */            \
   X(kTxFull, "tx_full")              /* TX queue did not take the packet */                    \
   X(kNoMbuf, "no_mbuf")              /* mempool empty when building a reply */                 \
   X(kNoHeadroom, "no_headroom")      /* IPv4 -> IPv6 needs 20 bytes in front of the packet */                 \
@@ -63,6 +85,9 @@ enum class DropReason : uint8_t {
 #define DPRELAY_DROP_ENUM(name, label) name,
   DPRELAY_DROP_REASONS(DPRELAY_DROP_ENUM)
 #undef DPRELAY_DROP_ENUM
+  // Not a reason: what a verdict other than a drop carries in its reason field. It has no
+  // label and no counter; counting it is a bug.
+  kNotDropped
 };
 
 inline constexpr size_t kNumDropReasons = 0

@@ -34,10 +34,11 @@ FrameVerdict Drop(DropReason r) {
   v.drop = r;
   return v;
 }
-FrameVerdict Reply(size_t len) {
+FrameVerdict Reply(size_t len, const IpAddr& to) {
   FrameVerdict v;
   v.action = FrameVerdict::Action::kReply;
   v.reply_len = len;
+  v.reply_to = to;
   return v;
 }
 // What the kernel may want; without an exception interface it is a drop of `otherwise`.
@@ -49,6 +50,8 @@ FrameVerdict ToKernel(DropReason otherwise) {
 }
 
 bool IsMulticast6(const uint8_t* a) { return a[0] == 0xff; }
+// Group bit: broadcast and multicast MACs, which no neighbour can own.
+bool IsGroupMac(const uint8_t* mac) { return (mac[0] & 1) != 0; }
 bool IsUnspecified6(const uint8_t* a) {
   static constexpr uint8_t kZero[16] = {};
   return std::memcmp(a, kZero, 16) == 0;
@@ -88,7 +91,7 @@ FrameVerdict AnswerEcho6(FrameBytes f, const LocalIdentity& local, size_t icmp_l
   ip->hop_limits = 64;
   icmp[0] = kEcho6Reply;
   FillIcmp6(ip, icmp);
-  return Reply(kEthHdrLen + kIpv6HdrLen + icmp_len);
+  return Reply(kEthHdrLen + kIpv6HdrLen + icmp_len, IpAddr::V6(ip->dst_addr));
 }
 
 FrameVerdict AnswerNeighbourSolicitation(FrameBytes f, const LocalIdentity& local, size_t len) {
@@ -104,6 +107,12 @@ FrameVerdict AnswerNeighbourSolicitation(FrameBytes f, const LocalIdentity& loca
   }
   if (!IsOurs6(local, icmp + 8)) {
     return Drop(DropReason::kNdNotForUs);
+  }
+  if (IsOurs6(local, ip->src_addr)) {
+    return Drop(DropReason::kNeighbourOwnAddress);
+  }
+  if (IsGroupMac(eth->src_addr.addr_bytes) || (source_mac && IsGroupMac(source_mac->data()))) {
+    return Drop(DropReason::kNeighbourBadMac);
   }
   FrameVerdict v;
   if (source_mac) {
@@ -139,12 +148,12 @@ FrameVerdict AnswerNeighbourSolicitation(FrameBytes f, const LocalIdentity& loca
   opt[1] = 1;
   std::memcpy(opt + 2, local.mac.data(), 6);
   FillIcmp6(ip, icmp);
-  FrameVerdict r = Reply(reply_len);
+  FrameVerdict r = Reply(reply_len, IpAddr::V6(ip->dst_addr));
   r.learn = v.learn;
   return r;
 }
 
-FrameVerdict LearnFromNeighbourAdvertisement(FrameBytes f, size_t len) {
+FrameVerdict LearnFromNeighbourAdvertisement(FrameBytes f, const LocalIdentity& local, size_t len) {
   const auto* ip = reinterpret_cast<const rte_ipv6_hdr*>(f.data + kEthHdrLen);
   const uint8_t* icmp = reinterpret_cast<const uint8_t*>(ip + 1);
   std::optional<MacAddr> target_mac;
@@ -152,6 +161,12 @@ FrameVerdict LearnFromNeighbourAdvertisement(FrameBytes f, size_t len) {
       !FindNdLinkAddr(icmp + kNdHeaderLen, len - kNdHeaderLen, kNdOptTargetLinkAddr, &target_mac) ||
       (IsMulticast6(ip->dst_addr) && (icmp[4] & kFlagSolicited) != 0)) {
     return Drop(DropReason::kNdInvalid);
+  }
+  if (IsOurs6(local, icmp + 8)) {
+    return Drop(DropReason::kNeighbourOwnAddress);
+  }
+  if (IsGroupMac(f.data + 6) || (target_mac && IsGroupMac(target_mac->data()))) {
+    return Drop(DropReason::kNeighbourBadMac);
   }
   // It may answer the kernel's own solicitation; without an exception interface it has
   // served its purpose once learned.
@@ -161,7 +176,8 @@ FrameVerdict LearnFromNeighbourAdvertisement(FrameBytes f, size_t len) {
   if (target_mac) {
     v.learn = LearnedNeighbour{.ip = IpAddr::V6(icmp + 8),
                                .mac = *target_mac,
-                               .override = (icmp[4] & kFlagOverride) != 0};
+                               .override = (icmp[4] & kFlagOverride) != 0,
+                               .advertisement = true};
   }
   return v;
 }
@@ -184,6 +200,12 @@ FrameVerdict HandleArpFrame(FrameBytes f, const LocalIdentity& local) {
   if (target_ip != local.ip_be) {
     return Drop(DropReason::kArpNotForUs);
   }
+  if (sender_ip == local.ip_be) {
+    return Drop(DropReason::kNeighbourOwnAddress);  // a conflict or a spoof: neither is learned
+  }
+  if (IsGroupMac(eth->src_addr.addr_bytes) || IsGroupMac(arp->arp_data.arp_sha.addr_bytes)) {
+    return Drop(DropReason::kNeighbourBadMac);
+  }
   FrameVerdict v;
   // Learn the sender from requests and replies addressed to us (as Linux does).
   if (sender_ip != 0) {
@@ -205,7 +227,7 @@ FrameVerdict HandleArpFrame(FrameBytes f, const LocalIdentity& local) {
   arp->arp_data.arp_sip = local.ip_be;
   eth->dst_addr = eth->src_addr;
   std::memcpy(eth->src_addr.addr_bytes, local.mac.data(), 6);
-  FrameVerdict r = Reply(f.len);
+  FrameVerdict r = Reply(f.len, IpAddr::V4FromBe(sender_ip));
   r.learn = v.learn;
   return r;
 }
@@ -248,7 +270,7 @@ FrameVerdict HandleIcmp4Frame(FrameBytes f, const LocalIdentity& local) {
   icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
   icmp->icmp_cksum = 0;
   icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, ip_len - kIpv4HdrLen));
-  return Reply(kEthHdrLen + ip_len);
+  return Reply(kEthHdrLen + ip_len, IpAddr::V4FromBe(ip->dst_addr));
 }
 
 FrameVerdict HandleIcmp6Frame(FrameBytes f, const LocalIdentity& local) {
@@ -267,7 +289,7 @@ FrameVerdict HandleIcmp6Frame(FrameBytes f, const LocalIdentity& local) {
     case kNeighbourSolicitation:
       return AnswerNeighbourSolicitation(f, local, len);
     case kNeighbourAdvertisement:
-      return LearnFromNeighbourAdvertisement(f, len);
+      return LearnFromNeighbourAdvertisement(f, local, len);
     case 1:  // destination unreachable
     case 2:  // packet too big: IPv6 path MTU discovery depends on it (RFC 8200 5)
     case 3:  // time exceeded

@@ -29,21 +29,29 @@ struct LearnedNeighbour {
   IpAddr ip;
   MacAddr mac{};
   bool override = true;  // false: an IPv6 advertisement without the O flag (RFC 4861 7.2.5)
+  // From a Neighbour Advertisement: only updates an entry we have (one we solicited); an
+  // unsolicited advertisement for an unknown address is not learned (RFC 4861 7.2.5).
+  bool advertisement = false;
 };
 
 struct FrameVerdict {
   enum class Action : uint8_t {
-    kDrop,      // count `drop` and free
-    kReply,     // the frame now holds the reply, reply_len bytes: transmit it
-    kToKernel,  // the kernel's business: to the exception interface, else a drop of `drop`
+    kDrop,            // count `drop` and free
+    kReply,           // the frame now holds the reply, reply_len bytes: transmit it
+    kToKernel,        // the kernel's business: to the exception interface, else a drop of `drop`
     kToKernelOrFree,  // used (learned from); the kernel may want it too, else just freed
   };
   Action action = Action::kDrop;
   DropReason drop = DropReason::kEthRunt;  // when kDrop or kToKernel
   size_t reply_len = 0;
+  IpAddr reply_to;  // when kReply: whom the answer goes to (what reply limits count)
   std::optional<LearnedNeighbour> learn;  // whatever the action
 };
 
+// Frames that claim one of our addresses as their sender, or a broadcast or multicast
+// link-layer address, are dropped (neighbour_own_address, neighbour_bad_mac): nothing on the
+// link can make us learn or answer them.
+//
 // ARP (RFC 826) for our IPv4 address: a request becomes our reply in place; a reply (or any
 // other operation) addressed to us goes to the kernel. The sender is learned from both.
 FrameVerdict HandleArpFrame(FrameBytes f, const LocalIdentity& local);

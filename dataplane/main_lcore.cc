@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/packet_headers.h"
@@ -56,11 +57,18 @@ std::vector<std::pair<std::string, uint64_t>> MainLcore::Counters() const {
 }
 
 unsigned MainLcore::Poll(uint64_t now_ns) {
-  rte_mbuf* pkts[kMainBurst];
-  unsigned n = rte_ring_dequeue_burst(ctx_.from_workers, reinterpret_cast<void**>(pkts), kMainBurst,
-                                      nullptr);
-  for (unsigned i = 0; i < n; ++i) {
-    HandlePacket(pkts[i], now_ns);
+  // Each class of work from its own ring, within its budget: a flood of one cannot take the
+  // others' turns.
+  unsigned n = 0;
+  for (size_t cls = 0; cls < kNumMainClasses; ++cls) {
+    rte_mbuf* pkts[kMainBurst];
+    const unsigned got =
+        rte_ring_dequeue_burst(ctx_.from_workers.rings[cls], reinterpret_cast<void**>(pkts),
+                               std::min(kMainBurst, kMainClasses[cls].poll_budget), nullptr);
+    for (unsigned i = 0; i < got; ++i) {
+      HandlePacket(pkts[i], now_ns);
+    }
+    n += got;
   }
   if (ipc_) {
     ipc_->Poll(
@@ -115,7 +123,8 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
 void MainLcore::HandlePacket(rte_mbuf* m, uint64_t now_ns) {
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
   if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
-    HandleFrame(m, HandleArpFrame(FrameOf(m), ctx_.local), now_ns, ctx_.counters->arp_replies);
+    HandleFrame(m, HandleArpFrame(FrameOf(m), ctx_.local), now_ns, neighbour_limit_,
+                ctx_.counters->arp_replies);
     return;
   }
   if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
@@ -126,9 +135,11 @@ void MainLcore::HandlePacket(rte_mbuf* m, uint64_t now_ns) {
       const FrameVerdict v = HandleIcmp6Frame(FrameOf(m), ctx_.local);
       // A reply is an echo reply or a Neighbour Advertisement (type 136), counted apart.
       const uint8_t reply_type = rte_pktmbuf_mtod(m, const uint8_t*)[kEthHdrLen + kIpv6HdrLen];
-      HandleFrame(m, v, now_ns,
-                  reply_type == 136 ? ctx_.counters->nd_advertisements
-                                    : ctx_.counters->icmp_echo_replies);
+      if (reply_type == 136) {
+        HandleFrame(m, v, now_ns, neighbour_limit_, ctx_.counters->nd_advertisements);
+      } else {
+        HandleFrame(m, v, now_ns, echo_limit_, ctx_.counters->icmp_echo_replies);
+      }
     } else {
       HandleUdp(m, now_ns);
     }
@@ -137,7 +148,7 @@ void MainLcore::HandlePacket(rte_mbuf* m, uint64_t now_ns) {
   // Workers only hand over IPv4 that they validated: ICMP, or UDP control to the relay port.
   const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
   if (ip->next_proto_id == IPPROTO_ICMP) {
-    HandleFrame(m, HandleIcmp4Frame(FrameOf(m), ctx_.local), now_ns,
+    HandleFrame(m, HandleIcmp4Frame(FrameOf(m), ctx_.local), now_ns, echo_limit_,
                 ctx_.counters->icmp_echo_replies);
   } else {
     HandleUdp(m, now_ns);
@@ -145,11 +156,23 @@ void MainLcore::HandlePacket(rte_mbuf* m, uint64_t now_ns) {
 }
 
 void MainLcore::HandleFrame(rte_mbuf* m, const FrameVerdict& v, uint64_t now_ns,
-                            std::atomic<uint64_t>& on_reply) {
+                            ReplyLimiter& limit, std::atomic<uint64_t>& on_reply) {
+  FrameVerdict verdict = v;
   if (v.learn) {
-    responder_.Learn(*v.learn, now_ns);
+    if (std::optional<DropReason> refused = responder_.Learn(*v.learn, now_ns);
+        refused && verdict.action == FrameVerdict::Action::kToKernelOrFree) {
+      // Not ours to learn; the kernel may still want it, else it is a counted drop.
+      verdict.action = FrameVerdict::Action::kToKernel;
+      verdict.drop = *refused;
+    }
   }
-  if (out_.Apply(m, v)) {
+  if (verdict.action == FrameVerdict::Action::kReply) {
+    if (std::optional<DropReason> limited = limit.Allow(verdict.reply_to, 0, now_ns)) {
+      verdict.action = FrameVerdict::Action::kDrop;
+      verdict.drop = *limited;
+    }
+  }
+  if (out_.Apply(m, verdict)) {
     Bump(on_reply);
   }
 }
@@ -167,10 +190,6 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
   const uint32_t vni = GeneveVni(payload);
   const AddrPort src = v6 ? AddrPort{IpAddr::V6(ip6->src_addr), ntohs(udp->src_port)}
                           : V4AddrPort(ip4->src_addr, udp->src_port);
-  if (!limiter_.Allow(src.ip, now_ns)) {
-    out_.Drop(m, DropReason::kHandshakeRateLimited);
-    return;
-  }
   HandshakeResult r = sessions_.HandleControl(
       vni, std::span<const uint8_t>(payload + kGeneveHeaderLen, payload_len - kGeneveHeaderLen),
       src, now_ns);
@@ -186,6 +205,12 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
     } else {
       rte_pktmbuf_free(m);
     }
+    return;
+  }
+  // Only now, with the Bind authenticated, is anything charged: junk from a client's address
+  // never uses up the Challenges that client needs.
+  if (std::optional<DropReason> limited = challenge_limit_.Allow(src.ip, vni, now_ns)) {
+    out_.Drop(m, *limited);
     return;
   }
   // The Challenge leaves from the address and port the Bind arrived on, to the Bind's source,

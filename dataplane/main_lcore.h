@@ -11,10 +11,10 @@
 
 #include "dataplane/counters.h"
 #include "dataplane/exception_path.h"
-#include "dataplane/handshake_limiter.h"
 #include "dataplane/ipc_server.h"
 #include "dataplane/main_output.h"
 #include "dataplane/neighbour_responder.h"
+#include "dataplane/reply_limiter.h"
 #include "dataplane/neighbours.h"
 #include "dataplane/session_manager.h"
 
@@ -29,7 +29,7 @@ struct MainLcoreContext {
   uint16_t tx_queue = 0;
   uint32_t lcore_index = 0;  // counter block
   LcoreCounters* counters = nullptr;
-  rte_ring* from_workers = nullptr;
+  MainRings from_workers;  // per class of work, each with its budget per poll
   rte_ring* tx_handoff = nullptr;  // set when the port has no TX queue for the main lcore
   rte_mempool* pool = nullptr;     // for packets the main lcore originates (ARP requests)
   // The exception interface, if any: ARP replies addressed to us are handed to the kernel as
@@ -59,8 +59,8 @@ class MainLcore {
 
  private:
   // ARP, ICMP and ICMPv6 frames through their pure handlers (frame_handlers.h): what they
-  // teach goes to the neighbour responder, their reply out, `on_reply` counted.
-  void HandleFrame(rte_mbuf* m, const FrameVerdict& v, uint64_t now_ns,
+  // teach goes to the neighbour responder, their reply out within `limit`, `on_reply` counted.
+  void HandleFrame(rte_mbuf* m, const FrameVerdict& v, uint64_t now_ns, ReplyLimiter& limit,
                    std::atomic<uint64_t>& on_reply);
   // Relay control packets of either family (the workers validated the headers).
   void HandleUdp(rte_mbuf* m, uint64_t now_ns);
@@ -70,7 +70,10 @@ class MainLcore {
   const MainOutput out_;
   SessionManager sessions_;
   NeighbourResponder responder_;
-  HandshakeLimiter limiter_;
+  // What answers to unauthenticated packets may cost (reply_limiter.h).
+  ReplyLimiter challenge_limit_{ReplyLimiter::kChallenges};
+  ReplyLimiter echo_limit_{ReplyLimiter::kEcho};
+  ReplyLimiter neighbour_limit_{ReplyLimiter::kNeighbour};
   std::unique_ptr<IpcServer> ipc_;
   uint64_t next_housekeeping_ns_ = 0;
   const LcoreCounters* all_counters_ = nullptr;

@@ -6,8 +6,8 @@ namespace dprelay {
 
 FrameBytes FrameOf(rte_mbuf* m) {
   return FrameBytes{.data = rte_pktmbuf_mtod(m, uint8_t*),
-               .len = rte_pktmbuf_data_len(m),
-               .capacity = size_t{rte_pktmbuf_data_len(m)} + rte_pktmbuf_tailroom(m)};
+                    .len = rte_pktmbuf_data_len(m),
+                    .capacity = size_t{rte_pktmbuf_data_len(m)} + rte_pktmbuf_tailroom(m)};
 }
 
 void MainOutput::Drop(rte_mbuf* m, DropReason r) const {

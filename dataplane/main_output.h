@@ -17,8 +17,8 @@ namespace dprelay {
 
 struct MainOutput {
   MainTx tx;
-  rte_mempool* pool = nullptr;          // for frames the main lcore originates
-  ExceptionPath* exception = nullptr;   // the kernel's interface, if any
+  rte_mempool* pool = nullptr;         // for frames the main lcore originates
+  ExceptionPath* exception = nullptr;  // the kernel's interface, if any
   LcoreCounters* counters = nullptr;
 
   void Transmit(rte_mbuf* m) const { tx.Send(&m, 1); }

@@ -47,15 +47,18 @@ NeighbourResponder::NeighbourResponder(const LocalIdentity& local, const MainOut
                                        Neighbours* neighbours, SessionManager* sessions)
     : local_(local), out_(out), neighbours_(neighbours), sessions_(sessions) {}
 
-void NeighbourResponder::Learn(const LearnedNeighbour& n, uint64_t now_ns) {
+std::optional<DropReason> NeighbourResponder::Learn(const LearnedNeighbour& n, uint64_t now_ns) {
   if (!neighbours_->OnLink(n.ip)) {
-    return;
+    return std::nullopt;
+  }
+  if (n.advertisement && !neighbours_->Known(n.ip)) {
+    return DropReason::kNdUnsolicited;
   }
   // Only a next hop some leg uses has legs to republish: learning any other address (from
   // whatever host on the link sends us ARP or ND) costs a table entry, not a scan.
   const bool in_use = sessions_->IsNextHop(n.ip);
   if (!neighbours_->Learn(n.ip, n.mac, now_ns, n.override, in_use) || !in_use) {
-    return;
+    return std::nullopt;
   }
   if (immediate_republishes_ > 0) {
     --immediate_republishes_;
@@ -63,6 +66,7 @@ void NeighbourResponder::Learn(const LearnedNeighbour& n, uint64_t now_ns) {
   } else {
     changed_hops_.insert(n.ip);
   }
+  return std::nullopt;
 }
 
 void NeighbourResponder::Housekeeping(uint64_t now_ns) {

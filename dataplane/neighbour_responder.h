@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "dataplane/frame_handlers.h"
@@ -24,7 +25,9 @@ class NeighbourResponder {
   // (a client that just resolved should not wait), the rest batched into Housekeeping, so that
   // changes to many next hops (or a host on the link that keeps sending them) cost a few scans
   // a second, not one each.
-  void Learn(const LearnedNeighbour& n, uint64_t now_ns);
+  // Returns why nothing was learned when that is a refusal worth counting (nd_unsolicited: an
+  // advertisement for an address we never asked about).
+  std::optional<DropReason> Learn(const LearnedNeighbour& n, uint64_t now_ns);
   // Once a second: forgets stale entries, republishes the batched changes, asks for next hops
   // that need resolving, and sends the MLD report when it is due.
   void Housekeeping(uint64_t now_ns);

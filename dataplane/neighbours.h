@@ -78,6 +78,8 @@ class Neighbours {
   // Whether ip is on one of our links: only such neighbours are learned.
   bool OnLink(const IpAddr& ip) const;
   std::optional<MacAddr> Lookup(const IpAddr& ip) const;
+  // Whether ip has an entry, resolved or being resolved (we asked for it).
+  bool Known(const IpAddr& ip) const { return entries_.contains(ip); }
   // Records a mapping; returns true if it is new or changed (templates must be refreshed).
   // override = false (an IPv6 advertisement without the O flag, RFC 4861 7.2.5) never
   // replaces a different known MAC, and neither does one within kLockNs of the last change.

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "dataplane/coarse_clock.h"
+#include "proto/log.h"
 
 namespace dprelay {
 
@@ -15,6 +16,7 @@ SessionManager::SessionManager(SessionTable* table, Neighbours* neighbours,
     : table_(table),
       neighbours_(neighbours),
       local_(local),
+      martians_(local, neighbours->config().v4),
       index_(size_t{table->capacity()} + 1, kNoRecord) {}
 
 SessionState* SessionManager::Find(uint32_t vni) {
@@ -73,10 +75,18 @@ absl::Status SessionManager::Install(const ipc::InstallSession& m, uint64_t now_
   LegFwd legs[2];
   LegFwd6 v6[2];
   for (int i = 0; i < 2; ++i) {
+    AddrPort bound = m.bound[i];
+    if (std::optional<DropReason> martian = bound.valid() ? martians_.Check(bound) : std::nullopt) {
+      // No handshake of ours bound it (a Bind from it gets no Challenge): the leg stays
+      // unbound and its client binds again.
+      DPRELAY_LOG_WARNING("session vni=%u: leg %d at %s left unbound (%s)", m.vni, i,
+                          FormatAddrPort(bound), DropReasonLabel(*martian));
+      bound = AddrPort{};
+    }
     CountNextHop(Bound(m.vni, i), -1);  // what this VNI had bound, if anything
-    CountNextHop(m.bound[i], +1);
-    if (m.bound[i].valid()) {
-      legs[i] = MakeLeg(m.bound[i], &v6[i]);
+    CountNextHop(bound, +1);
+    if (bound.valid()) {
+      legs[i] = MakeLeg(bound, &v6[i]);
     }
     // An unbound leg's bind lifetime starts now; a re-installed bound leg gets a full
     // steady-state lifetime.
@@ -170,6 +180,11 @@ HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint
   if (s == nullptr) {
     HandshakeResult r;
     r.drop = DropReason::kUnknownVni;
+    return r;
+  }
+  if (std::optional<DropReason> martian = martians_.Check(src)) {
+    HandshakeResult r;
+    r.drop = *martian;
     return r;
   }
   HandshakeResult r =

@@ -13,6 +13,7 @@
 #include "dataplane/install_params.h"
 #include "dataplane/leg_template.h"
 #include "dataplane/local_identity.h"
+#include "dataplane/martians.h"
 #include "dataplane/neighbours.h"
 #include "dataplane/record_pool.h"
 #include "dataplane/session_state.h"
@@ -38,7 +39,8 @@ class SessionManager {
   void Remove(uint32_t vni);
 
   // A control packet for vni from src; on a valid Answer (kBound) the leg is bound, or moved,
-  // and published before this returns.
+  // and published before this returns. A martian src (martians.h) is dropped first, before any
+  // cryptography.
   HandshakeResult HandleControl(uint32_t vni, std::span<const uint8_t> disco, const AddrPort& src,
                                 uint64_t now_ns);
 
@@ -94,6 +96,7 @@ class SessionManager {
   Neighbours* const neighbours_;
   const LocalIdentity local_;
   MacSecrets macs_;
+  MartianFilter martians_;
   // Everything below is main-lcore only.
   RecordPool<SessionState> pool_;
   // VNI -> pool record (kNoRecord: none); capacity + 1 entries, 4 bytes per VNI.

@@ -105,7 +105,7 @@ __attribute__((always_inline)) inline PacketResult ForwardData(const WorkerConte
       LegStats& st = view.leg_stats[size_t{vni} * 2 + from];
       Bump(st.packets);
       Bump(st.bytes, payload_len);
-      return {Verdict::kForward, DropReason::kEthRunt};
+      return worker_internal::Forward();
     }
   }
   return worker_internal::ForwardAnyFamily(ctx, view.leg_stats, m, false, vni, payload_len);
@@ -117,12 +117,18 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
                                                     rte_mbuf* m) noexcept {
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
+  // Headers and lengths are read from the first segment only; the fast path never accepts a
+  // multi-segment frame (its lengths cannot match the first segment's), so this costs it
+  // nothing.
+  if (unlikely(m->next != nullptr)) {
+    return Drop(DropReason::kChainedMbuf);
+  }
   if (len < kEthHdrLen) {
     return Drop(DropReason::kEthRunt);
   }
   const uint16_t ether_type = reinterpret_cast<const rte_ether_hdr*>(p)->ether_type;
   if (ether_type == kEtherTypeArp) {
-    return ToMain();
+    return ToMain(MainClass::kNeighbour);
   }
   if (ether_type == kEtherTypeIpv6) {
     return worker_internal::ClassifyIpv6(ctx, leg_stats, m);
@@ -155,7 +161,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
     return Drop(DropReason::kIpFragment);
   }
   if (ip->next_proto_id == IPPROTO_ICMP) {
-    return ToMain();
+    return ToMain(MainClass::kIcmp);
   }
   if (ip->next_proto_id != IPPROTO_UDP) {
     return NotRelay(ctx, DropReason::kUnsupportedL4);
@@ -272,9 +278,10 @@ uint16_t Worker::Poll() noexcept {
     return 0;
   }
   rte_mbuf* tx[kBurstSize];
-  rte_mbuf* main[kBurstSize];
+  rte_mbuf* main[kNumMainClasses][kBurstSize];
+  uint16_t n_main[kNumMainClasses] = {};
   rte_mbuf* exception[kBurstSize];
-  uint16_t n_tx = 0, n_main = 0, n_exception = 0, n_fwd4 = 0;
+  uint16_t n_tx = 0, n_exception = 0, n_fwd4 = 0;
   uint64_t fwd_bytes = 0;
   LcoreCounters& c = *ctx_.counters;
   const FastView view{.slots = ctx_.table->slots(),
@@ -304,9 +311,11 @@ uint16_t Worker::Poll() noexcept {
       case Verdict::kForwardCounted:
         tx[n_tx++] = m;
         break;
-      case Verdict::kToMain:
-        main[n_main++] = m;
+      case Verdict::kToMain: {
+        const auto cls = static_cast<size_t>(r.main_class);
+        main[cls][n_main[cls]++] = m;
         break;
+      }
       case Verdict::kToException:
         exception[n_exception++] = m;
         break;
@@ -325,14 +334,17 @@ uint16_t Worker::Poll() noexcept {
   for (; i < n; ++i) {
     handle(rx[i]);
   }
-  if (n_main != 0) {
-    const unsigned queued =
-        rte_ring_enqueue_burst(ctx_.to_main, reinterpret_cast<void**>(main), n_main, nullptr);
-    if (queued < n_main) {
-      c.Drop(DropReason::kMainRingFull, n_main - queued);
-      rte_pktmbuf_free_bulk(main + queued, n_main - queued);
+  for (size_t cls = 0; cls < kNumMainClasses; ++cls) {
+    if (n_main[cls] == 0) {
+      continue;
     }
-    Bump(c.to_main, queued);
+    const unsigned queued = rte_ring_enqueue_burst(
+        ctx_.to_main.rings[cls], reinterpret_cast<void**>(main[cls]), n_main[cls], nullptr);
+    if (queued < n_main[cls]) {
+      c.Drop(kMainClasses[cls].overflow, n_main[cls] - queued);
+      rte_pktmbuf_free_bulk(main[cls] + queued, n_main[cls] - queued);
+    }
+    Bump(c.to_main[cls], queued);
   }
   if (n_exception != 0) {
     const unsigned queued = rte_ring_enqueue_burst(

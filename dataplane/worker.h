@@ -25,7 +25,7 @@ struct WorkerContext {
   uint32_t lcore_index = 0;  // selects this worker's counter and leg-stats blocks
   SessionTable* table = nullptr;
   LcoreCounters* counters = nullptr;
-  rte_ring* to_main = nullptr;  // multi-producer, single-consumer
+  MainRings to_main;  // per class of work (main_rings.h)
   // Packets the main lcore wants sent, when the port has no TX queue of its own for it
   // (single-producer, single-consumer); nullptr otherwise.
   rte_ring* tx_from_main = nullptr;

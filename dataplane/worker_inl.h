@@ -9,6 +9,7 @@
 #include <span>
 
 #include "dataplane/drop_reasons.h"
+#include "dataplane/main_rings.h"
 #include "dataplane/packet_headers.h"
 #include "dataplane/session_table.h"
 #include "dataplane/worker.h"
@@ -17,20 +18,25 @@
 namespace dprelay::worker_internal {
 
 // kForward: rewritten and counted as IPv4 -> IPv4 by the burst loop. kForwardCounted:
-// rewritten, with its family direction already counted (IPv6 or cross-family). kToException:
-// for the kernel, through the exception interface.
+// rewritten, with its family direction already counted (IPv6 or cross-family). kToMain: for
+// the main lcore, on the ring of `main_class`. kToException: for the kernel, through the
+// exception interface.
 enum class Verdict : uint8_t { kForward, kForwardCounted, kToMain, kToException, kDrop };
 
 struct PacketResult {
   Verdict verdict;
-  DropReason reason;  // when kDrop
+  DropReason reason = DropReason::kNotDropped;  // when kDrop (or kToException: if none)
+  MainClass main_class = MainClass::kHandshake;  // when kToMain
 };
 
 __attribute__((always_inline)) inline PacketResult Drop(DropReason r) {
   return {Verdict::kDrop, r};
 }
-__attribute__((always_inline)) inline PacketResult ToMain() {
-  return {Verdict::kToMain, DropReason::kEthRunt};
+__attribute__((always_inline)) inline PacketResult ToMain(MainClass c) {
+  return {Verdict::kToMain, DropReason::kNotDropped, c};
+}
+__attribute__((always_inline)) inline PacketResult Forward() {
+  return {Verdict::kForward, DropReason::kNotDropped};
 }
 // Traffic for our address that the relay does not serve: the kernel's, if there is an exception
 // interface, else a counted drop.
@@ -98,9 +104,9 @@ __attribute__((always_inline)) inline PacketResult ClassifyRelayPayload(const Wo
     if (__atomic_load_n(&ctx.table->slot(*vni).live, __ATOMIC_RELAXED) == 0) {
       return Drop(DropReason::kUnknownVni);
     }
-    return ToMain();
+    return ToMain(MainClass::kHandshake);
   }
-  return {Verdict::kForward, DropReason::kEthRunt};
+  return Forward();
 }
 
 // Out of line (worker_v6.cc): an IPv6 frame through every check, in order, then forwarded.

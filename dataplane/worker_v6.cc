@@ -30,6 +30,14 @@ bool IsNdDestination(const WorkerContext& ctx, const uint8_t* dst) {
   return false;
 }
 
+// Neighbour Discovery (router and neighbour solicitations and advertisements, redirects:
+// types 133-137) on the neighbour ring, every other ICMPv6 on the ICMP ring. The type byte is
+// inside the frame: the caller checked the payload length against it.
+MainClass Icmp6Class(const uint8_t* frame, uint32_t ip_payload) {
+  const uint8_t type = ip_payload > 0 ? frame[kEthHdrLen + kIpv6HdrLen] : 0;
+  return type >= 133 && type <= 137 ? MainClass::kNeighbour : MainClass::kIcmp;
+}
+
 }  // namespace
 
 PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
@@ -60,7 +68,7 @@ PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte
   uint32_t seq;
   do {
     seq = rte_seqcount_read_begin(&slot.seq);
-    result = {Verdict::kForward, DropReason::kEthRunt};
+    result = Forward();
     from = -1;
     if (!slot.live) {
       result = Drop(DropReason::kUnknownVni);
@@ -149,7 +157,7 @@ PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte
                                    : FamilyPath::kV6ToV4;
   Bump(ctx.counters->family_packets[static_cast<size_t>(path)]);
   Bump(ctx.counters->family_bytes[static_cast<size_t>(path)], payload_len);
-  return {Verdict::kForwardCounted, DropReason::kEthRunt};
+  return {Verdict::kForwardCounted, DropReason::kNotDropped};
 }
 
 PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m) noexcept {
@@ -172,7 +180,7 @@ PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbu
   if (std::memcmp(ip->dst_addr, ctx.local_ip6.data(), 16) != 0) {
     // Neighbour Discovery (and ICMPv6 to our link-local address) is ours too.
     if (ip->proto == IPPROTO_ICMPV6 && IsNdDestination(ctx, ip->dst_addr)) {
-      return ToMain();
+      return ToMain(Icmp6Class(p, ip_payload));
     }
     return Drop(DropReason::kNotLocal);
   }
@@ -180,7 +188,7 @@ PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbu
     case IPPROTO_UDP:
       break;
     case IPPROTO_ICMPV6:
-      return ToMain();
+      return ToMain(Icmp6Class(p, ip_payload));
     case IPPROTO_FRAGMENT:
       return Drop(DropReason::kIpFragment);
     case IPPROTO_HOPOPTS:

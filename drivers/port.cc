@@ -3,6 +3,7 @@
 #include <rte_bus_vdev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 
 #include <algorithm>
@@ -18,8 +19,8 @@ namespace {
 // Per-lcore mempool cache; must be >= the RX/TX burst (32) so a burst never hits the ring.
 constexpr unsigned kMempoolCache = 256;
 static_assert(kMempoolCache >= 32, "mempool cache must hold a full burst");
-// Headroom for the main lcore's own packets (Challenges, ARP, ICMP) and in-flight bursts.
-constexpr uint32_t kExtraMbufs = 4096;
+// Headroom for in-flight bursts and the main lcore's own packets (ARP requests, MLD).
+constexpr uint32_t kSpareMbufs = 1024;
 
 absl::Status PortError(uint16_t port_id, std::string_view what, int rc) {
   return absl::InternalError(absl::StrFormat("port %u: %s: %s", port_id, what, rte_strerror(-rc)));
@@ -68,7 +69,10 @@ absl::StatusOr<PortInfo> ConfigureAndStart(uint16_t port_id, const PortConfig& c
 
   uint32_t mbufs = config.mbufs;
   if (mbufs == 0) {
-    mbufs = info.rx_queues * rx_desc + info.tx_queues * tx_desc + kExtraMbufs;
+    // Every lcore's cache may hold up to 1.5x its size (rte_mempool flush threshold).
+    const uint32_t caches = (rte_lcore_count() + 1) * kMempoolCache * 3 / 2;
+    mbufs = info.rx_queues * rx_desc + info.tx_queues * tx_desc + caches + config.held_mbufs +
+            kSpareMbufs;
   }
   std::string pool_name = absl::StrFormat("dprelay_pool%u", port_id);
   info.pool = rte_pktmbuf_pool_create(pool_name.c_str(), mbufs, kMempoolCache, 0,

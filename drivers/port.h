@@ -16,7 +16,11 @@ struct PortConfig {
   PortSpec spec;
   int index = 0;        // this port's position in the dataplane's list (vdev naming)
   int workers = 1;      // RX queues; TX queues = workers + 1
-  uint32_t mbufs = 0;   // 0 = sized from queues and descriptors
+  uint32_t mbufs = 0;   // 0 = sized from queues, descriptors and held_mbufs
+  // mbufs the application's rings can hold at once (handed between lcores): the pool keeps
+  // that many on top of what RX/TX descriptors and the lcores' caches hold, so full rings
+  // never leave RX queues without buffers to refill with.
+  uint32_t held_mbufs = 0;
   uint16_t mtu = 1500;  // IP MTU
 };
 

@@ -114,7 +114,12 @@ int Run() {
 
   rte_ring* e2r = rte_ring_create("bench_e2r", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
   rte_ring* r2e = rte_ring_create("bench_r2e", 4096, 0, RING_F_SC_DEQ);
-  rte_ring* to_main = rte_ring_create("bench_main", 4096, 0, RING_F_SC_DEQ);
+  absl::StatusOr<MainRings> main_rings = MainRings::Create("bench_main");
+  if (!main_rings.ok()) {
+    std::fprintf(stderr, "%s\n", main_rings.status().ToString().c_str());
+    return 1;
+  }
+  const MainRings to_main = *main_rings;
   rte_ring* tx[2] = {r2e, r2e};
   int port_id = rte_eth_from_rings("bench", &e2r, 1, tx, 2, 0);
   if (port_id < 0) {
@@ -164,7 +169,9 @@ int Run() {
   std::memcpy(ec.relay_mac, port->mac, 6);
   PeerEmulator emu(ec, e2r, r2e, pool);
   auto pump = [&] {
-    while (rte_ring_count(e2r) != 0 || rte_ring_count(to_main) != 0) {
+    while (rte_ring_count(e2r) != 0 ||
+           rte_ring_count(to_main[MainClass::kHandshake]) != 0 ||
+           rte_ring_count(to_main[MainClass::kNeighbour]) != 0) {
       worker.Poll();
       main.Poll(MonotonicNs());
     }

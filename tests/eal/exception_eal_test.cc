@@ -152,7 +152,9 @@ class ExceptionTestBase : public ::testing::Test {
     pool_ =
         rte_pktmbuf_pool_create(("xinject" + n_).c_str(), 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     ASSERT_NE(pool_, nullptr);
-    to_main_ = rte_ring_create(("xmain" + n_).c_str(), 1024, 0, RING_F_SC_DEQ);
+    absl::StatusOr<MainRings> rings = MainRings::Create("xmain" + n_);
+    ASSERT_TRUE(rings.ok()) << rings.status();
+    to_main_ = *rings;
     to_exception_ = rte_ring_create(("xexc" + n_).c_str(), kExceptionRing, 0, RING_F_SC_DEQ);
     ASSERT_NE(to_exception_, nullptr);
   }
@@ -202,11 +204,10 @@ class ExceptionTestBase : public ::testing::Test {
     main_.reset();
     worker_.reset();
     exception_.reset();
+    to_main_.Free();
     testing::FreeRingPort(nic_ring_);
     rte_mempool_free(pool_);
-    for (rte_ring* r : {to_main_, to_exception_}) {
-      rte_ring_free(r);
-    }
+    rte_ring_free(to_exception_);
   }
 
   void Inject(const Bytes& frame) { ASSERT_EQ(rte_ring_enqueue(rx_, Mbuf(frame)), 0); }
@@ -252,7 +253,7 @@ class ExceptionTestBase : public ::testing::Test {
   PortInfo nic_;
   rte_ring* rx_ = nullptr;
   rte_ring* tx_[2] = {};
-  rte_ring* to_main_ = nullptr;
+  MainRings to_main_;
   rte_ring* to_exception_ = nullptr;
   rte_mempool* pool_ = nullptr;
   LcoreCounters counters_[2];
@@ -336,7 +337,14 @@ TEST_F(ExceptionRingIpv6Test, Ipv6NonRelayTrafficAndAdvertisementsToUsReachTheKe
   EXPECT_EQ(got[2], frames[1]);
   EXPECT_EQ(Counter("to_exception"), 2u);
   EXPECT_EQ(Counter("exception_to_kernel"), 3u);
-  // The dataplane learned from the advertisement too.
+  // The dataplane never asked about A: an advertisement it did not solicit teaches it nothing
+  // (RFC 4861 7.2.5), though it reaches the kernel, whose solicitation it answers.
+  EXPECT_FALSE(neighbours_->Lookup(IpAddr::V6(a6.data())).has_value());
+  // Once the dataplane has asked, the same advertisement is learned (and still handed over).
+  ASSERT_TRUE(neighbours_->ShouldRequest(IpAddr::V6(a6.data()), now_ns_));
+  Inject(frames[2]);
+  Step();
+  EXPECT_EQ(DrainRing(kernel_in_).size(), 1u);
   EXPECT_TRUE(neighbours_->Lookup(IpAddr::V6(a6.data())).has_value());
 }
 

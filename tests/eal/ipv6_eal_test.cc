@@ -350,6 +350,14 @@ TEST_F(Ipv6EalTest, ResolvesIpv6PeersBySolicitationBeforeForwardingToThem) {
   Step();
   EXPECT_EQ(Counter("drop_nd_invalid"), 1u);
   EXPECT_FALSE(neighbours_->Lookup(a6_.addr().ip).has_value());
+  // An advertisement for an address the relay never asked about teaches it nothing (RFC 4861
+  // 7.2.5): no host on the link can fill the table or pre-empt a next hop that way.
+  Client stranger = a6_;
+  stranger.ip6 = Ip6("fd77::33");
+  Inject(Advertisement(stranger).Build());
+  Step();
+  EXPECT_EQ(Counter("drop_nd_unsolicited"), 1u);
+  EXPECT_FALSE(neighbours_->Lookup(stranger.addr().ip).has_value());
 }
 
 TEST_F(Ipv6EalTest, AnIpv4PacketWithNoRoomToGrowIsCountedNotCorrupted) {

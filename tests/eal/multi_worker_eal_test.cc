@@ -38,7 +38,7 @@ const uint32_t kRelayIp = Ip(10, 77, 0, 1);
 
 struct Rig {
   testing::RingPort ring;  // 2 RX queues (one per worker), 3 TX queues
-  rte_ring* to_main;
+  MainRings to_main;
   rte_mempool* pool;
   PortInfo port;
 };
@@ -49,16 +49,18 @@ Rig MakeRig(const std::string& name) {
   EXPECT_TRUE(ring.ok()) << ring.status();
   r.ring = *ring;
   r.port = r.ring.port;
-  r.to_main = rte_ring_create((name + "main").c_str(), 1024, 0, RING_F_SC_DEQ);
+  absl::StatusOr<MainRings> rings = MainRings::Create(name + "main");
+  EXPECT_TRUE(rings.ok()) << rings.status();
+  r.to_main = *rings;
   r.pool =
       rte_pktmbuf_pool_create((name + "pool").c_str(), 8192, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
   return r;
 }
 
 void FreeRig(Rig& r) {
+  r.to_main.Free();
   testing::FreeRingPort(r.ring);
   rte_mempool_free(r.pool);
-  rte_ring_free(r.to_main);
 }
 
 LegFwd Leg(uint32_t ip, uint16_t port, uint8_t mac_tag) {

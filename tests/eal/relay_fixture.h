@@ -87,7 +87,9 @@ class RelayEalTest : public ::testing::Test {
     pool_ =
         rte_pktmbuf_pool_create(("inject" + n).c_str(), 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     ASSERT_NE(pool_, nullptr);
-    to_main_ = rte_ring_create(("main" + n).c_str(), 1024, 0, RING_F_SC_DEQ);
+    absl::StatusOr<MainRings> rings = MainRings::Create("main" + n);
+    ASSERT_TRUE(rings.ok()) << rings.status();
+    to_main_ = *rings;
 
     table_ = std::make_unique<SessionTable>(1024, 1, ipv6_);
     NextHopConfig hops{.v4 = Ipv4Subnet{htonl(kRelayIp), 24}};
@@ -134,9 +136,9 @@ class RelayEalTest : public ::testing::Test {
   void TearDown() override {
     main_.reset();
     worker_.reset();
+    to_main_.Free();
     testing::FreeRingPort(ring_);
     rte_mempool_free(pool_);
-    rte_ring_free(to_main_);
   }
 
   // The session as control would install it: keys sorted, shared keys from the server side.
@@ -227,6 +229,14 @@ class RelayEalTest : public ::testing::Test {
     return f;
   }
 
+  // An ICMP echo request from c to the relay (type 8, id 1, seq 1, "hi"), checksums valid.
+  std::vector<uint8_t> EchoRequest(const Client& c) const {
+    Frame f = FromClient(c, {8, 0, 0, 0, 0, 1, 0, 1, 'h', 'i'});
+    f.protocol = 1;
+    f.raw_l4 = true;
+    return f.Build();
+  }
+
   std::vector<uint8_t> Sealed(const Client& c, DiscoType type, uint32_t vni, uint32_t generation,
                               const DiscoKey& remote, const Challenge& challenge = {}) const {
     BindCommon bc{
@@ -288,7 +298,7 @@ class RelayEalTest : public ::testing::Test {
   PortInfo port_;
   rte_ring* rx_ = nullptr;
   rte_ring* tx_[2] = {};
-  rte_ring* to_main_ = nullptr;
+  MainRings to_main_;
   rte_mempool* pool_ = nullptr;
   LcoreCounters counters_[2];
   std::unique_ptr<SessionTable> table_;

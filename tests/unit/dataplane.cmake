@@ -4,12 +4,18 @@ dprelay_add_test(NAME dataplane_handshake_test LABEL unit
 dprelay_add_test(NAME dataplane_neighbours_test LABEL unit
   SOURCES dataplane_neighbours_test.cc
   LIBS dprelay_dataplane GTest::gtest_main)
-dprelay_add_test(NAME dataplane_limiter_test LABEL unit
-  SOURCES dataplane_limiter_test.cc
+dprelay_add_test(NAME dataplane_reply_limiter_test LABEL unit
+  SOURCES dataplane_reply_limiter_test.cc
   LIBS dprelay_dataplane GTest::gtest_main)
 dprelay_add_test(NAME dataplane_session_state_test LABEL unit
   SOURCES dataplane_session_state_test.cc
   LIBS dprelay_dataplane GTest::gtest_main)
 dprelay_add_test(NAME dataplane_fast_match_test LABEL unit
   SOURCES dataplane_fast_match_test.cc fast_match_scalar_tu.cc ../testutil/packet_builder.cc
+  LIBS dprelay_dataplane GTest::gtest_main)
+dprelay_add_test(NAME dataplane_martians_test LABEL unit
+  SOURCES dataplane_martians_test.cc
+  LIBS dprelay_dataplane GTest::gtest_main)
+dprelay_add_test(NAME dataplane_frame_handlers_test LABEL unit
+  SOURCES dataplane_frame_handlers_test.cc ../testutil/packet_builder.cc
   LIBS dprelay_dataplane GTest::gtest_main)
