@@ -84,8 +84,12 @@ class Policy {
   // 0 = no limit other than the VNI space.
   uint32_t capacity() const { return capacity_; }
   const std::vector<AddrPort>& static_endpoints() const { return static_endpoints_; }
+  // Different for every Parse() in this process (copies keep it; a default Policy has 0), so a
+  // holder of a pointer to a policy that is replaced in place can tell that it was.
+  uint64_t generation() const { return generation_; }
 
  private:
+  uint64_t generation_ = 0;
   absl::flat_hash_map<std::array<uint8_t, kKeyLen>, KeyRule> keys_;
   Quota default_quota_;
   std::vector<SourceRule> sources_;  // sorted by prefix length, longest first
