@@ -66,8 +66,7 @@ absl::StatusOr<UdpRelayEndpoint> Allocate(const AllocateConfig& config, UdpSocke
   AllocateUdpRelayEndpointRequest request;
   request.client_disco = SortedPair(config.self.pub, config.peer);
   request.generation = config.generation != 0 ? config.generation : RandomGeneration();
-  const std::vector<uint8_t> sealed =
-      SealDisco(*shared, config.self.pub, EncodeDisco(DiscoMessage(request)));
+  const std::vector<uint8_t> clear_request = EncodeDisco(DiscoMessage(request));
 
   const Clock::time_point start = Clock::now();
   const Clock::time_point deadline = start + absl::ToChronoNanoseconds(config.timeout);
@@ -76,7 +75,10 @@ absl::StatusOr<UdpRelayEndpoint> Allocate(const AllocateConfig& config, UdpSocke
   absl::Status last_send_error;
 
   auto send = [&]() {
-    absl::Status s = socket.SendTo(config.control, sealed);
+    // Sealed afresh (a new random nonce) every time: the relay answers each (sender, nonce)
+    // once and refuses the same sealed bytes again as a replay.
+    absl::Status s =
+        socket.SendTo(config.control, SealDisco(*shared, config.self.pub, clear_request));
     ++stats->requests_sent;
     if (!s.ok()) {
       last_send_error = s;

@@ -291,6 +291,7 @@ absl::Status ControlServer::ReloadPolicy() {
     return policy.status();
   }
   policy_ = std::move(*policy);
+  allocator_.PolicyChanged();  // forget the shared keys of keys no longer allowed
   // Live endpoints are not revoked: they expire on their own lifetimes.
   DPRELAY_LOG_INFO("policy reloaded from %s: %d allowed keys, %d source rules, capacity %d",
                    config_.policy_path, policy_.size(), policy_.source_rules(), policy_.capacity());

@@ -1,6 +1,7 @@
 #include "control/policy.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -118,7 +119,9 @@ absl::StatusOr<Policy> Policy::Parse(std::string_view std_text, std::string_view
   // Debian's Abseil has its own string_view, distinct from std::string_view.
   const absl::string_view text(std_text.data(), std_text.size());
   const absl::string_view name(std_name.data(), std_name.size());
+  static std::atomic<uint64_t> last_generation{0};
   Policy policy;
+  policy.generation_ = last_generation.fetch_add(1, std::memory_order_relaxed) + 1;
   int default_line = 0;
   int capacity_line = 0;
   int line_no = 0;

@@ -8,17 +8,20 @@
 //   default [max_sessions=N] [rate=R/s]       quotas for allowed keys, field by field where
 //                                             their own line sets none
 //   source <prefix> [max_sessions=N] [rate=R/s]
-//                                             quotas per source address within the prefix
+//                                             quotas per source (IPv4 address, IPv6 /64)
+//                                             within the prefix
 //                                             (the longest matching prefix applies)
 //   capacity N                                at most N live sessions in all
 //   static_endpoint <ip:port>[,<ip:port>...]  addresses advertised before the dataplane's
 //
 // Semantics: both keys of a pair must be allowed; a key with peers= may only be paired with
 // those peers (checked from both sides). max_sessions counts live sessions the key is part of
-// (or, for source, that were created by requests from that one address); rate is a token
+// (or, for source, that were created by requests from that one source); rate is a token
 // bucket over authenticated requests (new and repeated), refilled at R per second with a
-// burst of max(1, ceil(R)). Session quotas and capacity only stop new sessions: a pair that
-// already has an endpoint always gets it again (subject to rate).
+// burst of max(1, ceil(R)). A source is an IPv4 address or an IPv6 /64
+// (proto/source_block.h): the rule is the longest prefix containing the address, and every
+// address of a /64 shares its sessions and rate. Session quotas and capacity only stop new
+// sessions: a pair that already has an endpoint always gets it again (subject to rate).
 // Parse errors name the file and line: "<file>:<line>: ...".
 #pragma once
 
@@ -84,8 +87,12 @@ class Policy {
   // 0 = no limit other than the VNI space.
   uint32_t capacity() const { return capacity_; }
   const std::vector<AddrPort>& static_endpoints() const { return static_endpoints_; }
+  // Different for every Parse() in this process (copies keep it; a default Policy has 0), so a
+  // holder of a pointer to a policy that is replaced in place can tell that it was.
+  uint64_t generation() const { return generation_; }
 
  private:
+  uint64_t generation_ = 0;
   absl::flat_hash_map<std::array<uint8_t, kKeyLen>, KeyRule> keys_;
   Quota default_quota_;
   std::vector<SourceRule> sources_;  // sorted by prefix length, longest first

@@ -1,5 +1,6 @@
-// Every reason an allocation request gets no reply, in the order the allocator checks them.
-// One list generates the enum and the metric/log label strings (STYLE.md item 5).
+// Every reason an allocation request gets no reply, in the order the allocator checks them
+// (cheapest first: the gates before open_failed cost no crypto). One list generates the enum
+// and the metric/log label strings (STYLE.md item 5).
 #pragma once
 
 #include <cstddef>
@@ -8,31 +9,36 @@
 
 namespace dprelay::control {
 
-#define DPRELAY_ALLOCATION_REFUSALS(X)                                                    \
-  /* unauthenticated or malformed */                                                      \
-  X(kNotDisco, "not_disco")          /* too short or no disco magic */                    \
-  X(kBadSenderKey, "bad_sender_key") /* zero or low-order sender key */                   \
-  X(kOpenFailed, "open_failed")      /* box not sealed to the control key */              \
-  X(kParseFailed, "parse_failed")    /* cleartext is no disco message */                  \
-  X(kNotRequest, "not_request")      /* some other message type */                        \
-  /* bad keys */                                                                          \
-  X(kBadClientKey, "bad_client_key")      /* zero or low-order client key */              \
-  X(kSameKeys, "same_keys")               /* both client keys equal */                    \
-  X(kKeyIsServerKey, "key_is_server_key") /* a client key is one of ours */               \
-  X(kSenderNotInPair, "sender_not_in_pair")                                               \
-  X(kBadSource, "bad_source") /* unspecified source address */                            \
-  /* policy */                                                                            \
-  X(kNotAllowed, "not_allowed")          /* a client key is not in the policy */          \
-  X(kPeerNotAllowed, "peer_not_allowed") /* a key's peers= list excludes the other */     \
-  X(kKeyRate, "key_rate")                /* sender over its rate= */                      \
-  X(kSourceRate, "source_rate")          /* source address over its rule's rate= */       \
-  X(kKeySessions, "key_sessions")        /* a key at its max_sessions= */                 \
-  X(kSourceSessions, "source_sessions")  /* source address at its rule's max_sessions= */ \
-  X(kCapacity, "capacity")               /* the policy's global capacity reached */       \
-  /* resources */                                                                         \
-  X(kNoAddrPorts, "no_addr_ports")  /* nothing to advertise (dataplane away) */           \
-  X(kVniExhausted, "vni_exhausted") /* every VNI of the table is live */                  \
-  X(kInternal, "internal")          /* LamportID not persisted, or key derivation failed */
+#define DPRELAY_ALLOCATION_REFUSALS(X)                                                          \
+  /* refused before any key agreement or box open */                                            \
+  X(kNotDisco, "not_disco")          /* too short or no disco magic */                          \
+  X(kBadSenderKey, "bad_sender_key") /* all-zero sender key */                                  \
+  X(kNotAllowed, "not_allowed")      /* the sender, or later the peer, is not in the policy */  \
+  X(kReplay, "replay")               /* (sender, nonce) already authenticated in the window */  \
+  /* the box and the message in it */                                                           \
+  X(kOpenFailed, "open_failed")   /* box not sealed to the control key by the sender */         \
+  X(kParseFailed, "parse_failed") /* cleartext is no disco message */                           \
+  X(kNotRequest, "not_request")   /* some other message type */                                 \
+  /* bad keys */                                                                                \
+  X(kBadClientKey, "bad_client_key")      /* zero or low-order client key */                    \
+  X(kSameKeys, "same_keys")               /* both client keys equal */                          \
+  X(kKeyIsServerKey, "key_is_server_key") /* a client key is one of ours */                     \
+  X(kSenderNotInPair, "sender_not_in_pair")                                                     \
+  X(kBadSource, "bad_source") /* unspecified source address */                                  \
+  /* policy (not_allowed for the peer key, listed above) */                                     \
+  X(kPeerNotAllowed, "peer_not_allowed") /* a key's peers= list excludes the other */           \
+  X(kKeyRate, "key_rate")                /* sender over its rate= */                            \
+  X(kSourceRate, "source_rate")          /* source address (/64) over its rule's rate= */       \
+  X(kKeySessions, "key_sessions")        /* a key at its max_sessions= */                       \
+  X(kSourceSessions, "source_sessions")  /* source address (/64) at its rule's max_sessions= */ \
+  X(kCapacity, "capacity")               /* the policy's global capacity reached */             \
+  /* resources */                                                                               \
+  X(kNoAddrPorts, "no_addr_ports") /* nothing to advertise (dataplane away) */                  \
+  /* reflection bounds (control/reply_limiter.h) */                                             \
+  X(kReplyRateDest, "reply_rate_dest")     /* replies to this address (/64) over the limit */   \
+  X(kReplyRateGlobal, "reply_rate_global") /* replies in all over the limit */                  \
+  X(kVniExhausted, "vni_exhausted")        /* every VNI of the table is live */                 \
+  X(kInternal, "internal") /* LamportID not persisted, key derivation or secure memory failed */
 
 enum class Refusal : uint8_t {
 #define DPRELAY_REFUSAL_ENUM(name, label) name,

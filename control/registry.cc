@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "proto/source_block.h"
 
 namespace dprelay::control {
 namespace {
@@ -144,8 +145,9 @@ void Registry::Count(const Endpoint& ep, int delta) {
     adjust(sessions_by_key_, k.bytes);
   }
   if (ep.source.valid()) {
+    const IpAddr block = SourceBlock(ep.source);
     adjust(sessions_by_source_, std::pair<uint8_t, std::array<uint8_t, 16>>{
-                                    static_cast<uint8_t>(ep.source.family), ep.source.bytes});
+                                    static_cast<uint8_t>(block.family), block.bytes});
   }
 }
 
@@ -155,8 +157,9 @@ uint32_t Registry::SessionsOfKey(const DiscoKey& key) const {
 }
 
 uint32_t Registry::SessionsFromSource(const IpAddr& canonical) const {
-  auto it = sessions_by_source_.find(std::pair<uint8_t, std::array<uint8_t, 16>>{
-      static_cast<uint8_t>(canonical.family), canonical.bytes});
+  const IpAddr block = SourceBlock(canonical);
+  auto it = sessions_by_source_.find(
+      std::pair<uint8_t, std::array<uint8_t, 16>>{static_cast<uint8_t>(block.family), block.bytes});
   return it == sessions_by_source_.end() ? 0 : it->second;
 }
 

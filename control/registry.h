@@ -70,7 +70,8 @@ class Registry {
                                       const std::array<SharedKey, 2>& shared, absl::Time now,
                                       const IpAddr& source = IpAddr{});
 
-  // Live endpoints a client key is part of, and that requests from a source created.
+  // Live endpoints a client key is part of, and that requests from a source created. A source
+  // is counted as its address for IPv4 and as its /64 for IPv6 (proto/source_block.h).
   uint32_t SessionsOfKey(const DiscoKey& key) const;
   uint32_t SessionsFromSource(const IpAddr& canonical) const;
 

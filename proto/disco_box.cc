@@ -50,6 +50,14 @@ DiscoKey DiscoWrapperSender(std::span<const uint8_t> in) {
   return key;
 }
 
+DiscoNonce DiscoWrapperNonce(std::span<const uint8_t> in) {
+  DiscoNonce nonce{};
+  if (in.size() >= kDiscoWrapperMinLen) {
+    std::memcpy(nonce.data(), in.data() + kNonceOffset, kDiscoNonceLen);
+  }
+  return nonce;
+}
+
 size_t SealDisco(const SharedKey& shared, const DiscoKey& sender, std::span<const uint8_t> clear,
                  std::span<uint8_t> out, const DiscoNonce* nonce) {
   const size_t total = SealedDiscoLen(clear.size());

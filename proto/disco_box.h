@@ -39,6 +39,8 @@ absl::StatusOr<SharedKey> ComputeSharedKey(const DiscoKey& peer_pub,
 bool LooksLikeDiscoWrapper(std::span<const uint8_t> in);
 // The sender key field; the caller has checked LooksLikeDiscoWrapper.
 DiscoKey DiscoWrapperSender(std::span<const uint8_t> in);
+// The nonce field; the caller has checked LooksLikeDiscoWrapper.
+DiscoNonce DiscoWrapperNonce(std::span<const uint8_t> in);
 
 inline constexpr size_t SealedDiscoLen(size_t cleartext_len) {
   return cleartext_len + kDiscoSealOverhead;

@@ -1,6 +1,7 @@
 // Regenerates the committed seed corpora under tests/fuzz/corpus/ from the shared vectors and
 // from round-trip encodings. Not run by the build; run it by hand after changing a codec:
 //   fuzz_gen_corpus ../shared/vectors tests/fuzz/corpus
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_allocator_input.h"
 #include "proto/addr.h"
 #include "proto/disco.h"
 #include "proto/disco_box.h"
@@ -86,6 +88,74 @@ void Write(const fs::path& dir, const std::string& name, const std::vector<uint8
 std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
 AddrPort Ap(std::string_view s) { return ParseAddrPort(s).value_or(AddrPort{}); }
+
+// fuzz_allocator: records of fuzz_allocator_input.h walking each gate at least once.
+void WriteAllocatorSeeds(const fs::path& dir) {
+  namespace fa = fuzz_allocator;
+  using Record = std::pair<uint8_t, std::vector<uint8_t>>;
+  auto input = [](const std::vector<Record>& records) {
+    std::vector<uint8_t> out;
+    for (const auto& [op, body] : records) {
+      out.push_back(op);
+      out.push_back(static_cast<uint8_t>(body.size()));
+      out.insert(out.end(), body.begin(), body.end());
+    }
+    return out;
+  };
+  // A request for the pair (k0, k1) with a generation, sealed by kSealers[sealer - 1].
+  auto request = [](uint8_t sealer, uint8_t k0, uint8_t k1, uint8_t extra_op = 0) {
+    return Record{static_cast<uint8_t>(sealer | fa::kTemplate | extra_op), {k0, k1, 0, 0, 0, 7}};
+  };
+  const Record repeat{fa::kRepeat, {}};
+  const DiscoKeyPair control = fa::FuzzKey(fa::kControl);
+  const DiscoKeyPair a = fa::FuzzKey(fa::kSealers[0]);
+  const SharedKey shared = ComputeSharedKey(control.pub, a.priv).value_or(SharedKey{});
+  const DiscoNonce nonce{1, 2, 3};
+  const std::vector<uint8_t> sealed =
+      SealDisco(shared, a.pub,
+                EncodeDisco(AllocateUdpRelayEndpointRequest{
+                    .client_disco = {a.pub, fa::FuzzKey(3).pub}, .generation = 9}),
+                &nonce);
+  std::vector<uint8_t> junk(kDiscoHeaderLen + kDiscoNonceLen + 40, 0x5a);
+  std::copy(kDiscoMagic.begin(), kDiscoMagic.end(), junk.begin());
+  std::copy(a.pub.bytes.begin(), a.pub.bytes.end(), junk.begin() + kDiscoMagic.size());
+  const uint8_t v6 = 2 << fa::kSourceShift;
+
+  Write(dir, "request", input({request(1, 2, 3)}));
+  Write(dir, "request_then_replay", input({request(1, 2, 3), repeat, repeat}));
+  Write(dir, "raw_sealed_request", input({{0, sealed}, repeat}));
+  Write(dir, "raw_junk_allowed_sender", input({{0, junk}}));
+  Write(dir, "stranger", input({request(3, 4, 2)}));
+  Write(dir, "bad_keys",
+        input({request(1, 2, 7), request(1, 2, 8), request(1, 2, 2), request(1, 2, 1),
+               request(1, 5, 6)}));
+  Write(dir, "peers_and_sessions",
+        input({request(1, 2, 5), request(2, 3, 5), request(2, 3, 6), request(1, 2, 6),
+               request(2, 2, 3)}));
+  Write(dir, "v6_source_quota",
+        input({request(1, 2, 3, v6), request(2, 3, 6, v6 | 0x04), request(1, 2, 6, v6)}));
+  Write(dir, "no_addrs_then_retry",
+        input({request(1, 2, 3, fa::kNoAddrs), repeat, request(1, 2, 3),
+               request(1, 2, 3, fa::kTick)}));
+  std::vector<Record> flood;
+  for (int i = 0; i < 12; ++i) {
+    flood.push_back(request(2, 3, 6, i % 4 == 3 ? fa::kTick : 0));
+  }
+  Write(dir, "reply_flood", input(flood));
+  std::vector<Record> spread;  // three sources at their limit together pass the global one
+  for (int i = 0; i < 12; ++i) {
+    spread.push_back(request(1, 2, 3, static_cast<uint8_t>((i % 3) << fa::kSourceShift)));
+  }
+  Write(dir, "global_reply_limit", input(spread));
+  std::vector<Record> rate(51, request(1, 2, 3));  // key 2 allows 50 a second
+  Write(dir, "key_rate", input(rate));
+  std::vector<Record> v6_rate(21, request(2, 3, 2, v6));  // the /64 allows 20 a second
+  Write(dir, "source_rate", input(v6_rate));
+  std::vector<uint8_t> zero_sender = sealed;
+  std::fill(zero_sender.begin() + 6, zero_sender.begin() + 6 + kKeyLen, 0);
+  Write(dir, "zero_sender", input({{0, zero_sender}}));
+  Write(dir, "not_request", input({{1, EncodeDisco(Ping{})}, {2, {0x08, 0x01}}}));
+}
 
 }  // namespace
 
@@ -178,6 +248,7 @@ int GenerateCorpus(int argc, char** argv) {
   for (const auto& [name, text] : text_seeds) {
     Write(corpus / "fuzz_text", name, Bytes(text));
   }
+  WriteAllocatorSeeds(corpus / "fuzz_allocator");
   return 0;
 }
 

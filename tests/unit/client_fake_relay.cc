@@ -131,6 +131,12 @@ void FakeRelay::HandleControl(std::span<const uint8_t> pkt, const AddrPort& from
     return;
   }
   ++counters_.allocation_requests;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!allocation_nonces_.insert(DiscoWrapperNonce(pkt)).second) {
+      ++counters_.allocation_nonce_reuses;
+    }
+  }
   if (!options_.answer_allocations) {
     return;
   }

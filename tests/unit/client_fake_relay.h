@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct FakeRelayOptions {
 
 struct FakeRelayCounters {
   std::atomic<uint64_t> allocation_requests{0};
+  // Requests whose nonce an earlier request had: a real relay refuses them as replays.
+  std::atomic<uint64_t> allocation_nonce_reuses{0};
   std::atomic<uint64_t> allocation_responses{0};
   std::atomic<uint64_t> binds{0};
   std::atomic<uint64_t> challenges{0};
@@ -94,6 +97,7 @@ class FakeRelay {
   uint32_t vni_;                            // the current endpoint's; guarded by mu_
   uint64_t lamport_id_;                     // guarded by mu_
   int dropped_requests_ = 0;
+  std::set<DiscoNonce> allocation_nonces_;  // guarded by mu_
   uint64_t data_seen_ = 0;
 
   std::atomic<bool> stop_{false};

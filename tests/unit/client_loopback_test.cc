@@ -178,6 +178,8 @@ TEST_F(LoopbackTest, AllocateTimesOutNamingTheAddress) {
                          " after 400ms"));
   EXPECT_EQ(stats.requests_sent, 2u);  // the first and exactly one resend
   EXPECT_EQ(relay.counters().allocation_requests.load(), 2u);
+  // The resend is sealed afresh: a relay with replay protection answers it.
+  EXPECT_EQ(relay.counters().allocation_nonce_reuses.load(), 0u);
 }
 
 TEST_F(LoopbackTest, BothSidesGetTheSameEndpoint) {

@@ -39,17 +39,28 @@ class AllocatorTest : public ::testing::Test {
     MakeAllocator({});
   }
 
-  void MakeAllocator(const RegistryConfig& rc) {
+  AllocatorConfig Config() const {
+    return AllocatorConfig{
+        .control_key = control_,
+        .server_disco_key = server_,
+        .bind_lifetime = absl::Seconds(30),
+        .steady_state_lifetime = absl::Minutes(5),
+    };
+  }
+
+  void MakeAllocator(const RegistryConfig& rc) { MakeAllocator(rc, Config()); }
+  void MakeAllocator(const RegistryConfig& rc, const AllocatorConfig& config) {
     allocator_.reset();
     registry_ = std::make_unique<Registry>(rc, &lamport_);
-    allocator_ = std::make_unique<Allocator>(
-        AllocatorConfig{
-            .control_key = control_,
-            .server_disco_key = server_,
-            .bind_lifetime = absl::Seconds(30),
-            .steady_state_lifetime = absl::Minutes(5),
-        },
-        &policy_, registry_.get());
+    allocator_ = std::make_unique<Allocator>(config, &policy_, registry_.get());
+  }
+
+  // The refusal of a request handled from `source` at `now`, or nullopt when it was answered.
+  std::optional<Refusal> RefusalOf(const std::vector<uint8_t>& datagram, const AddrPort& source,
+                                   absl::Time now = kT0) {
+    AllocatorResult r = allocator_->Handle(datagram, source, now, relay_addrs_);
+    EXPECT_EQ(r.refusal.has_value(), r.reply.empty());
+    return r.refusal;
   }
 
   // A request as a client would send it: the cleartext sealed to `to` by `from`.
@@ -221,7 +232,10 @@ TEST_F(AllocatorTest, OpenFailed) {
   req = Request(a_, a_.pub, b_.pub, 1);
   std::copy(b_.pub.bytes.begin(), b_.pub.bytes.end(), req.begin() + 6);
   ExpectRefused(req, Refusal::kOpenFailed);
-  EXPECT_EQ(allocator_->shared_key_cache_entries(), 0u);
+  // The allowed senders' keys are kept even though no box opened: junk naming an allowed key
+  // costs one X25519 per key, and the cache holds allowed keys only.
+  EXPECT_EQ(allocator_->shared_key_cache_entries(), 2u);
+  EXPECT_EQ(allocator_->stats().key_agreements, 2u);
 }
 
 TEST_F(AllocatorTest, ParseFailed) {
@@ -268,7 +282,8 @@ TEST_F(AllocatorTest, KeyIsServerKey) {
 
 TEST_F(AllocatorTest, SenderNotInPair) {
   ExpectRefused(Request(d_, a_.pub, b_.pub, 1), Refusal::kSenderNotInPair);
-  ExpectRefused(Request(c_, a_.pub, b_.pub, 1), Refusal::kSenderNotInPair);
+  // A sender the policy does not know is refused before its box is opened.
+  ExpectRefused(Request(c_, a_.pub, b_.pub, 1), Refusal::kNotAllowed);
 }
 
 TEST_F(AllocatorTest, NotAllowed) {
@@ -377,6 +392,201 @@ TEST_F(AllocatorTest, RateQuotasRefillOverTime) {
   EXPECT_EQ(*r.refusal, Refusal::kSourceRate);
 }
 
+// A wrapper naming `sender` whose box is random bytes: what a flood of junk looks like.
+std::vector<uint8_t> Junk(const DiscoKey& sender, size_t box_len = 100) {
+  std::vector<uint8_t> d(kDiscoHeaderLen + kDiscoNonceLen + box_len);
+  std::copy(kDiscoMagic.begin(), kDiscoMagic.end(), d.begin());
+  std::copy(sender.bytes.begin(), sender.bytes.end(), d.begin() + kDiscoMagic.size());
+  for (size_t i = kDiscoHeaderLen; i < d.size(); ++i) {
+    d[i] = static_cast<uint8_t>(i * 37 + 11);
+  }
+  return d;
+}
+
+TEST_F(AllocatorTest, UnknownSenderIsRefusedWithNoCrypto) {
+  // A garbage box from a key the policy does not know: refused for the key, never opened.
+  ExpectRefused(Junk(c_.pub), Refusal::kNotAllowed);
+  // Thousands of distinct unknown keys, some with well-formed requests sealed to us.
+  for (int i = 0; i < 2000; ++i) {
+    const DiscoKeyPair stranger = GenerateKeyPair();
+    const std::vector<uint8_t> d =
+        i % 2 == 0 ? Junk(stranger.pub) : Request(stranger, stranger.pub, a_.pub, 1);
+    ASSERT_EQ(RefusalOf(d, source_), Refusal::kNotAllowed) << i;
+  }
+  // A low-order sender key is not in the policy either (no scalar multiplication to find out).
+  DiscoKey low_order;
+  low_order.bytes[0] = 1;
+  ExpectRefused(Junk(low_order), Refusal::kNotAllowed);
+  EXPECT_EQ(allocator_->stats().key_agreements, 0u);
+  EXPECT_EQ(allocator_->stats().box_opens, 0u);
+  EXPECT_EQ(allocator_->shared_key_cache_entries(), 0u);
+  EXPECT_EQ(allocator_->replay_cache_entries(), 0u);
+  // Junk naming an allowed key costs one X25519 for that key, then only box opens.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(RefusalOf(Junk(a_.pub, 100 + i), source_), Refusal::kOpenFailed);
+  }
+  EXPECT_EQ(allocator_->stats().key_agreements, 1u);
+  EXPECT_EQ(allocator_->stats().box_opens, 10u);
+  EXPECT_EQ(allocator_->replay_cache_entries(), 0u);  // nothing authenticated
+  // and the legitimate client then costs no X25519 for its own key.
+  EXPECT_FALSE(RefusalOf(Request(a_, a_.pub, b_.pub, 1), source_).has_value());
+  EXPECT_EQ(allocator_->stats().key_agreements, 1u);
+}
+
+TEST_F(AllocatorTest, ReplayedRequestGetsNoSecondReply) {
+  const std::vector<uint8_t> req = Request(a_, a_.pub, b_.pub, 1);
+  EXPECT_FALSE(RefusalOf(req, source_).has_value());
+  // The same sealed bytes again, from the client's address or a spoofed one.
+  EXPECT_EQ(RefusalOf(req, source_), Refusal::kReplay);
+  EXPECT_EQ(RefusalOf(req, *ParseAddrPort("192.0.2.99:7")), Refusal::kReplay);
+  EXPECT_EQ(RefusalOf(req, source_, kT0 + absl::Seconds(90)), Refusal::kReplay);
+  // A client's retry is sealed afresh (client/allocate.cc) and answered.
+  EXPECT_FALSE(RefusalOf(Request(a_, a_.pub, b_.pub, 1), source_).has_value());
+  // A refused request is remembered too: its replay does not get the answer it was refused.
+  const std::vector<uint8_t> early = Request(b_, a_.pub, b_.pub, 2);
+  AllocatorResult away = allocator_->Handle(early, source_, kT0, {});
+  ASSERT_EQ(away.refusal, Refusal::kNoAddrPorts);
+  EXPECT_EQ(RefusalOf(early, source_), Refusal::kReplay);
+  // Past the window the cache forgets (the reply limits bound what that allows).
+  EXPECT_FALSE(RefusalOf(req, source_, kT0 + absl::Minutes(3)).has_value());
+}
+
+TEST_F(AllocatorTest, ReplaysNeitherSpendRateTokensNorEnterFromForgeries) {
+  policy_ = *Policy::Parse(
+      "allow " + FormatDiscoKey(a_.pub) + " rate=2/s\n" + FormatDiscoKey(b_.pub) + "\n", "test");
+  const std::vector<uint8_t> req = Request(a_, a_.pub, b_.pub, 1);
+  EXPECT_FALSE(RefusalOf(req, source_).has_value());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(RefusalOf(req, source_), Refusal::kReplay);
+  }
+  // The second token of the burst is still there for the client's next request.
+  EXPECT_FALSE(RefusalOf(Request(a_, a_.pub, b_.pub, 2), source_).has_value());
+  EXPECT_EQ(RefusalOf(Request(a_, a_.pub, b_.pub, 3), source_), Refusal::kKeyRate);
+
+  // A forgery reusing a genuine request's nonce does not get that request refused later.
+  const std::vector<uint8_t> genuine = Request(b_, a_.pub, b_.pub, 4);
+  std::vector<uint8_t> forged = genuine;
+  forged.back() ^= 1;
+  EXPECT_EQ(RefusalOf(forged, source_), Refusal::kOpenFailed);
+  EXPECT_FALSE(RefusalOf(genuine, source_).has_value());
+}
+
+TEST_F(AllocatorTest, ReplayCacheMemoryIsBounded) {
+  AllocatorConfig config = Config();
+  config.replay.capacity = 4;
+  MakeAllocator({}, config);
+  std::vector<std::vector<uint8_t>> sent;
+  for (uint32_t g = 1; g <= 10; ++g) {
+    sent.push_back(Request(a_, a_.pub, b_.pub, g));
+    ASSERT_FALSE(RefusalOf(sent.back(), source_).has_value()) << g;
+    EXPECT_LE(allocator_->replay_cache_entries(), 4u);
+  }
+  // The last four are remembered; the oldest were evicted (first in, first out).
+  EXPECT_EQ(RefusalOf(sent[9], source_), Refusal::kReplay);
+  EXPECT_EQ(RefusalOf(sent[6], source_), Refusal::kReplay);
+  EXPECT_FALSE(RefusalOf(sent[0], source_).has_value());
+}
+
+TEST_F(AllocatorTest, RepliesAreLimitedPerDestinationAndGlobally) {
+  AllocatorConfig config = Config();
+  config.reply_limits.per_destination = {.per_second = 2, .burst = 2};
+  config.reply_limits.global = {.per_second = 3, .burst = 3};
+  MakeAllocator({}, config);
+  const AddrPort v6_a = *ParseAddrPort("[2001:db8:0:1::a]:1000");
+  const AddrPort v6_b = *ParseAddrPort("[2001:db8:0:1::b]:2000");  // the same /64
+  const AddrPort v4 = *ParseAddrPort("198.51.100.20:3000");
+  const AddrPort v4_other = *ParseAddrPort("198.51.100.21:3000");
+  uint32_t g = 0;
+  auto next = [&] { return Request(a_, a_.pub, b_.pub, ++g); };
+
+  EXPECT_FALSE(RefusalOf(next(), v6_a).has_value());
+  EXPECT_FALSE(RefusalOf(next(), v6_b).has_value());
+  // Two replies to that /64 in this second, whichever host in it asks.
+  EXPECT_EQ(RefusalOf(next(), v6_a), Refusal::kReplyRateDest);
+  EXPECT_EQ(RefusalOf(next(), v6_b), Refusal::kReplyRateDest);
+  // A refusal of one destination did not spend the global budget: one reply left.
+  EXPECT_FALSE(RefusalOf(next(), v4).has_value());
+  EXPECT_EQ(RefusalOf(next(), v4_other), Refusal::kReplyRateGlobal);
+  // No endpoint is created for a request whose reply is refused.
+  EXPECT_EQ(RefusalOf(Request(a_, a_.pub, d_.pub, 1), v4_other), Refusal::kReplyRateGlobal);
+  EXPECT_EQ(registry_->FindByPair(SortedPair(a_.pub, d_.pub)), nullptr);
+  // Half a second refills 1.5 global tokens and one per destination.
+  const absl::Time later = kT0 + absl::Milliseconds(500);
+  EXPECT_FALSE(RefusalOf(next(), v4_other, later).has_value());
+  EXPECT_EQ(RefusalOf(next(), v6_a, later + absl::Milliseconds(100)), Refusal::kReplyRateGlobal);
+}
+
+TEST_F(AllocatorTest, DefaultReplyLimitsServeABusyNatButNotAFlood) {
+  // 100 clients behind one address starting at once all get their reply (the default burst);
+  // the 101st request to that address in the same instant does not.
+  std::vector<DiscoKeyPair> peers;
+  std::string text = FormatDiscoKey(a_.pub) + "\n";
+  for (int i = 0; i < 101; ++i) {
+    peers.push_back(GenerateKeyPair());
+    text += FormatDiscoKey(peers.back().pub) + "\n";
+  }
+  policy_ = *Policy::Parse(text, "test");
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_FALSE(RefusalOf(Request(peers[i], peers[i].pub, a_.pub, 1), source_).has_value()) << i;
+  }
+  EXPECT_EQ(RefusalOf(Request(peers[100], peers[100].pub, a_.pub, 1), source_),
+            Refusal::kReplyRateDest);
+  // The refill (50 a second) serves the next one 20 ms later.
+  EXPECT_FALSE(RefusalOf(Request(peers[100], peers[100].pub, a_.pub, 2), source_,
+                         kT0 + absl::Milliseconds(20))
+                   .has_value());
+}
+
+TEST_F(AllocatorTest, ReloadDropsTheCachedSharedKeysOfRemovedKeys) {
+  ASSERT_FALSE(Handle(Request(a_, a_.pub, b_.pub, 1)).refusal.has_value());
+  ASSERT_FALSE(Handle(Request(d_, a_.pub, d_.pub, 1)).refusal.has_value());
+  ASSERT_FALSE(Handle(Request(b_, a_.pub, b_.pub, 2)).refusal.has_value());
+  EXPECT_EQ(allocator_->shared_key_cache_entries(), 3u);
+  EXPECT_EQ(allocator_->stats().key_agreements, 3u);
+
+  // d is removed; the owner tells the allocator (ControlServer::ReloadPolicy does).
+  policy_ = *Policy::Parse(FormatDiscoKey(a_.pub) + "\n" + FormatDiscoKey(b_.pub) + "\n", "test");
+  allocator_->PolicyChanged();
+  EXPECT_EQ(allocator_->shared_key_cache_entries(), 2u);
+  ExpectRefused(Request(d_, a_.pub, d_.pub, 2), Refusal::kNotAllowed);
+  // Keys still allowed keep theirs: no new X25519.
+  EXPECT_FALSE(Handle(Request(a_, a_.pub, b_.pub, 3)).refusal.has_value());
+  EXPECT_EQ(allocator_->stats().key_agreements, 3u);
+
+  // A policy replaced without telling the allocator is noticed at the next request.
+  policy_ = *Policy::Parse(FormatDiscoKey(a_.pub) + "\n", "test");
+  ExpectRefused(Junk(c_.pub), Refusal::kNotAllowed);
+  EXPECT_EQ(allocator_->shared_key_cache_entries(), 1u);
+  // A key allowed again is computed afresh on its first request.
+  policy_ = *Policy::Parse(FormatDiscoKey(a_.pub) + "\n" + FormatDiscoKey(d_.pub) + "\n", "test");
+  EXPECT_FALSE(Handle(Request(d_, a_.pub, d_.pub, 3)).refusal.has_value());
+  EXPECT_EQ(allocator_->stats().key_agreements, 4u);
+  EXPECT_EQ(allocator_->shared_key_cache_entries(), 2u);
+}
+
+TEST_F(AllocatorTest, IPv6SourceQuotasCountSlash64s) {
+  const DiscoKeyPair e = GenerateKeyPair();
+  const DiscoKeyPair f = GenerateKeyPair();
+  policy_ = *Policy::Parse(
+      FormatDiscoKey(a_.pub) + "\n" + FormatDiscoKey(b_.pub) + "\n" + FormatDiscoKey(d_.pub) +
+          "\n" + FormatDiscoKey(e.pub) + "\n" + FormatDiscoKey(f.pub) + "\n" +
+          "source 2001:db8::/32 max_sessions=1\n" + "source 2001:db8:ffff::/48 rate=1/s\n",
+      "test");
+  const AddrPort host1 = *ParseAddrPort("[2001:db8:0:1::1]:1");
+  const AddrPort host2 = *ParseAddrPort("[2001:db8:0:1:ffff::2]:1");  // the same /64
+  const AddrPort other64 = *ParseAddrPort("[2001:db8:0:2::1]:1");
+  EXPECT_FALSE(RefusalOf(Request(a_, a_.pub, b_.pub, 1), host1).has_value());
+  EXPECT_EQ(RefusalOf(Request(d_, d_.pub, e.pub, 1), host2), Refusal::kSourceSessions);
+  EXPECT_FALSE(RefusalOf(Request(d_, d_.pub, e.pub, 1), other64).has_value());
+  EXPECT_EQ(registry_->SessionsFromSource(*ParseIp("2001:db8:0:1::77")), 1u);
+
+  // Rates too: one request a second per /64, whichever host sends it.
+  EXPECT_FALSE(RefusalOf(Request(a_, a_.pub, f.pub, 1), *ParseAddrPort("[2001:db8:ffff:5::1]:1")));
+  EXPECT_EQ(RefusalOf(Request(a_, a_.pub, f.pub, 2), *ParseAddrPort("[2001:db8:ffff:5::2]:1")),
+            Refusal::kSourceRate);
+  EXPECT_FALSE(RefusalOf(Request(a_, a_.pub, f.pub, 3), *ParseAddrPort("[2001:db8:ffff:6::2]:1")));
+}
+
 TEST_F(AllocatorTest, RefusalNamesAreUniqueLabels) {
   std::set<std::string> names;
   for (size_t i = 0; i < kRefusalCount; ++i) {
@@ -387,6 +597,9 @@ TEST_F(AllocatorTest, RefusalNamesAreUniqueLabels) {
   }
   EXPECT_EQ(names.size(), kRefusalCount);
   EXPECT_EQ(RefusalName(Refusal::kNotAllowed), "not_allowed");
+  EXPECT_EQ(RefusalName(Refusal::kReplay), "replay");
+  EXPECT_EQ(RefusalName(Refusal::kReplyRateDest), "reply_rate_dest");
+  EXPECT_EQ(RefusalName(Refusal::kReplyRateGlobal), "reply_rate_global");
 }
 
 }  // namespace
