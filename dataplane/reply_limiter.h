@@ -9,56 +9,49 @@
 // host controls a /64), optionally narrowed by a salt (the VNI, for Challenges: Binds for one
 // session cannot use up the Challenges another session's client needs).
 //
-// The per-destination buckets are a fixed array indexed by a seeded hash, not a map: memory is
-// constant whatever is sent, nothing is allocated, evicted or scanned per packet, and
-// destinations that share a bucket share its budget. Main lcore only.
+// The per-destination buckets are a fixed table indexed by a seeded hash, not a map (the same
+// buckets as control's limits, proto/token_bucket.h): memory is constant whatever is sent,
+// nothing is allocated, evicted or scanned per packet, and destinations that share a bucket
+// share its budget. Main lcore only.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "dataplane/drop_reasons.h"
 #include "proto/addr.h"
+#include "proto/source_block.h"
+#include "proto/token_bucket.h"
 
 namespace dprelay {
 
-// A token bucket on a millisecond clock: `rate` tokens a second, at most `burst` stored.
-class TokenBucket {
- public:
-  TokenBucket(uint32_t rate, uint32_t burst) : rate_(rate), burst_(burst) {}
-  // Takes one token if there is one.
-  bool Take(uint64_t now_ns);
-
- private:
-  uint32_t rate_;
-  uint32_t burst_;
-  uint64_t tokens_milli_ = 0;  // thousandths of a token
-  uint64_t updated_ms_ = 0;
-  bool started_ = false;  // a new bucket starts full
-};
-
-// Per-destination buckets in a fixed hashed table.
+// Per-destination buckets in a fixed hashed table (proto/token_bucket.h), keyed by the
+// destination's block (proto/source_block.h) and a salt.
 class DestinationLimiter {
  public:
-  DestinationLimiter(uint32_t rate, uint32_t burst, uint32_t buckets_log2);
+  DestinationLimiter(uint32_t rate, uint32_t burst, uint32_t buckets_log2)
+      : rate_{.per_second = rate, .burst = burst}, table_(buckets_log2) {}
 
   // True if an answer to `dst` (with `salt`) may go now, and takes a token.
-  bool Allow(const IpAddr& dst, uint32_t salt, uint64_t now_ns);
-  size_t buckets() const { return buckets_.size(); }
-
-  // The bucket key of a destination: the address, or its /64 for IPv6 (exposed for tests).
-  static IpAddr DestinationKey(const IpAddr& dst);
+  bool Allow(const IpAddr& dst, uint32_t salt, uint64_t now_ns) {
+    return table_.BucketOf(Key{SourceBlock(dst), salt})
+        .Take(rate_, static_cast<uint32_t>(now_ns / 1'000'000));
+  }
+  size_t buckets() const { return table_.slots(); }
 
  private:
-  struct Bucket {
-    uint32_t tokens_milli = 0;  // thousandths of a token
-    uint32_t updated_ms = 0;    // last refill, ms on the caller's clock (wraps: differences)
+  struct Key {
+    IpAddr block;
+    uint32_t salt;
+    template <typename H>
+    friend H AbslHashValue(H h, const Key& k) {
+      return H::combine(std::move(h), k.block, k.salt);
+    }
   };
-  const uint32_t rate_;
-  const uint32_t burst_;
-  std::vector<Bucket> buckets_;
-  std::vector<uint8_t> used_;  // 0: the bucket was never filled (starts full)
+  const TokenRate rate_;
+  TokenBucketTable<Key> table_;
 };
 
 // One kind of answer: its per-destination and global limits and their drop reasons.
@@ -102,6 +95,7 @@ class ReplyLimiter {
  private:
   const ReplyLimit limit_;
   DestinationLimiter per_dest_;
+  const TokenRate global_rate_;
   TokenBucket global_;
 };
 
