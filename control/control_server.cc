@@ -215,7 +215,7 @@ absl::Status ControlServer::Run(int stop_fd) {
       link_.OnEvents(fds[2].revents, now);
     }
     if (admin_ != nullptr) {
-      admin_->OnEvents(fds, admin_first);
+      admin_->OnEvents(fds, admin_first, now);
       admin_->ExpireIdle(now);
     }
     if (health_ != nullptr) {
