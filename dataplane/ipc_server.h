@@ -8,15 +8,18 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "net/unique_fd.h"
+#include "net/unix_socket.h"
 #include "proto/ipc.h"
 
 namespace dprelay {
 
 class IpcServer {
  public:
-  // Creates the socket file (its directory too), replacing a stale one. Error names the path.
+  // Creates the socket file securely (net/unix_socket.h: mode 0600 from its creation, a
+  // trusted directory, created if missing; only a stale socket of ours is replaced). Errors
+  // name the flag and path.
   static absl::StatusOr<std::unique_ptr<IpcServer>> Listen(const std::string& path);
-  ~IpcServer();
   IpcServer(const IpcServer&) = delete;
   IpcServer& operator=(const IpcServer&) = delete;
 
@@ -27,16 +30,15 @@ class IpcServer {
   // Sends to the connected control process; silently nothing when none is connected (it
   // resynchronises when it connects).
   void Send(const ipc::Message& msg);
-  bool connected() const { return conn_fd_ >= 0; }
+  bool connected() const { return conn_fd_.valid(); }
   uint64_t bad_messages() const { return bad_messages_; }
 
  private:
-  IpcServer(int listen_fd, std::string path) : listen_fd_(listen_fd), path_(std::move(path)) {}
+  explicit IpcServer(net::UnixListener listener) : listener_(std::move(listener)) {}
   void CloseConnection();
 
-  int listen_fd_;
-  int conn_fd_ = -1;
-  std::string path_;
+  net::UnixListener listener_;  // the socket file goes with it
+  net::UniqueFd conn_fd_;
   uint64_t bad_messages_ = 0;
 };
 
