@@ -10,9 +10,7 @@
 namespace dprelay::control {
 namespace {
 
-// Admin clients are a root operator's dprelayctl: a handful at a time is plenty, and a bound
-// keeps a stuck script from exhausting descriptors.
-constexpr size_t kMaxConnections = 32;
+// Connections waiting for accept.
 constexpr int kListenBacklog = 16;
 
 }  // namespace
@@ -44,12 +42,13 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Listen(const std::stri
       net::StreamServerConfig{
           .terminator = "\n",
           .max_request_len = kMaxAdminRequestLen,
-          .request_timeout = kRequestTimeout,
+          .header_timeout = kHeaderTimeout,
           .max_connections = kMaxConnections,
+          .max_per_source = kMaxPerUid,
           .busy_response =
               FormatAdminResponse(absl::ResourceExhaustedError("too many admin clients")),
       },
-      std::move(on_request));
+      net::SourceByUid, std::move(on_request));
   return std::unique_ptr<AdminServer>(new AdminServer(std::move(listener->file), std::move(server)));
 }
 

@@ -26,8 +26,9 @@ class AdminServer {
   using Reply = std::function<void(const absl::StatusOr<std::string>& body)>;
   using Handler = std::function<void(const AdminRequest& request, Reply reply)>;
 
-  // Creates the socket (and its directory, 0755) with mode 0600, replacing a stale socket
-  // file. Errors name the path.
+  // Creates the socket securely (net/unix_socket.h: mode 0600 from bind, in a trusted
+  // directory created 0755 if missing, replacing only a stale socket of ours). Errors name the
+  // flag and path.
   static absl::StatusOr<std::unique_ptr<AdminServer>> Listen(const std::string& path,
                                                              Handler handler);
   AdminServer(const AdminServer&) = delete;
@@ -40,13 +41,21 @@ class AdminServer {
     server_->OnEvents(fds, first, now);
   }
 
-  // Closes connections that have not sent a complete request within kRequestTimeout of
+  // Closes connections that have not sent a complete request within kHeaderTimeout of
   // connecting, so a stuck client cannot hold a slot for ever.
   void ExpireIdle(absl::Time now) { server_->ExpireIdle(now); }
-  static constexpr absl::Duration kRequestTimeout = absl::Seconds(10);
+
+  // dprelayctl writes its one line right after connecting.
+  static constexpr absl::Duration kHeaderTimeout = absl::Seconds(2);
+  // Admin clients are an operator's dprelayctl and scripts: a handful at a time is plenty,
+  // and the bounds keep a stuck script (or another local user, if the socket's mode is
+  // widened) from exhausting descriptors or locking the others out.
+  static constexpr size_t kMaxConnections = 32;
+  static constexpr size_t kMaxPerUid = 8;
 
   const std::string& path() const { return socket_file_.path(); }
   size_t connections() const { return server_->connections(); }
+  const net::StreamCounters& counters() const { return server_->counters(); }
 
  private:
   AdminServer(net::SocketFile socket_file, std::unique_ptr<net::StreamServer> server)

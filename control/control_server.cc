@@ -414,6 +414,12 @@ void ControlServer::UpdateMetrics(absl::Time now) {
     return true;
   });
   s.dataplane_up = link_.ready();
+  if (health_ != nullptr) {
+    s.health_connections = health_->counters();
+  }
+  if (admin_ != nullptr) {
+    s.admin_connections = admin_->counters();
+  }
   if (metrics_ != nullptr) {
     metrics_->UpdateControl(s);
   }

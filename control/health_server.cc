@@ -9,9 +9,7 @@
 namespace dprelay::control {
 namespace {
 
-// Load balancers probe from a few addresses every few seconds; a bound keeps a flood of
-// connections from exhausting descriptors.
-constexpr size_t kMaxConnections = 64;
+// Connections waiting for accept; what overflows is retried by the client's TCP.
 constexpr int kListenBacklog = 64;
 
 std::string Response(int code, const std::string& status, const std::string& body, bool head) {
@@ -70,10 +68,11 @@ absl::StatusOr<std::unique_ptr<HealthServer>> HealthServer::Listen(const AddrPor
                                                     net::StreamServerConfig{
                                                         .terminator = "\r\n\r\n",
                                                         .max_request_len = kMaxRequestHead,
-                                                        .request_timeout = kRequestTimeout,
+                                                        .header_timeout = kHeaderTimeout,
                                                         .max_connections = kMaxConnections,
+                                                        .max_per_source = kMaxPerSource,
                                                     },
-                                                    std::move(handler));
+                                                    net::SourceByAddress, std::move(handler));
   return std::unique_ptr<HealthServer>(new HealthServer(listener->port, std::move(server)));
 }
 

@@ -42,15 +42,23 @@ class HealthServer {
   void OnEvents(const std::vector<pollfd>& fds, size_t first, absl::Time now) {
     server_->OnEvents(fds, first, now);
   }
-  // Closes connections whose request is not complete kRequestTimeout after they connected.
+  // Closes connections whose request is not complete kHeaderTimeout after they connected.
   void ExpireIdle(absl::Time now) { server_->ExpireIdle(now); }
 
-  static constexpr absl::Duration kRequestTimeout = absl::Seconds(5);
+  // A checker sends its request at once (an NLB times out a check after 2-10 s): two seconds
+  // for the whole head is generous, and is how long an idle connection can hold a slot.
+  static constexpr absl::Duration kHeaderTimeout = absl::Seconds(2);
   // Health checkers send a few hundred bytes; anything longer is not one.
   static constexpr size_t kMaxRequestHead = 4096;
+  // A bound on descriptors for a flood of connections; legitimate checkers (an NLB probes
+  // from one address per node, one connection at a time) hold a handful at once.
+  static constexpr size_t kMaxConnections = 64;
+  // Per client IPv4 address or IPv6 /64 (net::SourceByAddress); well above a checker's one.
+  static constexpr size_t kMaxPerSource = 8;
 
   uint16_t port() const { return port_; }
   size_t connections() const { return server_->connections(); }
+  const net::StreamCounters& counters() const { return server_->counters(); }
 
  private:
   HealthServer(uint16_t port, std::unique_ptr<net::StreamServer> server)

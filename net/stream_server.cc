@@ -2,8 +2,14 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "net/peer_cred.h"
+#include "proto/addr.h"
 
 namespace dprelay::net {
 namespace {
@@ -13,9 +19,29 @@ constexpr size_t kReadChunk = 1024;
 
 }  // namespace
 
-StreamServer::StreamServer(UniqueFd listen_fd, StreamServerConfig config, Handler handler)
+std::string SourceByAddress(int /*fd*/, const sockaddr_storage& peer, socklen_t len) {
+  absl::StatusOr<AddrPort> addr = FromSockaddr(reinterpret_cast<const sockaddr*>(&peer), len);
+  if (!addr.ok()) {
+    return "";
+  }
+  IpAddr ip = addr->ip.Unmapped();
+  if (ip.is_v6()) {
+    std::fill(ip.bytes.begin() + 8, ip.bytes.end(), 0);
+    return absl::StrCat(FormatIp(ip), "/64");
+  }
+  return FormatIp(ip);
+}
+
+std::string SourceByUid(int fd, const sockaddr_storage& /*peer*/, socklen_t /*len*/) {
+  absl::StatusOr<PeerCred> cred = GetPeerCred(fd);
+  return cred.ok() ? absl::StrCat("uid ", cred->uid) : "";
+}
+
+StreamServer::StreamServer(UniqueFd listen_fd, StreamServerConfig config, SourceFn source,
+                           Handler handler)
     : listen_fd_(std::move(listen_fd)),
       config_(std::move(config)),
+      source_(std::move(source)),
       handler_(std::move(handler)),
       self_(std::make_shared<StreamServer*>(this)) {}
 
@@ -56,24 +82,68 @@ void StreamServer::OnEvents(const std::vector<pollfd>& fds, size_t first, absl::
 }
 
 void StreamServer::Accept(absl::Time now) {
-  while (true) {
-    UniqueFd fd(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  // At most a server's worth per wake-up, so a connection flood cannot hold the loop: the
+  // rest wait in the backlog for the next poll.
+  for (size_t i = 0; i < config_.max_connections; ++i) {
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof(peer);
+    UniqueFd fd(accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                        SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) {
       return;  // EAGAIN, or a connection aborted before we got to it
     }
-    if (conns_.size() >= config_.max_connections) {
-      Refuse(std::move(fd));
+    std::string source = source_(fd.get(), peer, peer_len);
+    if (source.empty()) {
+      Refuse(std::move(fd), StreamCounter::kNoSource);
       continue;
     }
-    conns_.emplace(next_id_++, Conn{.fd = std::move(fd), .accepted_at = now});
+    if (std::optional<StreamCounter> refused = Admit(source); refused.has_value()) {
+      Refuse(std::move(fd), *refused);
+      continue;
+    }
+    ++per_source_[source];
+    Count(StreamCounter::kAccepted);
+    conns_.emplace(next_id_++,
+                   Conn{.fd = std::move(fd), .source = std::move(source), .accepted_at = now});
   }
 }
 
-void StreamServer::Refuse(UniqueFd fd) {
+std::optional<StreamCounter> StreamServer::Admit(const std::string& source) {
+  auto mine = per_source_.find(source);
+  const size_t held = mine == per_source_.end() ? 0 : mine->second;
+  if (held >= config_.max_per_source) {
+    return StreamCounter::kRefusedSourceCap;
+  }
+  if (conns_.size() < config_.max_connections) {
+    return std::nullopt;
+  }
+  const auto top = std::max_element(per_source_.begin(), per_source_.end(),
+                                    [](const auto& a, const auto& b) { return a.second < b.second; });
+  if (top == per_source_.end() || top->second <= held) {
+    return StreamCounter::kRefusedTotalCap;  // every source holds as many as the newcomer
+  }
+  // conns_ iterates oldest first.
+  for (const auto& [id, conn] : conns_) {
+    if (conn.source == top->first) {
+      Close(id);
+      Count(StreamCounter::kEvicted);
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
+void StreamServer::Refuse(UniqueFd fd, StreamCounter why) {
+  Count(why);
   if (!config_.busy_response.empty()) {
     send(fd.get(), config_.busy_response.data(), config_.busy_response.size(),
          MSG_DONTWAIT | MSG_NOSIGNAL);
   }
+}
+
+size_t StreamServer::connections_from(const std::string& source) const {
+  auto it = per_source_.find(source);
+  return it == per_source_.end() ? 0 : it->second;
 }
 
 void StreamServer::Read(uint64_t id) {
@@ -98,6 +168,7 @@ void StreamServer::Read(uint64_t id) {
     request.text = std::string_view(conn.in).substr(0, end);
   } else if (end != std::string::npos || conn.in.size() > config_.max_request_len) {
     request.too_long = true;
+    Count(StreamCounter::kTooLong);
   } else {
     if (eof) {
       Close(id);  // gone before a complete request (a TCP-only health check does this)
@@ -140,17 +211,28 @@ void StreamServer::Write(uint64_t id) {
   Close(id);  // one request per connection: EOF ends the response
 }
 
-void StreamServer::Close(uint64_t id) { conns_.erase(id); }
+void StreamServer::Close(uint64_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) {
+    return;
+  }
+  auto held = per_source_.find(it->second.source);
+  if (held != per_source_.end() && --held->second == 0) {
+    per_source_.erase(held);
+  }
+  conns_.erase(it);
+}
 
 void StreamServer::ExpireIdle(absl::Time now) {
   std::vector<uint64_t> late;
   for (const auto& [id, conn] : conns_) {
-    if (!conn.requested && now - conn.accepted_at > config_.request_timeout) {
+    if (!conn.requested && now - conn.accepted_at > config_.header_timeout) {
       late.push_back(id);
     }
   }
   for (uint64_t id : late) {
     Close(id);
+    Count(StreamCounter::kHeaderTimeout);
   }
 }
 
