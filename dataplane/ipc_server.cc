@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "net/peer_cred.h"
 #include "proto/log.h"
 
 namespace dprelay {
@@ -35,6 +36,16 @@ void IpcServer::CloseConnection() { conn_fd_.Reset(); }
 void IpcServer::Poll(const std::function<void()>& on_connect,
                      const std::function<void(ipc::Message&&)>& on_message) {
   net::UniqueFd fd(accept4(listener_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (fd.valid()) {
+    // Control sends installs with session keys and is obeyed: it must be root or our uid. The
+    // socket is 0600, so only a widened mode (or a mistaken directory) lets anyone else here.
+    if (absl::Status peer = net::CheckTrustedPeer(fd.get()); !peer.ok()) {
+      ++refused_peers_;
+      DPRELAY_LOG_ERROR("ipc %s: refusing a control connection: %s", listener_.file.path(),
+                        peer.message());
+      fd.Reset();
+    }
+  }
   if (fd.valid()) {
     if (conn_fd_.valid()) {
       DPRELAY_LOG_INFO("ipc: a new control connection replaces the old one");

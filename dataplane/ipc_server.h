@@ -1,6 +1,7 @@
 // The dataplane's end of the control IPC (DESIGN.md §5): a non-blocking unix SOCK_SEQPACKET
 // listener polled from the main lcore. One control connection at a time; a new one replaces
-// the old. If control goes away the dataplane keeps forwarding and waits for it to return.
+// the old, if it comes from root or our own uid (SO_PEERCRED; anyone else is refused and
+// logged). If control goes away the dataplane keeps forwarding and waits for it to return.
 #pragma once
 
 #include <functional>
@@ -32,6 +33,8 @@ class IpcServer {
   void Send(const ipc::Message& msg);
   bool connected() const { return conn_fd_.valid(); }
   uint64_t bad_messages() const { return bad_messages_; }
+  // Connections refused because the peer was neither root nor our uid (SO_PEERCRED).
+  uint64_t refused_peers() const { return refused_peers_; }
 
  private:
   explicit IpcServer(net::UnixListener listener) : listener_(std::move(listener)) {}
@@ -40,6 +43,7 @@ class IpcServer {
   net::UnixListener listener_;  // the socket file goes with it
   net::UniqueFd conn_fd_;
   uint64_t bad_messages_ = 0;
+  uint64_t refused_peers_ = 0;
 };
 
 }  // namespace dprelay

@@ -20,17 +20,17 @@ absl::StatusOr<PeerCred> GetPeerCred(int fd) {
   return PeerCred{.pid = cred.pid, .uid = cred.uid, .gid = cred.gid};
 }
 
-absl::Status CheckTrustedPeer(int fd, const std::string& socket) {
+absl::Status CheckTrustedPeer(int fd) {
   absl::StatusOr<PeerCred> peer = GetPeerCred(fd);
   if (!peer.ok()) {
     return absl::PermissionDeniedError(
-        absl::StrCat(socket, ": cannot tell who the peer is: ", peer.status().message()));
+        absl::StrCat("cannot tell who the peer is: ", peer.status().message()));
   }
   const uid_t self = geteuid();
   if (peer->uid != 0 && peer->uid != self) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(socket, ": peer runs as uid ", peer->uid, " (pid ", peer->pid,
-                     "), neither root nor our uid ", self, "; refusing it"));
+    return absl::PermissionDeniedError(absl::StrCat("peer runs as uid ", peer->uid, " (pid ",
+                                                    peer->pid, "), neither root nor our uid ",
+                                                    self));
   }
   return absl::OkStatus();
 }

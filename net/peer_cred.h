@@ -5,8 +5,6 @@
 
 #include <sys/types.h>
 
-#include <string>
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -22,8 +20,8 @@ struct PeerCred {
 absl::StatusOr<PeerCred> GetPeerCred(int fd);
 
 // Ok if the peer of `fd` is root or runs as our own effective uid: the only processes allowed
-// to drive the dataplane or be driven by control. Otherwise PermissionDenied naming `socket`
-// (its path), the peer's uid and pid.
-absl::Status CheckTrustedPeer(int fd, const std::string& socket);
+// to drive the dataplane or be driven by control. Otherwise PermissionDenied naming the
+// peer's uid and pid; the caller adds the socket's path.
+absl::Status CheckTrustedPeer(int fd);
 
 }  // namespace dprelay::net

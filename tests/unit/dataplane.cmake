@@ -13,7 +13,7 @@ dprelay_add_test(NAME dataplane_session_state_test LABEL unit
 dprelay_add_test(NAME dataplane_fast_match_test LABEL unit
   SOURCES dataplane_fast_match_test.cc fast_match_scalar_tu.cc ../testutil/packet_builder.cc
   LIBS dprelay_dataplane GTest::gtest_main)
-# The dataplane's control socket: secure creation. No EAL.
+# The dataplane's control socket: secure creation and the peer check. No EAL.
 dprelay_add_test(NAME dataplane_ipc_server_test LABEL unit
   SOURCES dataplane_ipc_server_test.cc
   LIBS dprelay_dataplane GTest::gtest_main)

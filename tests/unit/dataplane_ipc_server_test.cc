@@ -1,5 +1,6 @@
 // The dataplane's control socket (dataplane/ipc_server.h): created with the secure helper, so
-// it is 0600 from bind, and refuses to follow a symlink or use an untrusted directory.
+// it is 0600 from bind, and refuses to follow a symlink or use an untrusted directory; and only
+// root or our uid may connect as control.
 #include "dataplane/ipc_server.h"
 
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/foreign_peer.h"
 #include "tests/unit/listen_mode_probe.h"
 #include "tests/unit/temp_dir.h"
 
@@ -64,6 +66,38 @@ TEST(IpcServerTest, GroupWritableSocketDirectoryIsRefused) {
   ASSERT_FALSE(server.ok());
   EXPECT_THAT(std::string(server.status().message()),
               HasSubstr(dir + ": mode 0775 lets group or others write into it; chmod go-w " + dir));
+}
+
+// SO_PEERCRED: a process of another uid that reaches the socket (here through a widened mode)
+// is refused and never replaces control's connection; root's control is accepted.
+TEST(IpcServerTest, AControlPeerOfAnotherUidIsRefused) {
+  ASSERT_EQ(geteuid(), 0u) << "the unit tier runs as root (scripts/test.sh)";
+  ScratchDir tmp;
+  ASSERT_EQ(chmod(tmp.path().c_str(), 0755), 0);
+  const std::string sock = tmp.File("dataplane.sock");
+  absl::StatusOr<std::unique_ptr<IpcServer>> server = IpcServer::Listen(sock);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_EQ(chmod(sock.c_str(), 0666), 0);
+  int connects = 0;
+  auto poll_once = [&] {
+    (*server)->Poll([&] { ++connects; }, [](ipc::Message&&) {});
+  };
+  {
+    dprelay::testing::ForeignPeer nobody(dprelay::testing::ForeignPeer::Role::kConnect, sock,
+                                         SOCK_SEQPACKET);
+    ASSERT_TRUE(nobody.ok());
+    poll_once();
+    EXPECT_EQ(connects, 0);
+    EXPECT_FALSE((*server)->connected());
+    EXPECT_EQ((*server)->refused_peers(), 1u);
+  }
+  net::UniqueFd control(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  absl::StatusOr<sockaddr_un> sa = net::UnixAddress(sock, "test");
+  ASSERT_EQ(connect(control.get(), reinterpret_cast<const sockaddr*>(&*sa), sizeof(*sa)), 0);
+  poll_once();
+  EXPECT_EQ(connects, 1);
+  EXPECT_TRUE((*server)->connected());
+  EXPECT_EQ((*server)->refused_peers(), 1u);
 }
 
 }  // namespace
