@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "proto/log.h"
+#include "proto/trusted_dir.h"
 
 namespace dprelay::control {
 namespace {
@@ -68,26 +69,21 @@ absl::Status EnsureDirectory(const std::string& dir) {
   }
   if (mkdir(dir.c_str(), 0700) == 0) {
     DPRELAY_LOG_INFO("created state directory %s", dir);
-    return absl::OkStatus();
-  }
-  int err = errno;
-  if (err != EEXIST) {
+  } else if (errno != EEXIST) {
     return absl::FailedPreconditionError(
-        absl::StrCat(dir, ": cannot create state directory: ", ErrnoText(err)));
+        absl::StrCat(dir, ": cannot create state directory: ", ErrnoText(errno)));
   }
-  struct stat st;
-  if (stat(dir.c_str(), &st) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(dir, ": cannot stat: ", ErrnoText(errno)));
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(dir, ": not a directory"));
+  // Whoever can write into it can replace our keys (or the LamportID mark): refuse unless it
+  // is ours or root's and closed to group and others.
+  if (absl::Status trusted = CheckTrustedDirectory(dir); !trusted.ok()) {
+    return absl::Status(trusted.code(), absl::StrCat("state directory ", trusted.message()));
   }
   return absl::OkStatus();
 }
 
 // Loads a private key file, generating it first if it does not exist.
 absl::StatusOr<DiscoKeyPair> LoadOrGenerateKey(const std::string& path) {
-  absl::StatusOr<std::string> content = ReadSmallFile(path, kMaxStateFileLen);
+  absl::StatusOr<std::string> content = ReadSecretFile(path, kMaxStateFileLen);
   if (absl::IsNotFound(content.status())) {
     DiscoKeyPair pair = GenerateKeyPair();
     absl::Status written =
@@ -107,11 +103,6 @@ absl::StatusOr<DiscoKeyPair> LoadOrGenerateKey(const std::string& path) {
   if (!priv.ok()) {
     return absl::DataLossError(
         absl::StrCat(path, ": malformed private key: ", priv.status().message()));
-  }
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
-    DPRELAY_LOG_WARNING("%s: mode %04o lets others read a private key; chmod 600 it", path,
-                        st.st_mode & 07777);
   }
   return KeyPairFromPrivate(*priv);
 }

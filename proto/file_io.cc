@@ -9,10 +9,15 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace dprelay {
 
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_len) {
+namespace {
+
+enum class Secret { kNo, kYes };
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_len, Secret secret) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
@@ -20,6 +25,20 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_le
       return absl::NotFoundError(absl::StrCat(path, ": does not exist"));
     }
     return absl::PermissionDeniedError(absl::StrCat(path, ": cannot open: ", std::strerror(err)));
+  }
+  if (secret == Secret::kYes) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
+      const int err = errno;
+      close(fd);
+      return absl::DataLossError(absl::StrCat(path, ": cannot stat: ", std::strerror(err)));
+    }
+    if ((st.st_mode & 077) != 0) {
+      close(fd);
+      return absl::PermissionDeniedError(absl::StrFormat(
+          "%s: mode %04o gives group or others access to a private key; chmod 600 %s", path,
+          st.st_mode & 07777, path));
+    }
   }
   std::string content;
   char buf[512];
@@ -45,6 +64,16 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_le
   }
   close(fd);
   return content;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_len) {
+  return ReadFile(path, max_len, Secret::kNo);
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, size_t max_len) {
+  return ReadFile(path, max_len, Secret::kYes);
 }
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& content, int mode) {
