@@ -121,11 +121,12 @@ ControlServer::ControlServer(const ControlConfig& config, std::unique_ptr<KeySto
           &policy_, &registry_),
       link_(DataplaneLinkConfig{.socket_path = config.dataplane_socket},
             allocator_.session_params(), &registry_,
-            [server_key = keys_->server_disco_key()](
-                const KeyPair& pair) -> absl::StatusOr<std::array<SharedKey, 2>> {
+            // The key stays in the key store's guarded memory: no copy in the closure.
+            [keys = keys_.get()](const KeyPair& pair) -> absl::StatusOr<std::array<SharedKey, 2>> {
               std::array<SharedKey, 2> shared;
               for (size_t i = 0; i < 2; ++i) {
-                absl::StatusOr<SharedKey> leg = ComputeSharedKey(pair[i], server_key.priv);
+                absl::StatusOr<SharedKey> leg =
+                    ComputeSharedKey(pair[i], keys->server_disco_key().priv);
                 if (!leg.ok()) {
                   return leg.status();
                 }

@@ -1,6 +1,7 @@
 #include "proto/file_io.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -42,6 +44,12 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_len, Se
   }
   std::string content;
   char buf[512];
+  if (secret == Secret::kYes) {
+    // No reallocation leaves a copy of the secret behind in freed memory.
+    content.reserve(max_len + sizeof(buf));
+  }
+  // The stack copy of a secret is wiped whichever way we leave.
+  absl::Cleanup wipe_buf = [&buf] { sodium_memzero(buf, sizeof(buf)); };
   for (;;) {
     ssize_t n = read(fd, buf, sizeof(buf));
     if (n < 0) {

@@ -161,6 +161,16 @@ TEST(KeyStoreTest, StateDirOwnedByAnotherUserIsRefused) {
   EXPECT_NE(access((dir + "/" + kControlKeyFile).c_str(), F_OK), 0) << "no key written there";
 }
 
+// The keys live in guarded read-only memory (proto/secret_box.h): a stray write faults rather
+// than silently changing a key.
+TEST(KeyStoreDeathTest, KeysAreInReadOnlyMemory) {
+  TempDir tmp;
+  auto store = KeyStore::Open({.state_dir = tmp.path()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_DEATH(const_cast<DiscoKeyPair&>((*store)->control_key()).priv.bytes[0] ^= 1, "");
+  EXPECT_DEATH(const_cast<DiscoKeyPair&>((*store)->server_disco_key()).priv.bytes[0] ^= 1, "");
+}
+
 TEST(KeyStoreTest, LamportPersistsAcrossReopen) {
   TempDir tmp;
   {
