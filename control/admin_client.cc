@@ -54,8 +54,7 @@ absl::StatusOr<std::string> CallAdmin(const std::string& path, const AdminReques
     return ConnectError(path, errno);
   }
   const std::string line = FormatAdminRequest(request);
-  if (send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(line.size())) {
+  if (send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
     return absl::UnavailableError(absl::StrCat(path, ": send: ", std::strerror(errno)));
   }
   std::string response;

@@ -17,8 +17,8 @@ constexpr int kListenBacklog = 16;
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Listen(const std::string& path,
                                                                  Handler handler) {
-  absl::StatusOr<net::UnixListener> listener = net::ListenUnix(
-      path, SOCK_STREAM, kListenBacklog, absl::StrCat("--admin_socket=", path));
+  absl::StatusOr<net::UnixListener> listener =
+      net::ListenUnix(path, SOCK_STREAM, kListenBacklog, absl::StrCat("--admin_socket=", path));
   if (!listener.ok()) {
     return listener.status();
   }
@@ -49,7 +49,8 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Listen(const std::stri
               FormatAdminResponse(absl::ResourceExhaustedError("too many admin clients")),
       },
       net::SourceByUid, std::move(on_request));
-  return std::unique_ptr<AdminServer>(new AdminServer(std::move(listener->file), std::move(server)));
+  return std::unique_ptr<AdminServer>(
+      new AdminServer(std::move(listener->file), std::move(server)));
 }
 
 }  // namespace dprelay::control

@@ -7,8 +7,9 @@
 //
 // The directory is created with mode 0700 if missing, key files are generated on first start
 // with mode 0600 (a key file others can access is refused), the directory must be ours or
-// root's and closed to group and others, and every file is replaced atomically (temp file in the same directory,
-// fsync, rename, fsync of the directory), so a crash leaves either the old or the new content.
+// root's and closed to group and others, and every file is replaced atomically (temp file in the
+// same directory, fsync, rename, fsync of the directory), so a crash leaves either the old or the
+// new content.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +60,5 @@ class KeyStore final : public LamportStore {
   const SecretBox<DiscoKeyPair> server_disco_key_;
   uint64_t lamport_;  // last value successfully persisted
 };
-
 
 }  // namespace dprelay::control

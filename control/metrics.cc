@@ -219,8 +219,9 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) 
                             .Add({});
   auto& connections = prometheus::BuildCounter()
                           .Name("dprelay_endpoint_connections_total")
-                          .Help("Connections to the health and admin endpoints, by what became "
-                                "of them (refused at a cap, evicted, timed out)")
+                          .Help(
+                              "Connections to the health and admin endpoints, by what became "
+                              "of them (refused at a cap, evicted, timed out)")
                           .Register(r);
   for (size_t i = 0; i < net::kStreamCounterCount; ++i) {
     const std::string event(net::kStreamCounterLabels[i]);

@@ -28,9 +28,8 @@ absl::Status CheckTrustedPeer(int fd) {
   }
   const uid_t self = geteuid();
   if (peer->uid != 0 && peer->uid != self) {
-    return absl::PermissionDeniedError(absl::StrCat("peer runs as uid ", peer->uid, " (pid ",
-                                                    peer->pid, "), neither root nor our uid ",
-                                                    self));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "peer runs as uid ", peer->uid, " (pid ", peer->pid, "), neither root nor our uid ", self));
   }
   return absl::OkStatus();
 }

@@ -11,18 +11,18 @@
 namespace dprelay::net {
 
 // X(enumerator, label, help)
-#define DPRELAY_STREAM_COUNTERS(X)                                                              \
-  X(kAccepted, "accepted", "connections accepted")                                             \
-  X(kRefusedSourceCap, "refused_source_cap",                                                   \
-    "connections refused: their source already held its maximum")                              \
-  X(kRefusedTotalCap, "refused_total_cap",                                                     \
-    "connections refused: the server was full and no source held more than theirs")            \
-  X(kEvicted, "evicted",                                                                       \
-    "connections closed to make room for a source holding fewer (the oldest of the source "    \
-    "holding the most)")                                                                       \
-  X(kNoSource, "no_source", "connections refused: their source could not be identified")      \
-  X(kHeaderTimeout, "header_timeout",                                                          \
-    "connections closed unanswered: request not complete within the header timeout")           \
+#define DPRELAY_STREAM_COUNTERS(X)                                                          \
+  X(kAccepted, "accepted", "connections accepted")                                          \
+  X(kRefusedSourceCap, "refused_source_cap",                                                \
+    "connections refused: their source already held its maximum")                           \
+  X(kRefusedTotalCap, "refused_total_cap",                                                  \
+    "connections refused: the server was full and no source held more than theirs")         \
+  X(kEvicted, "evicted",                                                                    \
+    "connections closed to make room for a source holding fewer (the oldest of the source " \
+    "holding the most)")                                                                    \
+  X(kNoSource, "no_source", "connections refused: their source could not be identified")    \
+  X(kHeaderTimeout, "header_timeout",                                                       \
+    "connections closed unanswered: request not complete within the header timeout")        \
   X(kTooLong, "too_long", "requests longer than the cap (answered with an error)")
 
 enum class StreamCounter : uint8_t {

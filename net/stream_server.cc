@@ -117,8 +117,9 @@ std::optional<StreamCounter> StreamServer::Admit(const std::string& source) {
   if (conns_.size() < config_.max_connections) {
     return std::nullopt;
   }
-  const auto top = std::max_element(per_source_.begin(), per_source_.end(),
-                                    [](const auto& a, const auto& b) { return a.second < b.second; });
+  const auto top =
+      std::max_element(per_source_.begin(), per_source_.end(),
+                       [](const auto& a, const auto& b) { return a.second < b.second; });
   if (top == per_source_.end() || top->second <= held) {
     return StreamCounter::kRefusedTotalCap;  // every source holds as many as the newcomer
   }

@@ -50,7 +50,7 @@ struct StreamServerConfig {
   size_t max_request_len = 4096;
   // A request not complete this long after its connection was accepted is closed unanswered.
   absl::Duration header_timeout = absl::Seconds(2);
-  // Connections held at once; past this a newcomer evicts or is refused (above).
+  // Connections held at once; past this a newcomer evicts or is refused (top of this file).
   size_t max_connections = 64;
   // Connections one source may hold at once.
   size_t max_per_source = 8;
@@ -62,7 +62,8 @@ struct StreamServerConfig {
 class StreamServer {
  public:
   struct Request {
-    std::string_view text;  // the bytes before the terminator
+    // The bytes before the terminator; valid until the handler returns or calls its reply.
+    std::string_view text;
     bool too_long = false;  // no terminator within max_request_len; text is empty
   };
   // Writes `bytes` and closes the connection. May be called later (after the handler has

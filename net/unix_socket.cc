@@ -17,8 +17,8 @@ namespace dprelay::net {
 absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path, const std::string& flag) {
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        flag, ": path empty or longer than ", sizeof(addr.sun_path) - 1, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": path empty or longer than ", sizeof(addr.sun_path) - 1, " bytes"));
   }
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.data(), path.size());
@@ -61,8 +61,8 @@ absl::Status RemoveStaleSocket(const std::string& path, const sockaddr_un& addr,
         absl::StrCat(flag, ": cannot stat ", path, ": ", std::strerror(errno)));
   }
   if (S_ISLNK(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        flag, ": ", path, " is a symbolic link; refusing to follow or replace it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(flag, ": ", path, " is a symbolic link; refusing to follow or replace it"));
   }
   if (!S_ISSOCK(st.st_mode)) {
     return absl::FailedPreconditionError(
@@ -70,7 +70,8 @@ absl::Status RemoveStaleSocket(const std::string& path, const sockaddr_un& addr,
   }
   if (st.st_uid != geteuid()) {
     return absl::FailedPreconditionError(absl::StrCat(flag, ": ", path, " is a socket of uid ",
-                                                      st.st_uid, ", not ours; refusing to "
+                                                      st.st_uid,
+                                                      ", not ours; refusing to "
                                                       "replace it"));
   }
   if (SomeoneListens(addr, type)) {
@@ -111,8 +112,7 @@ absl::StatusOr<UnixListener> ListenUnix(const std::string& path, int type, int b
   const int bind_errno = errno;
   umask(old_umask);
   if (bound != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(flag, ": bind: ", std::strerror(bind_errno)));
+    return absl::FailedPreconditionError(absl::StrCat(flag, ": bind: ", std::strerror(bind_errno)));
   }
   SocketFile file(path);  // ours from here on: removed again if listen fails
   if (listen(fd.get(), backlog) != 0) {

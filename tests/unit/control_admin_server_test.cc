@@ -1,7 +1,5 @@
 // The admin socket's limits (control/admin_server.h): per-uid connection cap and the header
 // timeout, with their counters. The server runs on this thread with the test's clock.
-#include "control/admin_server.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "control/admin_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/stream_test_util.h"
@@ -45,9 +44,7 @@ class AdminServerLimitsTest : public ::testing::Test {
     fds_.push_back(ConnectUnix(server_.get(), now_, path_));
     return fds_.back();
   }
-  uint64_t Count(net::StreamCounter c) const {
-    return server_->counters()[static_cast<size_t>(c)];
-  }
+  uint64_t Count(net::StreamCounter c) const { return server_->counters()[static_cast<size_t>(c)]; }
 
   dprelay::testing::ScratchDir tmp_;
   std::string path_;

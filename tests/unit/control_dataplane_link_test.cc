@@ -1,6 +1,6 @@
 #include <poll.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -13,10 +13,10 @@
 #include "control/registry.h"
 #include "control/session_params.h"
 #include "control_test_util.h"
-#include "tests/unit/foreign_peer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/ipc.h"
+#include "tests/unit/foreign_peer.h"
 
 namespace dprelay::control {
 namespace {

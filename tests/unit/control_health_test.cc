@@ -213,8 +213,10 @@ TEST(HealthServerTest, AnAddressInUseIsAnErrorNamingTheFlag) {
 class HealthStarvationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<HealthServer>> s = HealthServer::Listen(
-        *ParseAddrPort("127.0.0.1:0"), [] { return HealthVerdict{true, "ok"}; });
+    absl::StatusOr<std::unique_ptr<HealthServer>> s =
+        HealthServer::Listen(*ParseAddrPort("127.0.0.1:0"), [] {
+          return HealthVerdict{true, "ok"};
+        });
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
   }
@@ -231,9 +233,7 @@ class HealthStarvationTest : public ::testing::Test {
     return dprelay::testing::Exchange(server_.get(), now_, ConnectFrom("127.0.0.1"),
                                       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   }
-  uint64_t Count(net::StreamCounter c) const {
-    return server_->counters()[static_cast<size_t>(c)];
-  }
+  uint64_t Count(net::StreamCounter c) const { return server_->counters()[static_cast<size_t>(c)]; }
 
   std::unique_ptr<HealthServer> server_;
   absl::Time now_ = kT0;

@@ -1,14 +1,13 @@
 // The dataplane's control socket (dataplane/ipc_server.h): created with the secure helper, so
 // it is 0600 from bind, and refuses to follow a symlink or use an untrusted directory; and only
 // root or our uid may connect as control.
-#include "dataplane/ipc_server.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <string>
 
+#include "dataplane/ipc_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/foreign_peer.h"
@@ -18,8 +17,8 @@
 namespace dprelay {
 namespace {
 
-using ::testing::HasSubstr;
 using dprelay::testing::ScratchDir;
+using ::testing::HasSubstr;
 
 TEST(IpcServerTest, SocketIsMode0600FromBind) {
   ScratchDir tmp;
@@ -79,9 +78,7 @@ TEST(IpcServerTest, AControlPeerOfAnotherUidIsRefused) {
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_EQ(chmod(sock.c_str(), 0666), 0);
   int connects = 0;
-  auto poll_once = [&] {
-    (*server)->Poll([&] { ++connects; }, [](ipc::Message&&) {});
-  };
+  auto poll_once = [&] { (*server)->Poll([&] { ++connects; }, [](ipc::Message&&) {}); };
   {
     dprelay::testing::ForeignPeer nobody(dprelay::testing::ForeignPeer::Role::kConnect, sock,
                                          SOCK_SEQPACKET);

@@ -1,6 +1,4 @@
 // SO_PEERCRED (net/peer_cred.h): who is at the other end, and the root-or-same-uid rule.
-#include "net/peer_cred.h"
-
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "net/peer_cred.h"
 #include "net/unique_fd.h"
 #include "net/unix_socket.h"
 #include "tests/unit/foreign_peer.h"

@@ -1,7 +1,5 @@
 // The one-request-per-connection server (net/stream_server.h) over TCP on loopback: framing,
 // the per-source and total caps with eviction, the header timeout, and their counters.
-#include "net/stream_server.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -12,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "net/stream_server.h"
 #include "net/tcp_listener.h"
 #include "proto/addr.h"
 #include "tests/unit/stream_test_util.h"

@@ -1,7 +1,5 @@
 // Secure unix-socket creation (net/unix_socket.h) and the trusted-directory rule
 // (proto/trusted_dir.h): exact errors, and that nothing refused is touched.
-#include "net/unix_socket.h"
-
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "net/unix_socket.h"
 #include "proto/trusted_dir.h"
 #include "tests/unit/listen_mode_probe.h"
 #include "tests/unit/temp_dir.h"
@@ -20,8 +19,8 @@
 namespace dprelay::net {
 namespace {
 
-using ::testing::HasSubstr;
 using dprelay::testing::ScratchDir;
+using ::testing::HasSubstr;
 
 // An unprivileged uid that owns nothing here.
 constexpr uid_t kNobody = 65534;

@@ -1,12 +1,11 @@
 // proto/secret_box.h: the value is kept, moves without copying, is locked into RAM and is
 // read-only (a stray write faults).
-#include "proto/secret_box.h"
-
 #include <fstream>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "proto/key.h"
+#include "proto/secret_box.h"
 
 namespace dprelay {
 namespace {
