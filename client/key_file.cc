@@ -5,9 +5,11 @@
 #include <string>
 #include <string_view>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "proto/file_io.h"
+#include "proto/secret_box.h"
 
 namespace dprelay::client {
 namespace {
@@ -27,6 +29,8 @@ absl::StatusOr<DiscoKeyPair> ReadKeyFile(const std::string& path) {
                                       : text.status().code();
     return absl::Status(code, absl::StrCat("key file ", text.status().message()));
   }
+  // The key's text is wiped whichever way we leave (the pair returned is the caller's).
+  absl::Cleanup wipe_text = [&text] { Wipe(&*text); };
   // Debian's Abseil has its own string_view type, so convert explicitly.
   const absl::string_view trimmed = absl::StripAsciiWhitespace(*text);
   absl::StatusOr<DiscoPrivateKey> priv =
@@ -35,7 +39,9 @@ absl::StatusOr<DiscoKeyPair> ReadKeyFile(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(
         what, ": expected one line privkey:<64 hex digits>: ", priv.status().message()));
   }
-  return KeyPairFromPrivate(*priv);
+  const DiscoKeyPair pair = KeyPairFromPrivate(*priv);
+  Wipe(&*priv);
+  return pair;
 }
 
 absl::Status WriteKeyFile(const std::string& path, const DiscoPrivateKey& priv, bool overwrite) {
@@ -47,7 +53,10 @@ absl::Status WriteKeyFile(const std::string& path, const DiscoPrivateKey& priv, 
           absl::StrCat(what, ": already exists (refusing to replace a key)"));
     }
   }
-  return WriteFileAtomically(path, absl::StrCat(FormatPrivateKey(priv), "\n"), 0600);
+  std::string text = absl::StrCat(FormatPrivateKey(priv), "\n");
+  absl::Status written = WriteFileAtomically(path, text, 0600);
+  Wipe(&text);
+  return written;
 }
 
 }  // namespace dprelay::client

@@ -3,7 +3,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -11,6 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "net/unique_fd.h"
+#include "net/unix_socket.h"
 
 namespace dprelay::control {
 namespace {
@@ -41,53 +42,43 @@ absl::Status ConnectError(const std::string& path, int err) {
 
 absl::StatusOr<std::string> CallAdmin(const std::string& path, const AdminRequest& request,
                                       absl::Duration timeout) {
-  sockaddr_un sa{};
-  if (path.empty() || path.size() >= sizeof(sa.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat("--socket=", path, ": path too long or empty"));
+  absl::StatusOr<sockaddr_un> sa = net::UnixAddress(path, absl::StrCat("--socket=", path));
+  if (!sa.ok()) {
+    return sa.status();
   }
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
+  net::UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
     return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
   }
-  sa.sun_family = AF_UNIX;
-  std::memcpy(sa.sun_path, path.data(), path.size());
-  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    int err = errno;
-    close(fd);
-    return ConnectError(path, err);
+  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&*sa), sizeof(*sa)) != 0) {
+    return ConnectError(path, errno);
   }
   const std::string line = FormatAdminRequest(request);
-  if (send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
-    int err = errno;
-    close(fd);
-    return absl::UnavailableError(absl::StrCat(path, ": send: ", std::strerror(err)));
+  if (send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    return absl::UnavailableError(absl::StrCat(path, ": send: ", std::strerror(errno)));
   }
   std::string response;
   const absl::Time deadline = absl::Now() + timeout;
   char buf[65536];
   while (true) {
     const int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
-    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+    pollfd p{.fd = fd.get(), .events = POLLIN, .revents = 0};
     if (left_ms <= 0 || poll(&p, 1, static_cast<int>(left_ms)) == 0) {
-      close(fd);
       return absl::DeadlineExceededError(absl::StrCat(
           "dprelay-control at ", path, " did not answer within ", absl::FormatDuration(timeout)));
     }
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    ssize_t n = recv(fd.get(), buf, sizeof(buf), 0);
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n < 0) {
-      int err = errno;
-      close(fd);
-      return absl::UnavailableError(absl::StrCat(path, ": recv: ", std::strerror(err)));
+      return absl::UnavailableError(absl::StrCat(path, ": recv: ", std::strerror(errno)));
     }
     if (n == 0) {
       break;
     }
     response.append(buf, static_cast<size_t>(n));
   }
-  close(fd);
   if (response.empty()) {
     return absl::UnavailableError(
         absl::StrCat("dprelay-control at ", path, " closed the connection without answering"));

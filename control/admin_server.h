@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "control/admin_protocol.h"
+#include "net/stream_server.h"
+#include "net/unix_socket.h"
 
 namespace dprelay::control {
 
@@ -26,49 +26,44 @@ class AdminServer {
   using Reply = std::function<void(const absl::StatusOr<std::string>& body)>;
   using Handler = std::function<void(const AdminRequest& request, Reply reply)>;
 
-  // Creates the socket (and its directory, 0755) with mode 0600, replacing a stale socket
-  // file. Errors name the path.
+  // Creates the socket securely (net/unix_socket.h: mode 0600 from bind, in a trusted
+  // directory created 0755 if missing, replacing only a stale socket of ours). Errors name the
+  // flag and path.
   static absl::StatusOr<std::unique_ptr<AdminServer>> Listen(const std::string& path,
                                                              Handler handler);
-  ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
   // Adds the listening socket and every connection to fds.
-  void AppendPollFds(std::vector<pollfd>* fds) const;
+  void AppendPollFds(std::vector<pollfd>* fds) { server_->AppendPollFds(fds); }
   // Handles the poll results for the entries AppendPollFds added (same order, from `first`).
-  void OnEvents(const std::vector<pollfd>& fds, size_t first);
+  void OnEvents(const std::vector<pollfd>& fds, size_t first, absl::Time now) {
+    server_->OnEvents(fds, first, now);
+  }
 
-  // Closes connections that have not sent a complete request within kRequestTimeout of
+  // Closes connections that have not sent a complete request within kHeaderTimeout of
   // connecting, so a stuck client cannot hold a slot for ever.
-  void ExpireIdle(absl::Time now);
-  static constexpr absl::Duration kRequestTimeout = absl::Seconds(10);
+  void ExpireIdle(absl::Time now) { server_->ExpireIdle(now); }
 
-  const std::string& path() const { return path_; }
-  size_t connections() const { return conns_.size(); }
+  // dprelayctl writes its one line right after connecting.
+  static constexpr absl::Duration kHeaderTimeout = absl::Seconds(2);
+  // Admin clients are an operator's dprelayctl and scripts: a handful at a time is plenty,
+  // and the bounds keep a stuck script (or another local user, if the socket's mode is
+  // widened) from exhausting descriptors or locking the others out.
+  static constexpr size_t kMaxConnections = 32;
+  static constexpr size_t kMaxPerUid = 8;
+
+  const std::string& path() const { return socket_file_.path(); }
+  size_t connections() const { return server_->connections(); }
+  const net::StreamCounters& counters() const { return server_->counters(); }
 
  private:
-  struct Conn {
-    int fd = -1;
-    std::string in;
-    std::string out;
-    bool answered = false;  // a response is queued (or the request is being handled)
-    absl::Time accepted_at;
-  };
+  AdminServer(net::SocketFile socket_file, std::unique_ptr<net::StreamServer> server)
+      : socket_file_(std::move(socket_file)), server_(std::move(server)) {}
 
-  AdminServer(int listen_fd, std::string path, Handler handler);
-  void Accept();
-  void Read(uint64_t id);
-  void Write(uint64_t id);
-  void Close(uint64_t id);
-  void Respond(uint64_t id, const absl::StatusOr<std::string>& body);
-
-  const int listen_fd_;
-  const std::string path_;
-  const Handler handler_;
-  uint64_t next_id_ = 1;
-  absl::flat_hash_map<uint64_t, Conn> conns_;
-  std::shared_ptr<AdminServer*> self_;  // Reply callbacks hold a weak_ptr to this
+  // Removed when the server goes away (after server_, which closes the listening socket).
+  const net::SocketFile socket_file_;
+  const std::unique_ptr<net::StreamServer> server_;
 };
 
 }  // namespace dprelay::control

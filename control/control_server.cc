@@ -121,11 +121,12 @@ ControlServer::ControlServer(const ControlConfig& config, std::unique_ptr<KeySto
           &policy_, &registry_),
       link_(DataplaneLinkConfig{.socket_path = config.dataplane_socket},
             allocator_.session_params(), &registry_,
-            [server_key = keys_->server_disco_key()](
-                const KeyPair& pair) -> absl::StatusOr<std::array<SharedKey, 2>> {
+            // The key stays in the key store's guarded memory: no copy in the closure.
+            [keys = keys_.get()](const KeyPair& pair) -> absl::StatusOr<std::array<SharedKey, 2>> {
               std::array<SharedKey, 2> shared;
               for (size_t i = 0; i < 2; ++i) {
-                absl::StatusOr<SharedKey> leg = ComputeSharedKey(pair[i], server_key.priv);
+                absl::StatusOr<SharedKey> leg =
+                    ComputeSharedKey(pair[i], keys->server_disco_key().priv);
                 if (!leg.ok()) {
                   return leg.status();
                 }
@@ -215,7 +216,7 @@ absl::Status ControlServer::Run(int stop_fd) {
       link_.OnEvents(fds[2].revents, now);
     }
     if (admin_ != nullptr) {
-      admin_->OnEvents(fds, admin_first);
+      admin_->OnEvents(fds, admin_first, now);
       admin_->ExpireIdle(now);
     }
     if (health_ != nullptr) {
@@ -415,6 +416,12 @@ void ControlServer::UpdateMetrics(absl::Time now) {
     return true;
   });
   s.dataplane_up = link_.ready();
+  if (health_ != nullptr) {
+    s.health_connections = health_->counters();
+  }
+  if (admin_ != nullptr) {
+    s.admin_connections = admin_->counters();
+  }
   if (metrics_ != nullptr) {
     metrics_->UpdateControl(s);
   }

@@ -12,6 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "net/peer_cred.h"
+#include "net/unix_socket.h"
 #include "proto/key.h"
 #include "proto/log.h"
 
@@ -53,11 +55,7 @@ const std::vector<AddrPort>& DataplaneLink::relay_addrs() const {
   return state_ == State::kReady ? relay_addrs_ : kNone;
 }
 
-DataplaneLink::~DataplaneLink() {
-  if (fd_ >= 0) {
-    close(fd_);
-  }
-}
+DataplaneLink::~DataplaneLink() = default;
 
 short DataplaneLink::poll_events() const {
   switch (state_) {
@@ -88,16 +86,18 @@ void DataplaneLink::Connect(absl::Time now) {
     ConnectFailed(std::string(s.message()), now);
     return;
   }
-  fd_ = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) {
+  absl::StatusOr<sockaddr_un> sa = net::UnixAddress(config_.socket_path, "--dataplane_socket");
+  if (!sa.ok()) {
+    ConnectFailed(std::string(sa.status().message()), now);
+    return;
+  }
+  fd_.Reset(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd_.valid()) {
     ConnectFailed(absl::StrCat("socket: ", ErrnoText(errno)), now);
     return;
   }
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::memcpy(sa.sun_path, config_.socket_path.data(), config_.socket_path.size());
-  if (connect(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) == 0) {
-    OnConnected();
+  if (connect(fd_.get(), reinterpret_cast<const sockaddr*>(&*sa), sizeof(*sa)) == 0) {
+    OnConnected(now);
     return;
   }
   int err = errno;
@@ -106,16 +106,11 @@ void DataplaneLink::Connect(absl::Time now) {
     state_ = State::kConnecting;
     return;
   }
-  close(fd_);
-  fd_ = -1;
   ConnectFailed(absl::StrCat("connect: ", ErrnoText(err)), now);
 }
 
 void DataplaneLink::ConnectFailed(const std::string& why, absl::Time now) {
-  if (fd_ >= 0) {
-    close(fd_);
-    fd_ = -1;
-  }
+  fd_.Reset();
   state_ = State::kDisconnected;
   next_attempt_ = now + config_.reconnect_interval;
   if (why != last_failure_) {
@@ -125,7 +120,14 @@ void DataplaneLink::ConnectFailed(const std::string& why, absl::Time now) {
   }
 }
 
-void DataplaneLink::OnConnected() {
+void DataplaneLink::OnConnected(absl::Time now) {
+  // Whoever listens on the socket gets our sessions' keys and is trusted for what it reports:
+  // it must be root or our own uid (the socket's directory could have been writable by others).
+  if (absl::Status peer = net::CheckTrustedPeer(fd_.get()); !peer.ok()) {
+    ++stats_.peers_refused;
+    ConnectFailed(absl::StrCat("refusing the listener: ", peer.message()), now);
+    return;
+  }
   state_ = State::kConnected;
   last_failure_.clear();
   ++stats_.connects;
@@ -133,10 +135,7 @@ void DataplaneLink::OnConnected() {
 }
 
 void DataplaneLink::Disconnect(const std::string& why, absl::Time now) {
-  if (fd_ >= 0) {
-    close(fd_);
-    fd_ = -1;
-  }
+  fd_.Reset();
   bool was_ready = state_ == State::kReady;
   state_ = State::kDisconnected;
   next_attempt_ = now + config_.reconnect_interval;
@@ -156,32 +155,32 @@ void DataplaneLink::Disconnect(const std::string& why, absl::Time now) {
 }
 
 void DataplaneLink::OnEvents(short revents, absl::Time now) {
-  if (fd_ < 0 || revents == 0) {
+  if (!fd_.valid() || revents == 0) {
     return;
   }
   if (state_ == State::kConnecting) {
     int err = 0;
     socklen_t len = sizeof(err);
-    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+    if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
       err = errno;
     }
     if (err != 0) {
       ConnectFailed(absl::StrCat("connect: ", ErrnoText(err)), now);
       return;
     }
-    OnConnected();
+    OnConnected(now);
     return;
   }
   if ((revents & POLLIN) != 0) {
     ReadAll(now);
-    if (fd_ < 0) {
+    if (!fd_.valid()) {
       return;
     }
   }
   if ((revents & (POLLHUP | POLLERR)) != 0 && (revents & POLLIN) == 0) {
     int err = 0;
     socklen_t len = sizeof(err);
-    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
     Disconnect(err != 0 ? ErrnoText(err) : "peer closed", now);
     return;
   }
@@ -191,12 +190,12 @@ void DataplaneLink::OnEvents(short revents, absl::Time now) {
 }
 
 void DataplaneLink::ReadAll(absl::Time now) {
-  for (size_t i = 0; i < config_.max_reads_per_event && fd_ >= 0; ++i) {
+  for (size_t i = 0; i < config_.max_reads_per_event && fd_.valid(); ++i) {
     iovec iov{.iov_base = rx_buf_.data(), .iov_len = rx_buf_.size()};
     msghdr mh{};
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
-    ssize_t n = recvmsg(fd_, &mh, MSG_DONTWAIT);
+    ssize_t n = recvmsg(fd_.get(), &mh, MSG_DONTWAIT);
     if (n < 0) {
       int err = errno;
       if (err == EINTR) {
@@ -477,10 +476,10 @@ bool DataplaneLink::Enqueue(const ipc::Message& msg, absl::Time now) {
 }
 
 void DataplaneLink::Pump(absl::Time now) {
-  while (fd_ >= 0) {
+  while (fd_.valid()) {
     if (sweep_active_ && out_queue_.size() < config_.reinstall_batch) {
       ContinueSweep(now);
-      if (fd_ < 0) {
+      if (!fd_.valid()) {
         return;
       }
     }
@@ -488,7 +487,7 @@ void DataplaneLink::Pump(absl::Time now) {
       return;
     }
     const std::vector<uint8_t>& front = out_queue_.front();
-    ssize_t n = send(fd_, front.data(), front.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n = send(fd_.get(), front.data(), front.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
       int err = errno;
       if (err == EINTR) {

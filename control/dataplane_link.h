@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "control/registry.h"
 #include "control/session_params.h"
+#include "net/unique_fd.h"
 #include "proto/addr.h"
 #include "proto/ipc.h"
 
@@ -70,6 +71,7 @@ class DataplaneLink {
     uint64_t syncs = 0;              // completed dump syncs after a Hello
     uint64_t sessions_restored = 0;  // taken from a dump into the registry
     uint64_t restore_failures = 0;   // in a dump but not restorable (conflict, bad keys)
+    uint64_t peers_refused = 0;      // listener neither root nor our uid (SO_PEERCRED)
   };
 
   // Per-leg shared keys for a restored endpoint (X25519 with the server disco private key).
@@ -88,7 +90,7 @@ class DataplaneLink {
 
   // Poll integration: the fd (-1 while disconnected), the events to wait for, and the time by
   // which Tick must run even without events (InfiniteFuture when nothing is scheduled).
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   short poll_events() const;
   absl::Time next_deadline() const;
 
@@ -119,7 +121,8 @@ class DataplaneLink {
 
  private:
   void Connect(absl::Time now);
-  void OnConnected();
+  // Checks who listens (SO_PEERCRED) before anything is exchanged.
+  void OnConnected(absl::Time now);
   void ConnectFailed(const std::string& why, absl::Time now);
   void Disconnect(const std::string& why, absl::Time now);
   void ReadAll(absl::Time now);
@@ -143,7 +146,7 @@ class DataplaneLink {
   const DeriveSharedFn derive_shared_;
 
   // Everything below: control loop thread only.
-  int fd_ = -1;
+  net::UniqueFd fd_;
   State state_ = State::kDisconnected;
   absl::Time next_attempt_ = absl::InfinitePast();
   std::string last_failure_;  // last connect failure logged, to log once per state change

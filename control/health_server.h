@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "control/health.h"
+#include "net/stream_server.h"
 #include "proto/addr.h"
 
 namespace dprelay::control {
@@ -34,43 +34,38 @@ class HealthServer {
 
   // Errors name the flag and address (e.g. the port is taken).
   static absl::StatusOr<std::unique_ptr<HealthServer>> Listen(const AddrPort& addr, Probe probe);
-  ~HealthServer();
   HealthServer(const HealthServer&) = delete;
   HealthServer& operator=(const HealthServer&) = delete;
 
-  void AppendPollFds(std::vector<pollfd>* fds) const;
+  void AppendPollFds(std::vector<pollfd>* fds) { server_->AppendPollFds(fds); }
   // Handles the poll results for the entries AppendPollFds added (same order, from `first`).
-  void OnEvents(const std::vector<pollfd>& fds, size_t first, absl::Time now);
-  // Closes connections older than kRequestTimeout (a stuck or slow client).
-  void ExpireIdle(absl::Time now);
+  void OnEvents(const std::vector<pollfd>& fds, size_t first, absl::Time now) {
+    server_->OnEvents(fds, first, now);
+  }
+  // Closes connections whose request is not complete kHeaderTimeout after they connected.
+  void ExpireIdle(absl::Time now) { server_->ExpireIdle(now); }
 
-  static constexpr absl::Duration kRequestTimeout = absl::Seconds(5);
+  // A checker sends its request at once (an NLB times out a check after 2-10 s): two seconds
+  // for the whole head is generous, and is how long an idle connection can hold a slot.
+  static constexpr absl::Duration kHeaderTimeout = absl::Seconds(2);
   // Health checkers send a few hundred bytes; anything longer is not one.
   static constexpr size_t kMaxRequestHead = 4096;
+  // A bound on descriptors for a flood of connections; legitimate checkers (an NLB probes
+  // from one address per node, one connection at a time) hold a handful at once.
+  static constexpr size_t kMaxConnections = 64;
+  // Per client IPv4 address or IPv6 /64 (net::SourceByAddress); well above a checker's one.
+  static constexpr size_t kMaxPerSource = 8;
 
   uint16_t port() const { return port_; }
-  size_t connections() const { return conns_.size(); }
+  size_t connections() const { return server_->connections(); }
+  const net::StreamCounters& counters() const { return server_->counters(); }
 
  private:
-  struct Conn {
-    int fd = -1;
-    std::string in;
-    std::string out;
-    bool answered = false;
-    absl::Time accepted_at;
-  };
+  HealthServer(uint16_t port, std::unique_ptr<net::StreamServer> server)
+      : port_(port), server_(std::move(server)) {}
 
-  HealthServer(int listen_fd, uint16_t port, Probe probe);
-  void Accept(absl::Time now);
-  void Read(uint64_t id);
-  void Write(uint64_t id);
-  void Close(uint64_t id);
-
-  const int listen_fd_;
   const uint16_t port_;
-  const Probe probe_;
-  uint64_t next_id_ = 1;
-  absl::flat_hash_map<uint64_t, Conn> conns_;
+  const std::unique_ptr<net::StreamServer> server_;
 };
 
 }  // namespace dprelay::control

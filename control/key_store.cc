@@ -9,11 +9,13 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "proto/log.h"
+#include "proto/trusted_dir.h"
 
 namespace dprelay::control {
 namespace {
@@ -68,39 +70,39 @@ absl::Status EnsureDirectory(const std::string& dir) {
   }
   if (mkdir(dir.c_str(), 0700) == 0) {
     DPRELAY_LOG_INFO("created state directory %s", dir);
-    return absl::OkStatus();
-  }
-  int err = errno;
-  if (err != EEXIST) {
+  } else if (errno != EEXIST) {
     return absl::FailedPreconditionError(
-        absl::StrCat(dir, ": cannot create state directory: ", ErrnoText(err)));
+        absl::StrCat(dir, ": cannot create state directory: ", ErrnoText(errno)));
   }
-  struct stat st;
-  if (stat(dir.c_str(), &st) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(dir, ": cannot stat: ", ErrnoText(errno)));
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(dir, ": not a directory"));
+  // Whoever can write into it can replace our keys (or the LamportID mark): refuse unless it
+  // is ours or root's and closed to group and others.
+  if (absl::Status trusted = CheckTrustedDirectory(dir); !trusted.ok()) {
+    return absl::Status(trusted.code(), absl::StrCat("state directory ", trusted.message()));
   }
   return absl::OkStatus();
 }
 
-// Loads a private key file, generating it first if it does not exist.
-absl::StatusOr<DiscoKeyPair> LoadOrGenerateKey(const std::string& path) {
-  absl::StatusOr<std::string> content = ReadSmallFile(path, kMaxStateFileLen);
+// Loads a private key file, generating it first if it does not exist, into a SecretBox. Every
+// transient copy of the key (file text, parsed and generated key) is wiped on the way.
+absl::StatusOr<SecretBox<DiscoKeyPair>> LoadOrGenerateKey(const std::string& path) {
+  DiscoKeyPair pair;
+  absl::Cleanup wipe_pair = [&pair] { Wipe(&pair); };
+  absl::StatusOr<std::string> content = ReadSecretFile(path, kMaxStateFileLen);
   if (absl::IsNotFound(content.status())) {
-    DiscoKeyPair pair = GenerateKeyPair();
-    absl::Status written =
-        WriteFileAtomically(path, absl::StrCat(FormatPrivateKey(pair.priv), "\n"), 0600);
+    pair = GenerateKeyPair();
+    std::string text = absl::StrCat(FormatPrivateKey(pair.priv), "\n");
+    absl::Status written = WriteFileAtomically(path, text, 0600);
+    Wipe(&text);
     if (!written.ok()) {
       return written;
     }
     DPRELAY_LOG_INFO("generated %s (public %s)", path, FormatDiscoKey(pair.pub));
-    return pair;
+    return SecretBox<DiscoKeyPair>::Make(pair);
   }
   if (!content.ok()) {
     return content.status();
   }
+  absl::Cleanup wipe_content = [&content] { Wipe(&*content); };
   absl::string_view text = absl::StripAsciiWhitespace(*content);
   absl::StatusOr<DiscoPrivateKey> priv =
       ParsePrivateKey(std::string_view(text.data(), text.size()));
@@ -108,12 +110,9 @@ absl::StatusOr<DiscoKeyPair> LoadOrGenerateKey(const std::string& path) {
     return absl::DataLossError(
         absl::StrCat(path, ": malformed private key: ", priv.status().message()));
   }
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
-    DPRELAY_LOG_WARNING("%s: mode %04o lets others read a private key; chmod 600 it", path,
-                        st.st_mode & 07777);
-  }
-  return KeyPairFromPrivate(*priv);
+  pair = KeyPairFromPrivate(*priv);
+  Wipe(&*priv);
+  return SecretBox<DiscoKeyPair>::Make(pair);
 }
 
 absl::StatusOr<uint64_t> LoadLamportFile(const std::string& path) {
@@ -138,11 +137,11 @@ absl::StatusOr<uint64_t> LoadLamportFile(const std::string& path) {
 
 }  // namespace
 
-KeyStore::KeyStore(std::string state_dir, DiscoKeyPair control_key, DiscoKeyPair server_disco_key,
-                   uint64_t lamport)
+KeyStore::KeyStore(std::string state_dir, SecretBox<DiscoKeyPair> control_key,
+                   SecretBox<DiscoKeyPair> server_disco_key, uint64_t lamport)
     : state_dir_(std::move(state_dir)),
-      control_key_(control_key),
-      server_disco_key_(server_disco_key),
+      control_key_(std::move(control_key)),
+      server_disco_key_(std::move(server_disco_key)),
       lamport_(lamport) {}
 
 absl::StatusOr<std::unique_ptr<KeyStore>> KeyStore::Open(const KeyStoreConfig& config_in) {
@@ -153,17 +152,17 @@ absl::StatusOr<std::unique_ptr<KeyStore>> KeyStore::Open(const KeyStoreConfig& c
   if (absl::Status s = EnsureDirectory(config.state_dir); !s.ok()) {
     return s;
   }
-  absl::StatusOr<DiscoKeyPair> control_key =
+  absl::StatusOr<SecretBox<DiscoKeyPair>> control_key =
       LoadOrGenerateKey(JoinPath(config.state_dir, kControlKeyFile));
   if (!control_key.ok()) {
     return control_key.status();
   }
-  absl::StatusOr<DiscoKeyPair> server_key =
+  absl::StatusOr<SecretBox<DiscoKeyPair>> server_key =
       LoadOrGenerateKey(JoinPath(config.state_dir, kServerDiscoKeyFile));
   if (!server_key.ok()) {
     return server_key.status();
   }
-  if (control_key->pub == server_key->pub) {
+  if ((*control_key)->pub == (*server_key)->pub) {
     // Only a hand-edited state directory gets here; the two roles must not share a key.
     return absl::FailedPreconditionError(absl::StrCat(
         JoinPath(config.state_dir, kServerDiscoKeyFile), ": same key as ", kControlKeyFile));
@@ -173,7 +172,7 @@ absl::StatusOr<std::unique_ptr<KeyStore>> KeyStore::Open(const KeyStoreConfig& c
     return lamport.status();
   }
   return std::unique_ptr<KeyStore>(
-      new KeyStore(config.state_dir, *control_key, *server_key, *lamport));
+      new KeyStore(config.state_dir, std::move(*control_key), std::move(*server_key), *lamport));
 }
 
 absl::Status KeyStore::StoreLamport(uint64_t high_water) {

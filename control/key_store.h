@@ -6,8 +6,10 @@
 //   <state_dir>/lamport            <decimal>\n       highest LamportID that may have been used
 //
 // The directory is created with mode 0700 if missing, key files are generated on first start
-// with mode 0600, and every file is replaced atomically (temp file in the same directory,
-// fsync, rename, fsync of the directory), so a crash leaves either the old or the new content.
+// with mode 0600 (a key file others can access is refused), the directory must be ours or
+// root's and closed to group and others, and every file is replaced atomically (temp file in the
+// same directory, fsync, rename, fsync of the directory), so a crash leaves either the old or the
+// new content.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include "control/lamport_store.h"
 #include "proto/file_io.h"
 #include "proto/key.h"
+#include "proto/secret_box.h"
 
 namespace dprelay::control {
 
@@ -37,8 +40,10 @@ class KeyStore final : public LamportStore {
   // directory or file at fault.
   static absl::StatusOr<std::unique_ptr<KeyStore>> Open(const KeyStoreConfig& config);
 
-  const DiscoKeyPair& control_key() const { return control_key_; }
-  const DiscoKeyPair& server_disco_key() const { return server_disco_key_; }
+  // In guarded, locked, read-only memory (proto/secret_box.h) for as long as the store lives;
+  // zeroed when it goes.
+  const DiscoKeyPair& control_key() const { return *control_key_; }
+  const DiscoKeyPair& server_disco_key() const { return *server_disco_key_; }
   const std::string& state_dir() const { return state_dir_; }
 
   // LamportStore.
@@ -46,15 +51,14 @@ class KeyStore final : public LamportStore {
   absl::Status StoreLamport(uint64_t high_water) override;
 
  private:
-  KeyStore(std::string state_dir, DiscoKeyPair control_key, DiscoKeyPair server_disco_key,
-           uint64_t lamport);
+  KeyStore(std::string state_dir, SecretBox<DiscoKeyPair> control_key,
+           SecretBox<DiscoKeyPair> server_disco_key, uint64_t lamport);
 
   // All immutable after Open except lamport_, which only StoreLamport writes.
   const std::string state_dir_;
-  const DiscoKeyPair control_key_;
-  const DiscoKeyPair server_disco_key_;
+  const SecretBox<DiscoKeyPair> control_key_;
+  const SecretBox<DiscoKeyPair> server_disco_key_;
   uint64_t lamport_;  // last value successfully persisted
 };
-
 
 }  // namespace dprelay::control

@@ -76,6 +76,8 @@ struct Metrics::Impl {
   std::array<Counter*, kRefusalCount> refusals{};
   Gauge* sessions = nullptr;
   Gauge* dataplane_up = nullptr;
+  std::array<Counter*, net::kStreamCounterCount> health_connections{};
+  std::array<Counter*, net::kStreamCounterCount> admin_connections{};
 
   // Control's own counters as last exported.
   ControlMetricsSnapshot last_control;
@@ -215,6 +217,17 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) 
                             .Help("1 while the dataplane is connected and synced")
                             .Register(r)
                             .Add({});
+  auto& connections = prometheus::BuildCounter()
+                          .Name("dprelay_endpoint_connections_total")
+                          .Help(
+                              "Connections to the health and admin endpoints, by what became "
+                              "of them (refused at a cap, evicted, timed out)")
+                          .Register(r);
+  for (size_t i = 0; i < net::kStreamCounterCount; ++i) {
+    const std::string event(net::kStreamCounterLabels[i]);
+    impl->health_connections[i] = &connections.Add({{"endpoint", "health"}, {"event", event}});
+    impl->admin_connections[i] = &connections.Add({{"endpoint", "admin"}, {"event", event}});
+  }
   impl->exposer->RegisterCollectable(impl->registry);
   return std::unique_ptr<Metrics>(new Metrics(std::move(impl)));
 }
@@ -239,6 +252,12 @@ void Metrics::UpdateControl(const ControlMetricsSnapshot& s) {
   m.endpoints_open->Set(static_cast<double>(s.sessions_open));
   m.endpoints_connecting->Set(static_cast<double>(s.sessions - s.sessions_open));
   m.dataplane_up->Set(s.dataplane_up ? 1 : 0);
+  for (size_t i = 0; i < net::kStreamCounterCount; ++i) {
+    m.health_connections[i]->Increment(
+        static_cast<double>(s.health_connections[i] - m.last_control.health_connections[i]));
+    m.admin_connections[i]->Increment(
+        static_cast<double>(s.admin_connections[i] - m.last_control.admin_connections[i]));
+  }
   m.last_control = s;
 }
 

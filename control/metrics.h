@@ -17,6 +17,9 @@
 //   dprelay_allocation_refusals_total{reason}       every reason of control/refusal.h
 //   dprelay_sessions                                live endpoints in the registry
 //   dprelay_dataplane_up                            1 while connected and synced
+//   dprelay_endpoint_connections_total{endpoint="health"|"admin",event}
+//                                                   accepted, refused and evicted connections,
+//                                                   header timeouts (net/stream_counters.h)
 // Dataplane counters are mirrored from its StatsReply (polled every second): a value that
 // went down means the dataplane restarted, and the new value is added.
 #pragma once
@@ -30,6 +33,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/refusal.h"
+#include "net/stream_counters.h"
 #include "proto/addr.h"
 
 namespace dprelay::control {
@@ -42,6 +46,8 @@ struct ControlMetricsSnapshot {
   uint64_t sessions = 0;
   uint64_t sessions_open = 0;
   bool dataplane_up = false;
+  net::StreamCounters health_connections{};
+  net::StreamCounters admin_connections{};
 };
 
 // Not thread-safe for updates: the control loop's thread only.

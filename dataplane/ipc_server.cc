@@ -1,80 +1,64 @@
 #include "dataplane/ipc_server.h"
 
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <vector>
 
-#include "absl/strings/str_format.h"
+#include "absl/strings/str_cat.h"
+#include "net/peer_cred.h"
 #include "proto/log.h"
 
 namespace dprelay {
+namespace {
+
+// One control process connects; a few queued reconnects are plenty.
+constexpr int kListenBacklog = 4;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<IpcServer>> IpcServer::Listen(const std::string& path) {
-  sockaddr_un addr{};
-  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "--ipc_socket=%s: path empty or longer than %zu bytes", path, sizeof(addr.sun_path) - 1));
+  // Only root's control process (or one of our own uid) may drive the dataplane: the socket is
+  // 0600 from its creation, in a directory nobody else can write to.
+  absl::StatusOr<net::UnixListener> listener =
+      net::ListenUnix(path, SOCK_SEQPACKET, kListenBacklog, absl::StrCat("--ipc_socket=", path));
+  if (!listener.ok()) {
+    return listener.status();
   }
-  if (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
-    std::string dir = path.substr(0, slash);
-    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return absl::PermissionDeniedError(absl::StrFormat(
-          "--ipc_socket=%s: cannot create directory %s: %s", path, dir, std::strerror(errno)));
-    }
-  }
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrFormat("socket(AF_UNIX): %s", std::strerror(errno)));
-  }
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  unlink(path.c_str());  // a stale socket from a previous run
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 4) != 0) {
-    int err = errno;
-    close(fd);
-    return absl::InternalError(
-        absl::StrFormat("--ipc_socket=%s: bind/listen: %s", path, std::strerror(err)));
-  }
-  chmod(path.c_str(), 0600);  // only root's control process may drive the dataplane
-  return std::unique_ptr<IpcServer>(new IpcServer(fd, path));
+  return std::unique_ptr<IpcServer>(new IpcServer(std::move(*listener)));
 }
 
-IpcServer::~IpcServer() {
-  CloseConnection();
-  close(listen_fd_);
-  unlink(path_.c_str());
-}
-
-void IpcServer::CloseConnection() {
-  if (conn_fd_ >= 0) {
-    close(conn_fd_);
-    conn_fd_ = -1;
-  }
-}
+void IpcServer::CloseConnection() { conn_fd_.Reset(); }
 
 void IpcServer::Poll(const std::function<void()>& on_connect,
                      const std::function<void(ipc::Message&&)>& on_message) {
-  int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (fd >= 0) {
-    if (conn_fd_ >= 0) {
+  net::UniqueFd fd(accept4(listener_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (fd.valid()) {
+    // Control sends installs with session keys and is obeyed: it must be root or our uid. The
+    // socket is 0600, so only a widened mode (or a mistaken directory) lets anyone else here.
+    if (absl::Status peer = net::CheckTrustedPeer(fd.get()); !peer.ok()) {
+      ++refused_peers_;
+      DPRELAY_LOG_ERROR("ipc %s: refusing a control connection: %s", listener_.file.path(),
+                        peer.message());
+      fd.Reset();
+    }
+  }
+  if (fd.valid()) {
+    if (conn_fd_.valid()) {
       DPRELAY_LOG_INFO("ipc: a new control connection replaces the old one");
     }
-    CloseConnection();
-    conn_fd_ = fd;
-    DPRELAY_LOG_INFO("ipc: control connected on %s", path_);
+    conn_fd_ = std::move(fd);
+    DPRELAY_LOG_INFO("ipc: control connected on %s", listener_.file.path());
     on_connect();
   }
-  if (conn_fd_ < 0) {
+  if (!conn_fd_.valid()) {
     return;
   }
   static thread_local std::vector<uint8_t> buf(ipc::kMaxMessageLen);
   for (;;) {
-    ssize_t n = recv(conn_fd_, buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC);
+    ssize_t n = recv(conn_fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         DPRELAY_LOG_WARNING("ipc: recv: %s; dropping the control connection", std::strerror(errno));
@@ -104,11 +88,11 @@ void IpcServer::Poll(const std::function<void()>& on_connect,
 }
 
 void IpcServer::Send(const ipc::Message& msg) {
-  if (conn_fd_ < 0) {
+  if (!conn_fd_.valid()) {
     return;
   }
   std::vector<uint8_t> bytes = ipc::Encode(msg);
-  if (send(conn_fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+  if (send(conn_fd_.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
     DPRELAY_LOG_WARNING("ipc: send: %s; dropping the control connection", std::strerror(errno));
     CloseConnection();
   }

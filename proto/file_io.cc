@@ -1,6 +1,7 @@
 #include "proto/file_io.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,11 +9,17 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace dprelay {
 
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_len) {
+namespace {
+
+enum class Secret { kNo, kYes };
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_len, Secret secret) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
@@ -21,8 +28,28 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_le
     }
     return absl::PermissionDeniedError(absl::StrCat(path, ": cannot open: ", std::strerror(err)));
   }
+  if (secret == Secret::kYes) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
+      const int err = errno;
+      close(fd);
+      return absl::DataLossError(absl::StrCat(path, ": cannot stat: ", std::strerror(err)));
+    }
+    if ((st.st_mode & 077) != 0) {
+      close(fd);
+      return absl::PermissionDeniedError(absl::StrFormat(
+          "%s: mode %04o gives group or others access to a private key; chmod 600 %s", path,
+          st.st_mode & 07777, path));
+    }
+  }
   std::string content;
   char buf[512];
+  if (secret == Secret::kYes) {
+    // No reallocation leaves a copy of the secret behind in freed memory.
+    content.reserve(max_len + sizeof(buf));
+  }
+  // The stack copy of a secret is wiped whichever way we leave.
+  absl::Cleanup wipe_buf = [&buf] { sodium_memzero(buf, sizeof(buf)); };
   for (;;) {
     ssize_t n = read(fd, buf, sizeof(buf));
     if (n < 0) {
@@ -45,6 +72,16 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_le
   }
   close(fd);
   return content;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_len) {
+  return ReadFile(path, max_len, Secret::kNo);
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, size_t max_len) {
+  return ReadFile(path, max_len, Secret::kYes);
 }
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& content, int mode) {

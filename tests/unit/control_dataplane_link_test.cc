@@ -1,5 +1,6 @@
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/ipc.h"
+#include "tests/unit/foreign_peer.h"
 
 namespace dprelay::control {
 namespace {
@@ -391,6 +393,25 @@ TEST_F(DataplaneLinkTest, LargeReinstallStreamsWithoutDuplicates) {
     EXPECT_EQ(vnis[i], i + 1);
   }
   EXPECT_FALSE(link->reinstall_in_progress());
+}
+
+// SO_PEERCRED: whoever listens on the dataplane socket gets session keys, so a listener that is
+// neither root nor our uid is refused (and retried later), never sent anything.
+TEST_F(DataplaneLinkTest, AListenerOfAnotherUidIsRefused) {
+  ASSERT_EQ(geteuid(), 0u) << "the unit tier runs as root (scripts/test.sh)";
+  ASSERT_EQ(chmod(tmp_.path().c_str(), 0777), 0);  // so that nobody can bind there
+  dprelay::testing::ForeignPeer impostor(dprelay::testing::ForeignPeer::Role::kListen, path_,
+                                         SOCK_SEQPACKET);
+  ASSERT_TRUE(impostor.ok());
+  std::unique_ptr<DataplaneLink> link = MakeLink();
+  link->Tick(now_);
+  EXPECT_EQ(link->state(), DataplaneLink::State::kDisconnected);
+  EXPECT_EQ(link->fd(), -1);
+  EXPECT_EQ(link->stats().peers_refused, 1u);
+  EXPECT_EQ(link->stats().connects, 0u);
+  // Retried after the reconnect interval, and refused again.
+  link->Tick(now_ + absl::Seconds(1));
+  EXPECT_EQ(link->stats().peers_refused, 2u);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "tests/unit/control_test_util.h"
 #include "tests/unit/http_client.h"
+#include "tests/unit/stream_test_util.h"
 
 namespace dprelay::control {
 namespace {
@@ -183,7 +184,7 @@ TEST(HealthServerTest, ServesTheProbesVerdictOverHttp) {
   // closed one): advance its clock until it has, then past the timeout.
   bool closed = false;
   for (int i = 0; i < 100 && !closed; ++i) {
-    loop.Advance(HealthServer::kRequestTimeout + absl::Seconds(1));
+    loop.Advance(HealthServer::kHeaderTimeout + absl::Seconds(1));
     closed = recv(silent, &c, 1, 0) == 0;
   }
   EXPECT_TRUE(closed) << "the silent client was never closed";
@@ -205,6 +206,72 @@ TEST(HealthServerTest, AnAddressInUseIsAnErrorNamingTheFlag) {
       HealthServer::Listen(*ParseAddrPort(taken), probe);
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(std::string(second.status().message()), HasSubstr("--health_listen=" + taken));
+}
+
+// Issue 10 item 7: a load balancer's probe is answered however many idle connections others
+// hold. The server runs on this thread (tests/unit/stream_test_util.h) with its own clock.
+class HealthStarvationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<HealthServer>> s =
+        HealthServer::Listen(*ParseAddrPort("127.0.0.1:0"), [] {
+          return HealthVerdict{true, "ok"};
+        });
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+  }
+  void TearDown() override {
+    for (int fd : fds_) {
+      close(fd);
+    }
+  }
+  int ConnectFrom(const char* ip) {
+    fds_.push_back(dprelay::testing::ConnectFrom(server_.get(), now_, ip, server_->port()));
+    return fds_.back();
+  }
+  std::string Probe() {
+    return dprelay::testing::Exchange(server_.get(), now_, ConnectFrom("127.0.0.1"),
+                                      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  uint64_t Count(net::StreamCounter c) const { return server_->counters()[static_cast<size_t>(c)]; }
+
+  std::unique_ptr<HealthServer> server_;
+  absl::Time now_ = kT0;
+  std::vector<int> fds_;
+};
+
+TEST_F(HealthStarvationTest, IdleConnectionsFromOneSourceDoNotStarveAProbe) {
+  for (int i = 0; i < 100; ++i) {
+    ConnectFrom("127.0.0.2");
+  }
+  EXPECT_THAT(Probe(), StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_EQ(Count(net::StreamCounter::kRefusedSourceCap), 100 - HealthServer::kMaxPerSource);
+}
+
+TEST_F(HealthStarvationTest, IdleConnectionsFromManySourcesDoNotStarveAProbe) {
+  // Eight sources at their per-source cap fill the server (8 x 8 = 64).
+  for (int source = 2; source < 10; ++source) {
+    const std::string ip = "127.0.0." + std::to_string(source);
+    for (size_t i = 0; i < HealthServer::kMaxPerSource; ++i) {
+      ConnectFrom(ip.c_str());
+    }
+  }
+  ASSERT_EQ(server_->connections(), HealthServer::kMaxConnections);
+  EXPECT_THAT(Probe(), StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(Probe(), StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_EQ(Count(net::StreamCounter::kEvicted), 1u) << "the second probe found room";
+}
+
+TEST_F(HealthStarvationTest, TheHeaderTimeoutClosesASlowClient) {
+  const int slow = ConnectFrom("127.0.0.2");
+  ASSERT_EQ(send(slow, "GET /healthz HT", 15, 0), 15);
+  dprelay::testing::PumpOnce(server_.get(), now_);
+  now_ += absl::Milliseconds(1500);
+  EXPECT_FALSE(dprelay::testing::ClosedByServer(server_.get(), now_, slow));
+  now_ += absl::Milliseconds(600);  // 2.1 s after it connected
+  EXPECT_TRUE(dprelay::testing::ClosedByServer(server_.get(), now_, slow));
+  EXPECT_EQ(Count(net::StreamCounter::kHeaderTimeout), 1u);
+  EXPECT_EQ(server_->connections(), 0u);
 }
 
 // Control's own loop: unhealthy without a dataplane, healthy once it is synced and its stats

@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -109,6 +110,65 @@ TEST(KeyStoreTest, StateDirThatIsAFileIsAnError) {
   auto store = KeyStore::Open({.state_dir = tmp.File("file")});
   ASSERT_FALSE(store.ok());
   EXPECT_THAT(std::string(store.status().message()), HasSubstr(tmp.File("file")));
+}
+
+// Issue 10 item 8: a private key others can read is refused (it used to be a warning), with
+// the file, its mode and the fix in the error; nothing is loaded from it or rewritten.
+TEST(KeyStoreTest, KeyFileOthersCanReadIsRefused) {
+  TempDir tmp;
+  ASSERT_TRUE(KeyStore::Open({.state_dir = tmp.path()}).ok());
+  const std::string key = tmp.File(kServerDiscoKeyFile);
+  const std::string before = ReadFile(key);
+  ASSERT_EQ(chmod(key.c_str(), 0644), 0);
+  auto store = KeyStore::Open({.state_dir = tmp.path()});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(store.status().message(),
+            key + ": mode 0644 gives group or others access to a private key; chmod 600 " + key);
+  EXPECT_EQ(ReadFile(key), before);
+  EXPECT_EQ(Mode(key), 0644);
+  // Group-writable is as bad; 0400 is fine.
+  ASSERT_EQ(chmod(key.c_str(), 0620), 0);
+  EXPECT_FALSE(KeyStore::Open({.state_dir = tmp.path()}).ok());
+  ASSERT_EQ(chmod(key.c_str(), 0400), 0);
+  EXPECT_TRUE(KeyStore::Open({.state_dir = tmp.path()}).ok());
+}
+
+TEST(KeyStoreTest, GroupWritableStateDirIsRefused) {
+  TempDir tmp;
+  const std::string dir = tmp.File("state");
+  ASSERT_TRUE(KeyStore::Open({.state_dir = dir}).ok());
+  ASSERT_EQ(chmod(dir.c_str(), 0770), 0);
+  auto store = KeyStore::Open({.state_dir = dir});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().message(), "state directory " + dir +
+                                          ": mode 0770 lets group or others write into it; "
+                                          "chmod go-w " +
+                                          dir);
+}
+
+TEST(KeyStoreTest, StateDirOwnedByAnotherUserIsRefused) {
+  ASSERT_EQ(geteuid(), 0u) << "the unit tier runs as root (scripts/test.sh)";
+  TempDir tmp;
+  const std::string dir = tmp.File("state");
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_EQ(chown(dir.c_str(), 65534, 65534), 0);
+  auto store = KeyStore::Open({.state_dir = dir});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().message(), "state directory " + dir +
+                                          ": owned by uid 65534, not by us (uid 0) or root; "
+                                          "chown it or choose another directory");
+  EXPECT_NE(access((dir + "/" + kControlKeyFile).c_str(), F_OK), 0) << "no key written there";
+}
+
+// The keys live in guarded read-only memory (proto/secret_box.h): a stray write faults rather
+// than silently changing a key.
+TEST(KeyStoreDeathTest, KeysAreInReadOnlyMemory) {
+  TempDir tmp;
+  auto store = KeyStore::Open({.state_dir = tmp.path()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_DEATH(const_cast<DiscoKeyPair&>((*store)->control_key()).priv.bytes[0] ^= 1, "");
+  EXPECT_DEATH(const_cast<DiscoKeyPair&>((*store)->server_disco_key()).priv.bytes[0] ^= 1, "");
 }
 
 TEST(KeyStoreTest, LamportPersistsAcrossReopen) {

@@ -34,6 +34,8 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   s.sessions = 2;
   s.sessions_open = 1;
   s.dataplane_up = true;
+  s.health_connections[static_cast<size_t>(net::StreamCounter::kRefusedSourceCap)] = 92;
+  s.admin_connections[static_cast<size_t>(net::StreamCounter::kHeaderTimeout)] = 3;
   (*m)->UpdateControl(s);
   (*m)->UpdateDataplane({{"forwarded_packets", 103},
                          {"forwarded_bytes", 12300},
@@ -80,6 +82,12 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   EXPECT_THAT(text, HasSubstr("dprelay_sessions 2\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_nic_xstats_total{name=\"rx_q1_packets\",port=\"0\"} 42\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_up 1\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_endpoint_connections_total{endpoint=\"health\","
+                              "event=\"refused_source_cap\"} 92\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_endpoint_connections_total{endpoint=\"admin\","
+                              "event=\"header_timeout\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_endpoint_connections_total{endpoint=\"health\","
+                              "event=\"evicted\"} 0\n"));
   EXPECT_THAT(text, Not(HasSubstr("dprelay_dataplane_forwarded")));
 }
 

@@ -19,3 +19,7 @@ dprelay_add_test(NAME dataplane_martians_test LABEL unit
 dprelay_add_test(NAME dataplane_frame_handlers_test LABEL unit
   SOURCES dataplane_frame_handlers_test.cc ../testutil/packet_builder.cc
   LIBS dprelay_dataplane GTest::gtest_main)
+# The dataplane's control socket: secure creation and the peer check. No EAL.
+dprelay_add_test(NAME dataplane_ipc_server_test LABEL unit
+  SOURCES dataplane_ipc_server_test.cc
+  LIBS dprelay_dataplane GTest::gtest_main)

@@ -1,0 +1,101 @@
+// The dataplane's control socket (dataplane/ipc_server.h): created with the secure helper, so
+// it is 0600 from bind, and refuses to follow a symlink or use an untrusted directory; and only
+// root or our uid may connect as control.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "dataplane/ipc_server.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/foreign_peer.h"
+#include "tests/unit/listen_mode_probe.h"
+#include "tests/unit/temp_dir.h"
+
+namespace dprelay {
+namespace {
+
+using dprelay::testing::ScratchDir;
+using ::testing::HasSubstr;
+
+TEST(IpcServerTest, SocketIsMode0600FromBind) {
+  ScratchDir tmp;
+  const std::string sock = tmp.File("dataplane.sock");
+  const mode_t old = umask(0);
+  dprelay::testing::g_mode_at_listen = -1;
+  absl::StatusOr<std::unique_ptr<IpcServer>> server = IpcServer::Listen(sock);
+  umask(old);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(dprelay::testing::g_mode_at_listen, 0600) << "a window with a wider mode";
+  struct stat st {};
+  ASSERT_EQ(lstat(sock.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  server->reset();
+  EXPECT_NE(access(sock.c_str(), F_OK), 0) << "removed at exit";
+}
+
+TEST(IpcServerTest, SymlinkAtTheSocketPathIsRefusedAndItsTargetUntouched) {
+  ScratchDir tmp;
+  const std::string victim = tmp.File("victim");
+  std::ofstream(victim) << "precious\n";
+  ASSERT_EQ(chmod(victim.c_str(), 0644), 0);
+  const std::string sock = tmp.File("dataplane.sock");
+  ASSERT_EQ(symlink(victim.c_str(), sock.c_str()), 0);
+  absl::StatusOr<std::unique_ptr<IpcServer>> server = IpcServer::Listen(sock);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().message(), "--ipc_socket=" + sock + ": " + sock +
+                                           " is a symbolic link; refusing to follow or replace it");
+  struct stat st {};
+  ASSERT_EQ(stat(victim.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+  std::ifstream in(victim);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "precious");
+}
+
+TEST(IpcServerTest, GroupWritableSocketDirectoryIsRefused) {
+  ScratchDir tmp;
+  const std::string dir = tmp.File("run");
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_EQ(chmod(dir.c_str(), 0775), 0);
+  absl::StatusOr<std::unique_ptr<IpcServer>> server = IpcServer::Listen(dir + "/dataplane.sock");
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(std::string(server.status().message()),
+              HasSubstr(dir + ": mode 0775 lets group or others write into it; chmod go-w " + dir));
+}
+
+// SO_PEERCRED: a process of another uid that reaches the socket (here through a widened mode)
+// is refused and never replaces control's connection; root's control is accepted.
+TEST(IpcServerTest, AControlPeerOfAnotherUidIsRefused) {
+  ASSERT_EQ(geteuid(), 0u) << "the unit tier runs as root (scripts/test.sh)";
+  ScratchDir tmp;
+  ASSERT_EQ(chmod(tmp.path().c_str(), 0755), 0);
+  const std::string sock = tmp.File("dataplane.sock");
+  absl::StatusOr<std::unique_ptr<IpcServer>> server = IpcServer::Listen(sock);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_EQ(chmod(sock.c_str(), 0666), 0);
+  int connects = 0;
+  auto poll_once = [&] { (*server)->Poll([&] { ++connects; }, [](ipc::Message&&) {}); };
+  {
+    dprelay::testing::ForeignPeer nobody(dprelay::testing::ForeignPeer::Role::kConnect, sock,
+                                         SOCK_SEQPACKET);
+    ASSERT_TRUE(nobody.ok());
+    poll_once();
+    EXPECT_EQ(connects, 0);
+    EXPECT_FALSE((*server)->connected());
+    EXPECT_EQ((*server)->refused_peers(), 1u);
+  }
+  net::UniqueFd control(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  absl::StatusOr<sockaddr_un> sa = net::UnixAddress(sock, "test");
+  ASSERT_EQ(connect(control.get(), reinterpret_cast<const sockaddr*>(&*sa), sizeof(*sa)), 0);
+  poll_once();
+  EXPECT_EQ(connects, 1);
+  EXPECT_TRUE((*server)->connected());
+  EXPECT_EQ((*server)->refused_peers(), 1u);
+}
+
+}  // namespace
+}  // namespace dprelay
