@@ -493,8 +493,8 @@ void DataplaneLink::Pump(absl::Time now) {
       if (err == EINTR) {
         continue;
       }
-      if (err == EAGAIN || err == EWOULDBLOCK) {
-        return;  // poll_events() now asks for POLLOUT
+      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+        return;  // full: poll_events() now asks for POLLOUT
       }
       Disconnect(absl::StrCat("send: ", ErrnoText(err)), now);
       return;

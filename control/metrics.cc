@@ -47,8 +47,15 @@ absl::Status CheckBindable(const AddrPort& listen) {
 
 // The ring a drop counter is the overflow of, for dprelay_ring_overflows_total{ring}.
 const char* RingOf(const std::string& drop_name) {
-  if (drop_name == "drop_main_ring_full") {
-    return "main";  // worker -> main lcore
+  // worker -> main lcore, one ring per class of work (dataplane/main_rings.h)
+  if (drop_name == "drop_handshake_ring_full") {
+    return "main_handshake";
+  }
+  if (drop_name == "drop_neighbour_ring_full") {
+    return "main_neighbour";
+  }
+  if (drop_name == "drop_icmp_ring_full") {
+    return "main_icmp";
   }
   if (drop_name == "drop_exception_ring_full") {
     return "exception";  // worker -> exception path
@@ -183,8 +190,9 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) 
                      .Name("dprelay_ring_overflows_total")
                      .Help("Packets dropped because a ring between lcores was full")
                      .Register(r);
-  impl->rings->Add({{"ring", "main"}});
-  impl->rings->Add({{"ring", "exception"}});
+  for (const char* ring : {"main_handshake", "main_neighbour", "main_icmp", "exception"}) {
+    impl->rings->Add({{"ring", ring}});
+  }
   impl->nic = &prometheus::BuildCounter()
                    .Name("dprelay_nic_xstats_total")
                    .Help("The NIC's extended statistics (DPDK xstats) per port and name")

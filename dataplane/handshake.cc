@@ -43,12 +43,13 @@ Challenge MacSecrets::Compute(int index, uint32_t vni, uint32_t generation,
 
 bool MacSecrets::Verify(const Challenge& c, uint32_t vni, uint32_t generation,
                         const DiscoKey& remote_key, const AddrPort& src) const {
+  // Constant time: how much of a forged challenge matched must not show in the timing.
+  bool ok = false;
   for (int i = 0; i < count_; ++i) {
-    if (Compute(i, vni, generation, remote_key, src) == c) {
-      return true;
-    }
+    const Challenge expected = Compute(i, vni, generation, remote_key, src);
+    ok |= sodium_memcmp(expected.data(), c.data(), c.size()) == 0;
   }
-  return false;
+  return ok;
 }
 
 namespace {

@@ -30,7 +30,11 @@ absl::StatusOr<std::unique_ptr<IpcServer>> IpcServer::Listen(const std::string& 
   return std::unique_ptr<IpcServer>(new IpcServer(std::move(*listener)));
 }
 
-void IpcServer::CloseConnection() { conn_fd_.Reset(); }
+void IpcServer::CloseConnection() {
+  conn_fd_.Reset();
+  pending_.clear();  // the next connection starts with a resync, not with these
+  pending_bytes_ = 0;
+}
 
 void IpcServer::Poll(const std::function<void()>& on_connect,
                      const std::function<void(ipc::Message&&)>& on_message) {
@@ -53,7 +57,7 @@ void IpcServer::Poll(const std::function<void()>& on_connect,
     DPRELAY_LOG_INFO("ipc: control connected on %s", listener_.file.path());
     on_connect();
   }
-  if (!conn_fd_.valid()) {
+  if (!conn_fd_.valid() || !Flush()) {
     return;
   }
   static thread_local std::vector<uint8_t> buf(ipc::kMaxMessageLen);
@@ -87,15 +91,59 @@ void IpcServer::Poll(const std::function<void()>& on_connect,
   }
 }
 
+IpcServer::SendResult IpcServer::SendNow(const std::vector<uint8_t>& bytes) {
+  if (send(conn_fd_.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+    return SendResult::kSent;
+  }
+  // A full SEQPACKET socket says EAGAIN; ENOBUFS is the same condition on some kernels.
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+    return SendResult::kFull;
+  }
+  DPRELAY_LOG_WARNING("ipc: send: %s; dropping the control connection", std::strerror(errno));
+  CloseConnection();
+  return SendResult::kClosed;
+}
+
+bool IpcServer::Flush() {
+  while (!pending_.empty()) {
+    switch (SendNow(pending_.front())) {
+      case SendResult::kSent:
+        pending_bytes_ -= pending_.front().size();
+        pending_.pop_front();
+        break;
+      case SendResult::kFull:
+        return true;
+      case SendResult::kClosed:
+        return false;
+    }
+  }
+  return true;
+}
+
 void IpcServer::Send(const ipc::Message& msg) {
   if (!conn_fd_.valid()) {
     return;
   }
   std::vector<uint8_t> bytes = ipc::Encode(msg);
-  if (send(conn_fd_.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-    DPRELAY_LOG_WARNING("ipc: send: %s; dropping the control connection", std::strerror(errno));
-    CloseConnection();
+  // Order matters (an expiry after its install): nothing overtakes what already waits.
+  if (pending_.empty()) {
+    const SendResult r = SendNow(bytes);
+    if (r != SendResult::kFull) {
+      return;
+    }
   }
+  if (pending_bytes_ + bytes.size() > kMaxPendingBytes) {
+    ++queue_overflows_;
+    DPRELAY_LOG_ERROR(
+        "ipc: control has not read %zu queued bytes (%zu messages); dropping the connection, "
+        "it resynchronises when it reconnects",
+        pending_bytes_, pending_.size());
+    CloseConnection();
+    return;
+  }
+  ++queued_messages_;
+  pending_bytes_ += bytes.size();
+  pending_.push_back(std::move(bytes));
 }
 
 }  // namespace dprelay

@@ -53,7 +53,16 @@ MainLcore::MainLcore(const MainLcoreContext& ctx, SessionTable* table, Neighbour
       ipc_(std::move(ipc)) {}
 
 std::vector<std::pair<std::string, uint64_t>> MainLcore::Counters() const {
-  return SumCounters(all_counters_, n_counter_blocks_);
+  std::vector<std::pair<std::string, uint64_t>> out = SumCounters(all_counters_, n_counter_blocks_);
+  if (ipc_) {
+    // The control link's own: backpressure (messages that waited for room, waiting now,
+    // overflows that closed the link) and connections refused by SO_PEERCRED.
+    out.emplace_back("ipc_queued_messages", ipc_->queued_messages());
+    out.emplace_back("ipc_pending_messages", ipc_->pending_messages());
+    out.emplace_back("ipc_queue_overflows", ipc_->queue_overflows());
+    out.emplace_back("ipc_refused_peers", ipc_->refused_peers());
+  }
+  return out;
 }
 
 unsigned MainLcore::Poll(uint64_t now_ns) {

@@ -46,7 +46,8 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
                          {"rx_packets", 150},
                          {"legs_bound", 2},
                          {"drop_unknown_vni", 5},
-                         {"drop_main_ring_full", 1},
+                         {"drop_handshake_ring_full", 1},
+                         {"drop_icmp_ring_full", 2},
                          {"drop_exception_ring_full", 3},
                          {"exception_to_kernel", 9},
                          {"nic_p0_rx_q1_packets", 42}});
@@ -70,7 +71,8 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_endpoints{state=\"connecting\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE tailscaled_peer_relay_endpoints gauge\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_drops_total{reason=\"unknown_vni\"} 5\n"));
-  EXPECT_THAT(text, HasSubstr("dprelay_ring_overflows_total{ring=\"main\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_ring_overflows_total{ring=\"main_handshake\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_ring_overflows_total{ring=\"main_icmp\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_ring_overflows_total{ring=\"exception\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_exception_to_kernel_total 9\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_rx_packets_total 150\n"));

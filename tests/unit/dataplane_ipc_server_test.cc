@@ -97,5 +97,50 @@ TEST(IpcServerTest, AControlPeerOfAnotherUidIsRefused) {
   EXPECT_EQ((*server)->refused_peers(), 1u);
 }
 
+// Backpressure: a housekeeping pass that expires thousands of sessions at once fills the
+// SEQPACKET buffer long before control reads. The messages wait, in order, and the link stays
+// up; control reads every one once it gets to them (the dataplane once dropped the link here
+// and control resynchronised, reinstalling the sessions that had just expired).
+TEST(IpcServerTest, AFullSocketQueuesMessagesInOrderAndKeepsTheLink) {
+  ScratchDir tmp;
+  ASSERT_EQ(chmod(tmp.path().c_str(), 0700), 0);
+  const std::string sock = tmp.File("dataplane.sock");
+  absl::StatusOr<std::unique_ptr<IpcServer>> server = IpcServer::Listen(sock);
+  ASSERT_TRUE(server.ok()) << server.status();
+  net::UniqueFd control(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  absl::StatusOr<sockaddr_un> sa = net::UnixAddress(sock, "test");
+  ASSERT_EQ(connect(control.get(), reinterpret_cast<const sockaddr*>(&*sa), sizeof(*sa)), 0);
+  auto poll_once = [&] { (*server)->Poll([] {}, [](ipc::Message&&) {}); };
+  poll_once();
+  ASSERT_TRUE((*server)->connected());
+
+  constexpr uint32_t kExpiries = 5000;
+  for (uint32_t vni = 1; vni <= kExpiries; ++vni) {
+    (*server)->Send(ipc::SessionExpired{.vni = vni});
+  }
+  EXPECT_TRUE((*server)->connected());
+  EXPECT_GT((*server)->queued_messages(), 0u) << "5000 messages fit in the socket buffer?";
+  EXPECT_EQ((*server)->queue_overflows(), 0u);
+
+  // Control reads as the dataplane flushes: every expiry arrives once, in order.
+  std::vector<uint8_t> buf(ipc::kMaxMessageLen);
+  uint32_t next = 1;
+  for (int round = 0; round < 10000 && next <= kExpiries; ++round) {
+    poll_once();
+    for (;;) {
+      const ssize_t n = recv(control.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n <= 0) break;
+      absl::StatusOr<ipc::Message> msg =
+          ipc::Decode(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
+      ASSERT_TRUE(msg.ok());
+      ASSERT_EQ(std::get<ipc::SessionExpired>(*msg).vni, next);
+      ++next;
+    }
+  }
+  EXPECT_EQ(next, kExpiries + 1);
+  EXPECT_EQ((*server)->pending_messages(), 0u);
+  EXPECT_TRUE((*server)->connected());
+}
+
 }  // namespace
 }  // namespace dprelay
