@@ -103,6 +103,7 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
                      .to_main = dp->to_main_,
                      .tx_from_main = w == 0 ? dp->tx_handoff_ : nullptr,
                      .to_exception = dp->to_exception_,
+                     .mtu = pc.mtu,
                      .local_ip_be = local.ip_be,
                      .relay_port_be = local.port_be};
     SetWorkerIpv6(local, &wc);

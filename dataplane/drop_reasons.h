@@ -17,6 +17,7 @@ namespace dprelay {
   X(kIpBadHeaderLength, "ip_bad_header_length")     /* IHL < 5 */                              \
   X(kIpOptions, "ip_options")                       /* IHL > 5: not produced by clients */     \
   X(kIpBadTotalLength, "ip_bad_total_length")       /* total/payload length vs. frame */       \
+  X(kIpBadChecksum, "ip_bad_checksum")              /* IPv4 header checksum does not verify */ \
   X(kIpFragment, "ip_fragment")                     /* until reassembly exists */              \
   X(kChainedMbuf, "chained_mbuf")                   /* multi-segment frame (jumbo, scatter) */ \
   X(kIpv6ExtensionHeader, "ipv6_ext_header")        /* IPv6 extension header before UDP */     \
@@ -76,6 +77,7 @@ namespace dprelay {
   X(kIcmpRingFull, "icmp_ring_full")           /* worker -> main lcore: other ICMP */            \
   X(kTxFull, "tx_full")              /* TX queue did not take the packet */                    \
   X(kNoMbuf, "no_mbuf")              /* mempool empty when building a reply */                 \
+  X(kTooBigForMtu, "too_big_for_mtu") /* IPv4 -> IPv6 would exceed the port's MTU */          \
   X(kNoHeadroom, "no_headroom")      /* IPv4 -> IPv6 needs 20 bytes in front of the packet */                 \
   /* exception interface (--exception_iface) */                                                \
   X(kExceptionRingFull, "exception_ring_full") /* worker -> exception path ring overflow */    \

@@ -160,6 +160,9 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
   if ((ip->fragment_offset & kFragMask) != 0) {
     return Drop(DropReason::kIpFragment);
   }
+  if (!worker_internal::Ipv4HeaderChecksumOk(m, p + kEthHdrLen)) {
+    return Drop(DropReason::kIpBadChecksum);
+  }
   if (ip->next_proto_id == IPPROTO_ICMP) {
     return ToMain(MainClass::kIcmp);
   }
@@ -196,7 +199,8 @@ __attribute__((always_inline)) inline PacketResult ProcessPacket(const WorkerCon
                                                                  uint64_t* fwd_bytes) noexcept {
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
-  if (likely(view.match.Matches(p, len))) {
+  if (likely(view.match.Matches(p, len) &&
+             worker_internal::Ipv4HeaderChecksumOk(m, p + kEthHdrLen))) {
     const uint8_t* geneve = p + kV4HeaderLen;
     const uint32_t vni = GeneveVni(geneve);
     if (likely(geneve[1] == 0 && vni - 1 < view.capacity)) {

@@ -32,6 +32,7 @@ struct WorkerContext {
   // Non-relay traffic for the relay address (TCP, other UDP ports) goes here, to the exception
   // interface (multi-producer, single-consumer); nullptr: it is dropped and counted instead.
   rte_ring* to_exception = nullptr;
+  uint16_t mtu = 1500;         // the port's IP MTU: no packet leaves larger
   uint32_t local_ip_be = 0;    // the relay address (network order)
   uint16_t relay_port_be = 0;  // the relay UDP port (network order)
   // IPv6 (off: IPv6 frames are unsupported_ethertype drops). local_ip6 is the relay's IPv6

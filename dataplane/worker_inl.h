@@ -55,6 +55,25 @@ __attribute__((always_inline)) inline uint16_t Load16(const uint8_t* p) {
   return v;
 }
 
+// An IPv4 header without options verifies (RFC 1071): its 16-bit words, checksum included,
+// sum to 0xffff. A NIC that checked it says so in ol_flags and saves the sum; otherwise five
+// 32-bit adds and two folds.
+__attribute__((always_inline)) inline bool Ipv4HeaderChecksumOk(const rte_mbuf* m,
+                                                                const uint8_t* ip) {
+  const uint64_t flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+  if (likely(flags == RTE_MBUF_F_RX_IP_CKSUM_GOOD)) {
+    return true;
+  }
+  if (flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+    return false;
+  }
+  uint64_t sum = uint64_t{Load32(ip)} + Load32(ip + 4) + Load32(ip + 8) + Load32(ip + 12) +
+                 Load32(ip + 16);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  return CsumFold(static_cast<uint32_t>(sum)) == 0xffff;
+}
+
 // Sum of the complements of n 32-bit words (memory order): the replaced words' side of an
 // incremental checksum update. n is a constant at every call, so this unrolls.
 __attribute__((always_inline)) inline uint64_t ComplementSum(const void* p, size_t n) {

@@ -116,6 +116,10 @@ PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte
   }
   const size_t out_hdr = out_v6 ? kV6HeaderLen : kV4HeaderLen;
   if (out_hdr > in_hdr) {
+    // The IPv6 packet is 20 bytes longer than the IPv4 one that fit: it may not fit the link.
+    if (kIpv6HdrLen + kUdpHdrLen + payload_len > ctx.mtu) {
+      return Drop(DropReason::kTooBigForMtu);
+    }
     if (rte_pktmbuf_prepend(m, kFamilyHeaderDelta) == nullptr) {
       return Drop(DropReason::kNoHeadroom);
     }

@@ -374,6 +374,20 @@ TEST_F(Ipv6EalTest, AnIpv4PacketWithNoRoomToGrowIsCountedNotCorrupted) {
   EXPECT_EQ(Counter("drop_no_headroom"), 1u);
 }
 
+TEST_F(Ipv6EalTest, AnIpv4PacketThatWouldOutgrowTheMtuAsIpv6IsCountedNotSent) {
+  OpenSessionAs(a_, b6_);
+  // 1500 bytes of IPv4 (the port's MTU, so it arrived): 1520 as IPv6 would not fit the link.
+  const size_t full = 1500 - 20 - 8 - kGeneveHeaderLen;
+  Inject(FromClient(a_, Data(kVni, std::vector<uint8_t>(full, 1))).Build());
+  Step();
+  EXPECT_TRUE(Sent(0).empty());
+  EXPECT_EQ(Counter("drop_too_big_for_mtu"), 1u);
+  // 20 bytes less fits exactly.
+  Inject(FromClient(a_, Data(kVni, std::vector<uint8_t>(full - 20, 1))).Build());
+  Step();
+  ASSERT_EQ(Sent(0).size(), 1u);
+}
+
 TEST_F(Ipv6EalTest, MalformedIpv6IsDroppedByName) {
   OpenSessionAs(a6_, b6_);
   const std::vector<uint8_t> good = FromClient(a6_, Data(kVni, {1, 2, 3})).Build();

@@ -310,6 +310,11 @@ TEST_F(RelayEalTest, MalformedAndUnrelatedPacketsAreDroppedByName) {
   {
     std::vector<uint8_t> f = FromClient(a_, Data(kVni, {1})).Build();
     f[16] = 0, f[17] = 24;  // IPv4 total length leaves 4 bytes for UDP
+    f[24] = f[25] = 0;      // and a header checksum that verifies
+    uint32_t sum = 0;
+    for (size_t i = 14; i < 34; i += 2) sum += f[i] << 8 | f[i + 1];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    f[24] = static_cast<uint8_t>(~sum >> 8), f[25] = static_cast<uint8_t>(~sum);
     cases.push_back({"UDP runt", f, "drop_udp_runt"});
   }
   {
@@ -342,6 +347,13 @@ TEST_F(RelayEalTest, MalformedAndUnrelatedPacketsAreDroppedByName) {
     Frame f = FromClient(a_, Data(kVni, {1}));
     f.frag = 0x2000;  // MF
     cases.push_back({"fragment", f.Build(), "drop_ip_fragment"});
+  }
+  {
+    // A data packet of the open session with one bit of its IPv4 header flipped (the TTL,
+    // which the relay rewrites anyway): the header checksum no longer verifies.
+    std::vector<uint8_t> f = FromClient(a_, Data(kVni, {1})).Build();
+    f[22] ^= 0x01;
+    cases.push_back({"bad header checksum", f, "drop_ip_bad_checksum"});
   }
   {
     Frame f = FromClient(a_, Data(kVni, {1}));
