@@ -163,6 +163,8 @@ absl::Status ControlServer::Run(int stop_fd) {
   while (true) {
     absl::Time now = absl::Now();
     link_.Tick(now);
+    std::string static_source;
+    link_.SetAdvertised(StaticEndpoints(&static_source), now);
     if ((metrics_ != nullptr || health_ != nullptr) && now >= next_metrics_) {
       next_metrics_ = now + kMetricsInterval;
       UpdateMetrics(now);

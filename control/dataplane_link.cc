@@ -144,6 +144,7 @@ void DataplaneLink::Disconnect(const std::string& why, absl::Time now) {
   sweep_active_ = false;
   in_dataplane_.clear();
   stats_waiters_.clear();
+  advertised_sent_ = false;
   ++stats_.disconnects;
   FailDumps(why);
   DPRELAY_LOG_WARNING(
@@ -415,7 +416,26 @@ void DataplaneLink::StartSweep(absl::Time now) {
   sweep_active_ = true;
   sweep_next_vni_ = 0;
   sweep_count_ = 0;
+  // Before the installs, so that no reinstalled leg escapes it. A dataplane starts with none,
+  // so an empty list needs no message (one that kept an older list from a previous control
+  // keeps refusing legs at those addresses until the list changes: harmless).
+  advertised_sent_ = advertised_.empty();
+  SetAdvertised(advertised_, now);
   Pump(now);
+}
+
+void DataplaneLink::SetAdvertised(const std::vector<AddrPort>& addrs, absl::Time now) {
+  if (addrs != advertised_) {
+    advertised_ = addrs;
+    advertised_sent_ = false;
+  }
+  if (state_ != State::kReady || advertised_sent_) {
+    return;
+  }
+  advertised_sent_ = true;
+  if (Enqueue(ipc::Advertised{.addrs = advertised_}, now)) {
+    Pump(now);
+  }
 }
 
 void DataplaneLink::DumpSessions(DumpDoneFn done, absl::Time now, uint32_t only_vni) {

@@ -103,6 +103,11 @@ class DataplaneLink {
   // next connection reinstalls every endpoint anyway.
   void InstallNew(const ipc::InstallSession& install, absl::Time now);
 
+  // The endpoints control advertises besides the dataplane's own (static endpoints): the
+  // dataplane binds no leg to them (ipc::Advertised). Sent once synced (when not empty) and
+  // on every change; cheap to call with an unchanged list.
+  void SetAdvertised(const std::vector<AddrPort>& addrs, absl::Time now);
+
   State state() const { return state_; }
   bool ready() const { return state_ == State::kReady; }
   // The dataplane's relay addresses; empty unless ready (connected and synced).
@@ -153,6 +158,8 @@ class DataplaneLink {
   std::vector<AddrPort> relay_addrs_;
   std::deque<std::vector<uint8_t>> out_queue_;
   bool sweep_active_ = false;
+  std::vector<AddrPort> advertised_;
+  bool advertised_sent_ = false;  // on this connection, since the last change
   uint32_t sweep_next_vni_ = 0;  // the sweep has queued every endpoint below this VNI
   uint64_t sweep_count_ = 0;
   std::vector<uint8_t> rx_buf_;

@@ -112,6 +112,8 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
         ipc::InstallResult{.vni = install->vni, .ok = st.ok(), .error = std::string(st.message())});
   } else if (auto* remove = std::get_if<ipc::RemoveSession>(&msg)) {
     sessions_.Remove(remove->vni);
+  } else if (auto* advertised = std::get_if<ipc::Advertised>(&msg)) {
+    sessions_.set_advertised(std::move(advertised->addrs));
   } else if (auto* dump = std::get_if<ipc::DumpRequest>(&msg)) {
     ipc::DumpReply reply{.request_id = dump->request_id};
     reply.sessions = sessions_.DumpPage(dump->from_vni, ipc::kDumpPageSessions, kDumpPageScan,

@@ -37,6 +37,8 @@ class SessionManager {
   // From control. Legs that come bound (re-install after a restart) are published at once.
   absl::Status Install(const ipc::InstallSession& m, uint64_t now_ns);
   void Remove(uint32_t vni);
+  // Control's advertised endpoints (ipc::Advertised): martians for legs from now on.
+  void set_advertised(std::vector<AddrPort> addrs) { martians_.set_advertised(std::move(addrs)); }
 
   // A control packet for vni from src; on a valid Answer (kBound) the leg is bound, or moved,
   // and published before this returns. A martian src (martians.h) is dropped first, before any

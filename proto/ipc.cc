@@ -20,12 +20,12 @@ constexpr size_t kMinCounterLen = 2 + 8;
 // bytes, handshake RTT and idle time.
 constexpr size_t kSessionRecordLen = 4 + 2 * 32 + 2 * kAddrPortLen + 8 + 8 + 2 * 4 * 8;
 
-static_assert(std::variant_size_v<Message> == 10);
+static_assert(std::variant_size_v<Message> == 11);
 static_assert(std::is_same_v<
               std::variant_alternative_t<static_cast<size_t>(Type::kHello) - 1, Message>, Hello>);
 static_assert(
-    std::is_same_v<std::variant_alternative_t<static_cast<size_t>(Type::kDumpReply) - 1, Message>,
-                   DumpReply>);
+    std::is_same_v<std::variant_alternative_t<static_cast<size_t>(Type::kAdvertised) - 1, Message>,
+                   Advertised>);
 static_assert(kHeaderLen + 8 + kDumpPageSessions * kSessionRecordLen <= kMaxMessageLen);
 
 // Type value = variant index + 1 (checked above at both ends of the list).
@@ -53,6 +53,8 @@ const char* TypeName(Type t) {
       return "DumpRequest";
     case Type::kDumpReply:
       return "DumpReply";
+    case Type::kAdvertised:
+      return "Advertised";
   }
   return nullptr;
 }
@@ -79,15 +81,20 @@ struct BodyWriter {
     w.Bytes({reinterpret_cast<const uint8_t*>(s.data()), n});
   }
 
-  void operator()(const Hello& m) {
-    // The count is a u16; a dataplane never has that many addresses, so extra ones are dropped.
-    size_t n = std::min<size_t>(m.relay_addrs.size(), UINT16_MAX);
+  // The count is a u16; no relay has that many addresses, so extra ones are dropped.
+  void AddrList(const std::vector<AddrPort>& addrs) {
+    size_t n = std::min<size_t>(addrs.size(), UINT16_MAX);
     w.U16(static_cast<uint16_t>(n));
     for (size_t i = 0; i < n; ++i) {
-      Addr(m.relay_addrs[i]);
+      Addr(addrs[i]);
     }
+  }
+
+  void operator()(const Hello& m) {
+    AddrList(m.relay_addrs);
     w.U32(m.capacity);
   }
+  void operator()(const Advertised& m) { AddrList(m.addrs); }
   void operator()(const InstallSession& m) {
     w.U32(m.vni);
     for (const DiscoKey& k : m.client_keys) {
@@ -288,20 +295,31 @@ class FieldReader {
   absl::Status status_;
 };
 
+// A u16 count, then that many addresses (BodyWriter::AddrList).
+void ReadAddrList(FieldReader& r, const std::string& name, std::vector<AddrPort>* out) {
+  uint16_t n = 0;
+  const std::string count = name + ".count";
+  r.U16(count.c_str(), &n);
+  r.Count(count.c_str(), n, kAddrPortLen);
+  if (r.Ok()) {
+    out->resize(n);
+  }
+  for (size_t i = 0; r.Ok() && i < n; ++i) {
+    r.Addr(name.c_str(), &(*out)[i]);
+  }
+}
+
 Message DecodeBody(Type type, FieldReader& r) {
   switch (type) {
     case Type::kHello: {
       Hello m;
-      uint16_t n = 0;
-      r.U16("relay_addrs.count", &n);
-      r.Count("relay_addrs.count", n, kAddrPortLen);
-      if (r.Ok()) {
-        m.relay_addrs.resize(n);
-      }
-      for (size_t i = 0; r.Ok() && i < n; ++i) {
-        r.Addr("relay_addrs", &m.relay_addrs[i]);
-      }
+      ReadAddrList(r, "relay_addrs", &m.relay_addrs);
       r.U32("capacity", &m.capacity);
+      return m;
+    }
+    case Type::kAdvertised: {
+      Advertised m;
+      ReadAddrList(r, "addrs", &m.addrs);
       return m;
     }
     case Type::kInstallSession: {

@@ -19,7 +19,8 @@
 namespace dprelay::ipc {
 
 // 2: InstallSession carries lamport_id and allocated_at; DumpRequest/DumpReply.
-inline constexpr uint16_t kVersion = 3;
+// 4: Advertised.
+inline constexpr uint16_t kVersion = 4;
 inline constexpr size_t kHeaderLen = 8;
 // Largest datagram either side sends or accepts; a stats reply is the biggest message.
 inline constexpr size_t kMaxMessageLen = 64 * 1024;
@@ -38,6 +39,7 @@ enum class Type : uint16_t {
   kStatsReply = 8,      // dataplane -> control
   kDumpRequest = 9,     // control -> dataplane: one page of live sessions
   kDumpReply = 10,      // dataplane -> control
+  kAdvertised = 11,     // control -> dataplane: endpoints advertised besides the relay's own
 };
 
 // Sessions per DumpReply page: 256 records of 154 bytes keep a reply near 39 KiB, well under
@@ -123,8 +125,16 @@ struct DumpReply {
   uint32_t next_vni = 0;                // ask again from here; 0 = this was the last page
 };
 
+// What control advertises to clients besides the dataplane's own addresses (static endpoints,
+// e.g. an NLB's): no leg may be bound to one (a loop through the load balancer). Sent once
+// synced and whenever the list changes; the last one wins.
+struct Advertised {
+  std::vector<AddrPort> addrs;
+};
+
 using Message = std::variant<Hello, InstallSession, RemoveSession, InstallResult, LegBound,
-                             SessionExpired, StatsRequest, StatsReply, DumpRequest, DumpReply>;
+                             SessionExpired, StatsRequest, StatsReply, DumpRequest, DumpReply,
+                             Advertised>;
 
 std::vector<uint8_t> Encode(const Message& msg);
 absl::StatusOr<Message> Decode(std::span<const uint8_t> in);

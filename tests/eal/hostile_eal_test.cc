@@ -115,6 +115,14 @@ TEST_F(HostileEalTest, BindsFromMartianSourcesGetNoChallengeAndNoLeg) {
     EXPECT_TRUE(Sent(1).empty()) << m.counter;
   }
   EXPECT_EQ(Counter("challenges_sent"), 0u);
+  // An endpoint control advertises (an NLB's static address, ipc::Advertised): a leg there
+  // would loop through the load balancer.
+  main_->sessions().set_advertised({a_.addr()});
+  Inject(FromClient(a_, Sealed(a_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, b_.key.pub)).Build());
+  Step();
+  EXPECT_EQ(Counter("drop_martian_advertised"), 1u);
+  EXPECT_TRUE(Sent(1).empty());
+  main_->sessions().set_advertised({});
   // A re-install (control after a restart) naming a martian leg leaves that leg unbound.
   ipc::InstallSession m = InstallMessage();
   m.bound = {AddrPort{IpAddr::V4FromBe(htonl(kRelayIp)), 5001}, a_.addr()};

@@ -397,6 +397,24 @@ TEST_F(DataplaneLinkTest, LargeReinstallStreamsWithoutDuplicates) {
 
 // SO_PEERCRED: whoever listens on the dataplane socket gets session keys, so a listener that is
 // neither root nor our uid is refused (and retried later), never sent anything.
+TEST_F(DataplaneLinkTest, TheAdvertisedEndpointsReachTheDataplaneOnSyncAndOnEveryChange) {
+  FakeDataplane dp(path_);
+  auto link = MakeLink();
+  const std::vector<AddrPort> nlb = {*ParseAddrPort("198.51.100.50:40000")};
+  link->SetAdvertised(nlb, now_);  // before the link is up: kept for the sync
+  ConnectAndHello(*link, dp);
+  std::optional<ipc::Message> m = dp.Receive(1000);
+  ASSERT_TRUE(m.has_value());
+  ASSERT_TRUE(std::holds_alternative<ipc::Advertised>(*m)) << "message index " << m->index();
+  EXPECT_EQ(std::get<ipc::Advertised>(*m).addrs, nlb);
+  link->SetAdvertised(nlb, now_);  // unchanged: nothing sent
+  EXPECT_FALSE(dp.Receive(50).has_value());
+  link->SetAdvertised({}, now_);  // cleared: the dataplane must forget it too
+  m = dp.Receive(1000);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_TRUE(std::get<ipc::Advertised>(*m).addrs.empty());
+}
+
 TEST_F(DataplaneLinkTest, AListenerOfAnotherUidIsRefused) {
   ASSERT_EQ(geteuid(), 0u) << "the unit tier runs as root (scripts/test.sh)";
   ASSERT_EQ(chmod(tmp_.path().c_str(), 0777), 0);  // so that nobody can bind there

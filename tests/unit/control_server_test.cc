@@ -236,6 +236,12 @@ TEST(ControlServerTest, AdminApiStatusStaticEndpointsSessionsRefusalsReload) {
     json = call("status", "", true);
   }
   EXPECT_NE(json->find("\"advertised\":[\"198.51.100.1:40000\"]"), std::string::npos) << *json;
+  // Once synced the dataplane is told what is advertised besides its own addresses: no leg may
+  // be bound there.
+  std::optional<ipc::Message> advertised = dp.Receive(2000);
+  ASSERT_TRUE(advertised.has_value());
+  EXPECT_EQ(std::get<ipc::Advertised>(*advertised).addrs,
+            std::vector<AddrPort>{*ParseAddrPort("198.51.100.1:40000")});
 
   // Runtime static endpoints replace the policy's and are persisted; a bad one is named.
   absl::StatusOr<std::string> bad = call("set-static-endpoints", "203.0.113.7:1,oops");
@@ -249,6 +255,11 @@ TEST(ControlServerTest, AdminApiStatusStaticEndpointsSessionsRefusalsReload) {
   std::string line;
   std::getline(persisted, line);
   EXPECT_EQ(line, "203.0.113.7:4000,[2001:db8::7]:4000");
+  advertised = dp.Receive(2000);  // and so is the dataplane
+  ASSERT_TRUE(advertised.has_value());
+  EXPECT_EQ(std::get<ipc::Advertised>(*advertised).addrs,
+            (std::vector<AddrPort>{*ParseAddrPort("203.0.113.7:4000"),
+                                   *ParseAddrPort("[2001:db8::7]:4000")}));
 
   // The dataplane's sessions with their counters, in the reference's listing format.
   std::thread answer([&] {

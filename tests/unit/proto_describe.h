@@ -108,6 +108,12 @@ inline std::string Describe(const ipc::Message& msg) {
             << " lamport=" << m.lamport_id << " at=" << m.allocated_at_unix_ns;
         } else if constexpr (std::is_same_v<T, ipc::DumpRequest>) {
           o << "DumpRequest id=" << m.request_id << " from=" << m.from_vni;
+        } else if constexpr (std::is_same_v<T, ipc::Advertised>) {
+          o << "Advertised addrs=[";
+          for (const AddrPort& ap : m.addrs) {
+            o << Describe(ap) << ",";
+          }
+          o << "]";
         } else if constexpr (std::is_same_v<T, ipc::DumpReply>) {
           o << "DumpReply id=" << m.request_id << " next=" << m.next_vni << " [";
           for (const ipc::SessionRecord& r : m.sessions) {

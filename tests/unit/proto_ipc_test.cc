@@ -77,6 +77,8 @@ std::vector<Message> SampleMessages() {
                                                 .idle_ns = {4, ~uint64_t{0} - 1}},
                              ipc::SessionRecord{.vni = 6}},
                 .next_vni = 7},
+      Advertised{},
+      Advertised{.addrs = {Ap("198.51.100.50:40000"), Ap("[2001:db8::50]:40000")}},
   };
 }
 
@@ -108,6 +110,7 @@ TEST(IpcTest, TypeNumbersAreStable) {
       {StatsReply{}, Type::kStatsReply},
       {DumpRequest{}, Type::kDumpRequest},
       {DumpReply{}, Type::kDumpReply},
+      {Advertised{}, Type::kAdvertised},
   };
   for (const auto& [m, t] : pairs) {
     EXPECT_EQ(LoadBe16(Encode(m).data() + 2), static_cast<uint16_t>(t));
@@ -177,7 +180,7 @@ TEST(IpcTest, BadHeaders) {
     ASSERT_FALSE(r.ok());
     EXPECT_THAT(std::string(r.status().message()), HasSubstr("version"));
   }
-  for (uint16_t type : {0, 11, 0x0100, 0xFFFF}) {
+  for (uint16_t type : {0, 12, 0x0100, 0xFFFF}) {
     std::vector<uint8_t> b = good;
     StoreBe16(b.data() + 2, type);
     absl::StatusOr<Message> r = Decode(b);
