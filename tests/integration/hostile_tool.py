@@ -19,8 +19,11 @@ namespaces hold; every loop is bounded by a count or a duration.
       Sends the same datagram N times from one socket; prints "replies=R".
   hostile_tool.py alloc    --key_file F --control_key discokey:.. --peers_file P
                            --control IP:PORT --sources IP,IP,.. [--per_source N]
-      One request per peer key in P (pair = F's key, peer), spread over the source addresses;
-      prints "sent=S replies=R".
+      One request per peer key in P (pair = F's key, peer), spread over the source addresses,
+      at most --window (100) unanswered at a time; prints "sent=S replies=R".
+  hostile_tool.py echo     --dst IP --pps N --seconds S
+      ICMP echo requests (ping's own pacing backs off when replies stop); prints
+      "sent=S replies=R".
   hostile_tool.py keys     --count N      N random public keys (discokey:..), one a line.
   hostile_tool.py idle     --tcp IP:PORT | --unix PATH  --count N --seconds S
       Holds N idle connections for S seconds (or until killed); prints "open=K" once opened.
@@ -191,17 +194,17 @@ def drain(s, until):
     got = 0
     while True:
         left = until - time.monotonic()
-        if left <= 0:
-            return got
-        r, _, _ = select.select([s], [], [], left)
-        if not r:
-            return got
+        if left > 0:
+            r, _, _ = select.select([s], [], [], left)
+            if not r:
+                return got
         try:
             while True:
                 s.recv(2048, socket.MSG_DONTWAIT)
                 got += 1
         except BlockingIOError:
-            pass
+            if left <= 0:
+                return got
 
 
 def cmd_send(a):
@@ -226,17 +229,52 @@ def cmd_alloc(a):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         s.bind((ip, 0))
         socks.append(s)
-    sent = replies = 0
-    for i, peer in enumerate(peers):
-        s = socks[(i // a.per_source) % len(socks)]
-        s.sendto(na.seal(shared, pub, request(pub, peer)), control)
-        sent += 1
-        if sent % 200 == 0:  # let control keep up; the receive buffers hold the replies
-            time.sleep(0.02)
+    # Closed loop, as clients are (each waits for its reply): at most --window requests
+    # unanswered; a stall of a second gives the window up as lost and goes on.
+    sent = replies = given_up = 0
+    while sent < len(peers):
+        if sent - replies - given_up < a.window:
+            s = socks[(sent // a.per_source) % len(socks)]
+            s.sendto(na.seal(shared, pub, request(pub, peers[sent])), control)
+            sent += 1
+            continue
+        ready, _, _ = select.select(socks, [], [], 1.0)
+        if not ready:
+            given_up = sent - replies
+        for s in ready:
+            replies += drain(s, 0)
     deadline = time.monotonic() + a.wait
-    for s in socks:
-        replies += drain(s, min(deadline, time.monotonic() + 0.3))
+    while replies < sent and time.monotonic() < deadline:
+        ready, _, _ = select.select(socks, [], [], max(0, deadline - time.monotonic()))
+        for s in ready:
+            replies += drain(s, 0)
     print("sent=%d replies=%d" % (sent, replies))
+
+
+def cmd_echo(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    ident = os.getpid() & 0xFFFF
+    seq = [0]
+
+    def one():
+        seq[0] += 1
+        body = struct.pack("!BBHHH", 8, 0, 0, ident, seq[0] & 0xFFFF) + b"hostile-echo" * 4
+        body = body[:2] + struct.pack("!H", checksum(body)) + body[4:]
+        s.sendto(body, (a.dst, 0))
+
+    n, _ = paced(0, a.pps, a.seconds, one)
+    replies = 0
+    deadline = time.monotonic() + 0.5
+    while True:  # count echo replies with our identifier (the raw socket sees every ICMP)
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([s], [], [], left)[0]:
+            break
+        pkt = s.recv(2048)
+        ihl = (pkt[0] & 0x0F) * 4
+        if pkt[ihl] == 0 and struct.unpack("!H", pkt[ihl + 4:ihl + 6])[0] == ident:
+            replies += 1
+    print("sent=%d replies=%d" % (n, replies))
 
 
 def cmd_keys(a):
@@ -292,7 +330,12 @@ def main():
     for f in ("key_file", "control_key", "peers_file", "control", "sources"):
         q.add_argument("--" + f, required=True)
     q.add_argument("--per_source", type=int, default=50)
+    q.add_argument("--window", type=int, default=100)
     q.add_argument("--wait", type=float, default=2)
+    q = sub.add_parser("echo")
+    q.add_argument("--dst", required=True)
+    q.add_argument("--pps", type=float, default=2000)
+    q.add_argument("--seconds", type=float, default=2)
     q = sub.add_parser("keys")
     q.add_argument("--count", type=int, default=1)
     q = sub.add_parser("idle")
