@@ -8,7 +8,8 @@
 #   1. junk   junk control packets spoofed from a's address (another port, and a's own port)
 #   2. martian Binds from martian sources (own address, broadcasts, multicast, 0.0.0.0,
 #             loopback, port 0): dropped by name, nothing sent towards them
-#   3. replay one sealed allocation request sent 50 times: one reply, 49 refused as replay
+#   3. replay a's captured allocation request sent 50 times (no reply, 50 replays), and one
+#             sealed here sent 50 times (one reply, 49 replays)
 #   4. unknown 5,000 requests from unknown keys: not_allowed, control stays responsive
 #   5. icmp   an echo flood at the relay address: replies bounded, named drops
 #   6. arp    ARP claiming the relay's address, and a client's with a broadcast MAC
@@ -196,12 +197,12 @@ rss_check() {
 # "dataplane hello" (the first sync), no "disconnected", no expiry of a VNI control no longer
 # knew (what a resync that reinstalled expired sessions leaves behind).
 link_check() {
-  local state hellos
+  local state hellos downs
   state=$(status_json | jq -r .dataplane.state)
   hellos=$(grep -c 'dataplane hello:' "$CONTROL_LOG")
-  check "$1: control link up and never resynced (state=${state:-none}, $hellos hello, no disconnect logged)" \
-    bash -c "[ '$state' = ready ] && [ '$hellos' -eq 1 ] &&
-      ! grep -qE 'dataplane .*disconnected|expiry of unknown vni|leg bound for unknown vni' '$CONTROL_LOG'"
+  downs=$(grep -cE 'dataplane .*disconnected|expiry of unknown vni|leg bound for unknown vni' "$CONTROL_LOG")
+  check "$1: control link up and never resynced (state=${state:-none}, $hellos hello(s), $downs disconnect/unknown-VNI lines)" \
+    test "$state" = ready -a "$hellos" -eq 1 -a "$downs" -eq 0
 }
 
 # capture_start FILTER: tcpdump on the dataplane's bridge port (every frame the relay sends
@@ -291,26 +292,48 @@ if part_enabled martian; then
     got=$(($(drop "martian_$reason") - ${MARTIAN0[$reason]}))
     check "martian: drop_martian_$reason rose by $want (+$got)" test "$got" -eq "$want"
   done
+  "${CTL[@]}" --json sessions >"$WORK/sessions.json"
+  check "martian: no leg is bound anywhere but at the clients' addresses" \
+    jq -e '[.sessions[].legs[].endpoint | select(. != null)]
+      | all(startswith("10.77.0.11:") or startswith("10.77.0.12:"))' "$WORK/sessions.json"
   new_pair_check martian
   rss_check martian
 fi
 
 # ---- 3. a replayed allocation request ----
 if part_enabled replay; then
-  echo "== 3. one sealed allocation request sent 50 times =="
-  pair_start 4 replay
-  status_json >/dev/null
+  echo "== 3. allocation requests sent again: one captured from a, one sealed here =="
+  # a's real request, captured on the bridge while the pair starts.
+  ip netns exec "$NS_R" timeout 15 tcpdump -i br0 -nn -U -c 1 -w "$WORK/request.pcap" \
+    "udp and src host $IP_A and src port $PORT_A and dst port $CONTROL_PORT" 2>"$WORK/tcpdump.err" &
+  CAP_PID=$!
+  BG_PIDS+=("$CAP_PID")
+  for i in $(seq 50); do grep -q "listening on" "$WORK/tcpdump.err" && break; sleep 0.1; done
+  pair_start 5 replay
+  wait "$CAP_PID"
+  CAPTURED=$("${TOOL[@]}" payload --pcap="$WORK/request.pcap" 2>/dev/null)
   "${CTL[@]}" --json refusals >"$WORK/refusals.0.json"
   REPLAY0=$(jq '.by_reason.replay // 0' "$WORK/refusals.0.json")
+  ip netns exec "$NS_X" "${TOOL[@]}" send --hex="${CAPTURED:-00}" \
+    --control="$CONTROL_IP:$CONTROL_PORT" --count=50 --wait=1 >"$WORK/replay.captured.out"
+  REPLIES=$(sed -n 's/^replies=//p' "$WORK/replay.captured.out")
+  "${CTL[@]}" --json refusals >"$WORK/refusals.1.json"
+  REPLAY1=$(jq '.by_reason.replay // 0' "$WORK/refusals.1.json")
+  echo "  a's captured request (${#CAPTURED} hex digits) x50: replies=$REPLIES, refusals.replay +$((REPLAY1 - REPLAY0))"
+  check "replay: a's captured request sent 50 times is refused as replay 50 times (+$((REPLAY1 - REPLAY0)))" \
+    test $((REPLAY1 - REPLAY0)) -eq 50
+  check "replay: no reply to any copy of a's captured request (replies=${REPLIES:-none})" \
+    test -n "$REPLIES" -a "${REPLIES:-9}" -eq 0
+  # A request sealed here and sent 50 times: the first is answered, the rest are replays.
   SEALED=$("${TOOL[@]}" seal --key_file="$WORK/c.key" --control_key="$CONTROL_KEY" --peer="$KEY_D")
   ip netns exec "$NS_X" "${TOOL[@]}" send --hex="$SEALED" --control="$CONTROL_IP:$CONTROL_PORT" \
     --count=50 --wait=1 >"$WORK/replay.out"
   REPLIES=$(sed -n 's/^replies=//p' "$WORK/replay.out")
-  "${CTL[@]}" --json refusals >"$WORK/refusals.1.json"
-  REPLAY1=$(jq '.by_reason.replay // 0' "$WORK/refusals.1.json")
-  echo "  replies=$REPLIES, refusals.replay +$((REPLAY1 - REPLAY0))"
-  check "replay: the 49 copies after the first are refused as replay (+$((REPLAY1 - REPLAY0)))" \
-    test $((REPLAY1 - REPLAY0)) -ge 49 -a $((REPLAY1 - REPLAY0)) -le 50
+  "${CTL[@]}" --json refusals >"$WORK/refusals.2.json"
+  REPLAY2=$(jq '.by_reason.replay // 0' "$WORK/refusals.2.json")
+  echo "  a request sealed here x50: replies=$REPLIES, refusals.replay +$((REPLAY2 - REPLAY1))"
+  check "replay: the 49 copies after the first are refused as replay (+$((REPLAY2 - REPLAY1)))" \
+    test $((REPLAY2 - REPLAY1)) -ge 49 -a $((REPLAY2 - REPLAY1)) -le 50
   check "replay: at most one reply for 50 copies (replies=${REPLIES:-none})" \
     test -n "$REPLIES" -a "${REPLIES:-9}" -le 1
   pair_check

@@ -15,6 +15,8 @@ namespaces hold; every loop is bounded by a count or a duration.
       Allocation requests from N random sender keys, boxes of random bytes.
   hostile_tool.py seal     --key_file F --control_key discokey:.. --peer discokey:..
       Prints one sealed allocation request (hex) from F's key for the pair (F, peer).
+  hostile_tool.py payload  --pcap F
+      Prints the UDP payload (hex) of the first IPv4 frame of an Ethernet pcap file.
   hostile_tool.py send     --hex H --control IP:PORT --count N [--wait S]
       Sends the same datagram N times from one socket; prints "replies=R".
   hostile_tool.py alloc    --key_file F --control_key discokey:.. --peers_file P
@@ -207,6 +209,16 @@ def drain(s, until):
                 return got
 
 
+def cmd_payload(a):
+    data = open(a.pcap, "rb").read()
+    frame_len = struct.unpack("<I", data[24 + 8:24 + 12])[0]  # first record's incl_len
+    frame = data[24 + 16:24 + 16 + frame_len]
+    assert frame[12:14] == b"\x08\x00", "not IPv4"
+    ihl = (frame[14] & 0x0F) * 4
+    udp = frame[14 + ihl:]
+    print(udp[8:struct.unpack("!H", udp[4:6])[0]].hex())
+
+
 def cmd_send(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     data, control = bytes.fromhex(a.hex), addr_port(a.control)
@@ -321,6 +333,8 @@ def main():
     q = sub.add_parser("seal")
     for f in ("key_file", "control_key", "peer"):
         q.add_argument("--" + f, required=True)
+    q = sub.add_parser("payload")
+    q.add_argument("--pcap", required=True)
     q = sub.add_parser("send")
     q.add_argument("--hex", required=True)
     q.add_argument("--control", required=True)
