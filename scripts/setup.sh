@@ -9,13 +9,14 @@ cd "$(dirname "$0")/.."
 # topologies, ping for the demo, libxdp for net_af_xdp, jq and curl for the integration tests
 # (dprelayctl --json, metrics scrapes, health checks); nftables for the emulated AWS NLB
 # (DNAT); wireguard-go, wireguard-tools, iperf3 and tcpdump for the WireGuard test and demo
-# (userspace WireGuard: this kernel has no WireGuard module).
+# (userspace WireGuard: this kernel has no WireGuard module); python3 for the hostile-traffic
+# test's attacker (raw frames, sealed requests through libsodium).
 PACKAGES=(
   g++ cmake ninja-build pkg-config
   dpdk libdpdk-dev libsodium-dev libabsl-dev libgflags-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbpf-dev libxdp-dev
   iproute2 ethtool iputils-ping procps jq curl nftables
-  wireguard-go wireguard-tools iperf3 tcpdump
+  wireguard-go wireguard-tools iperf3 tcpdump python3
 )
 
 missing=()
