@@ -20,4 +20,18 @@ class LamportStore {
   virtual absl::Status StoreLamport(uint64_t high_water) = 0;
 };
 
+// A mark that lives as long as the process: for benchmarks and fuzzers, which need a registry
+// but no persistence (never for a running relay: a restart would reuse LamportIDs).
+class VolatileLamportStore : public LamportStore {
+ public:
+  uint64_t LoadLamport() const override { return value_; }
+  absl::Status StoreLamport(uint64_t high_water) override {
+    value_ = high_water;
+    return absl::OkStatus();
+  }
+
+ private:
+  uint64_t value_ = 0;
+};
+
 }  // namespace dprelay::control

@@ -38,17 +38,6 @@ namespace {
 
 constexpr size_t kUnknownKeys = 2048;
 
-class MemoryLamport : public LamportStore {
- public:
-  uint64_t LoadLamport() const override { return value_; }
-  absl::Status StoreLamport(uint64_t high_water) override {
-    value_ = high_water;
-    return absl::OkStatus();
-  }
-
- private:
-  uint64_t value_ = 0;
-};
 
 std::vector<uint8_t> Seal(const DiscoKeyPair& from, const DiscoKey& to, const DiscoKey& k0,
                           const DiscoKey& k1, uint32_t generation) {
@@ -134,7 +123,7 @@ int Run() {
   const size_t n_new = std::max<size_t>(1, n / 10);
   Bench bench(n_new);
   const absl::Time now = absl::FromUnixSeconds(1700000000);
-  MemoryLamport lamport;
+  VolatileLamportStore lamport;
   std::unique_ptr<Registry> registry;
   std::unique_ptr<Allocator> allocator;
   auto fresh = [&] {

@@ -41,17 +41,6 @@ using fuzz_allocator::kSourceShift;
 using fuzz_allocator::kTemplate;
 using fuzz_allocator::kTick;
 
-class MemoryLamport : public LamportStore {
- public:
-  uint64_t LoadLamport() const override { return value_; }
-  absl::Status StoreLamport(uint64_t high_water) override {
-    value_ = high_water;
-    return absl::OkStatus();
-  }
-
- private:
-  uint64_t value_ = 0;
-};
 
 // Larger than any input's record count (libFuzzer's default max_len is 4096 bytes, two per
 // record at least), and a window longer than its clock can advance: nothing is evicted, so
@@ -149,7 +138,7 @@ void CheckReply(const Fixture& f, const DiscoKey& sender, std::span<const uint8_
 
 int FuzzOne(const uint8_t* data, size_t size) {
   const Fixture& f = TheFixture();
-  MemoryLamport lamport;
+  VolatileLamportStore lamport;
   Registry registry(RegistryConfig{.capacity = 3, .lamport_reserve_block = 4}, &lamport);
   AllocatorConfig config{
       .control_key = f.keys[kControl],
