@@ -44,7 +44,11 @@ SECONDS_EACH=3
 run() {  # run NAME ARGS...: prints the command and keeps its output
   local name=$1
   shift
-  echo "+ $*" >"$TMP/$name.cmd"
+  # Recorded without this machine's paths: relative to the repository, temporaries as $TMP.
+  local shown="$*"
+  shown=${shown//"$ROOT/"/}
+  shown=${shown//"$TMP"/'$TMP'}
+  echo "+ $shown" >"$TMP/$name.cmd"
   "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || { cat "$TMP/$name.err" >&2; return 1; }
 }
 field() { sed -n "s/.*[ ^]$2=\([^ ]*\).*/\1/p" <<<" $1" | head -n 1; }
