@@ -160,7 +160,7 @@ __attribute__((noinline)) PacketResult ClassifySlow(const WorkerContext& ctx, Le
   if ((ip->fragment_offset & kFragMask) != 0) {
     return Drop(DropReason::kIpFragment);
   }
-  if (!worker_internal::Ipv4HeaderChecksumOk(m, p + kEthHdrLen)) {
+  if (!worker_internal::Ipv4HeaderChecksumOk(p + kEthHdrLen)) {
     return Drop(DropReason::kIpBadChecksum);
   }
   if (ip->next_proto_id == IPPROTO_ICMP) {
@@ -200,7 +200,7 @@ __attribute__((always_inline)) inline PacketResult ProcessPacket(const WorkerCon
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
   if (likely(view.match.Matches(p, len) &&
-             worker_internal::Ipv4HeaderChecksumOk(m, p + kEthHdrLen))) {
+             worker_internal::Ipv4HeaderChecksumOk(p + kEthHdrLen))) {
     const uint8_t* geneve = p + kV4HeaderLen;
     const uint32_t vni = GeneveVni(geneve);
     if (likely(geneve[1] == 0 && vni - 1 < view.capacity)) {
