@@ -19,7 +19,7 @@ function(dprelay_add_test)
   dprelay_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock)
   target_compile_definitions(${T_NAME} PRIVATE
-      DPRELAY_VECTORS_DIR="${CMAKE_SOURCE_DIR}/../shared/vectors")
+      DPRELAY_VECTORS_DIR="${CMAKE_SOURCE_DIR}/tests/vectors")
   add_test(NAME ${T_NAME} COMMAND ${T_NAME} ${T_ARGS})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
