@@ -144,13 +144,29 @@ struct Datagram {
   bool csum_zero = false;
 };
 
+// The UDP checksum over the datagram (udp_len bytes, not whatever the IP length adds after it)
+// and its pseudo-header: valid when everything sums to 0xffff.
+bool UdpChecksumValid(const uint8_t* src, const uint8_t* dst, size_t addr_len, const uint8_t* udp,
+                      size_t udp_len) {
+  std::vector<uint8_t> b(src, src + addr_len);
+  b.insert(b.end(), dst, dst + addr_len);
+  if (addr_len == 4) {
+    b.insert(b.end(), {0, IPPROTO_UDP, static_cast<uint8_t>(udp_len >> 8),
+                       static_cast<uint8_t>(udp_len)});
+  } else {
+    b.insert(b.end(), {0, 0, static_cast<uint8_t>(udp_len >> 8), static_cast<uint8_t>(udp_len),
+                       0, 0, 0, IPPROTO_UDP});
+  }
+  b.insert(b.end(), udp, udp + udp_len);
+  return rte_raw_cksum(b.data(), b.size()) == 0xffff;
+}
+
 bool ParseUdp(const uint8_t* f, size_t len, Datagram* d) {
   if (len < kEthHdrLen) {
     return false;
   }
   const uint16_t type = Be16(f + 12);
   if (type == 0x0800 && len >= kV4HeaderLen && f[14] == 0x45 && f[23] == IPPROTO_UDP) {
-    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(f + kEthHdrLen);
     d->v6 = false;
     d->udp_at = kEthHdrLen + kIpv4HdrLen;
     d->udp_len = Be16(f + d->udp_at + 4);
@@ -158,7 +174,8 @@ bool ParseUdp(const uint8_t* f, size_t len, Datagram* d) {
       return false;
     }
     d->csum_zero = Be16(f + d->udp_at + 6) == 0;
-    d->csum_valid = !d->csum_zero && rte_ipv4_udptcp_cksum_verify(ip, f + d->udp_at) == 0;
+    d->csum_valid = !d->csum_zero && UdpChecksumValid(f + kEthHdrLen + 12, f + kEthHdrLen + 16, 4,
+                                                      f + d->udp_at, d->udp_len);
     return true;
   }
   if (type == 0x86dd && len >= kV6HeaderLen && f[kEthHdrLen + 6] == IPPROTO_UDP) {
@@ -171,7 +188,8 @@ bool ParseUdp(const uint8_t* f, size_t len, Datagram* d) {
       return false;
     }
     d->csum_zero = Be16(f + d->udp_at + 6) == 0;
-    d->csum_valid = rte_ipv6_udptcp_cksum_verify(ip, f + d->udp_at) == 0;
+    d->csum_valid = !d->csum_zero && UdpChecksumValid(f + kEthHdrLen + 8, f + kEthHdrLen + 24,
+                                                      16, f + d->udp_at, d->udp_len);
     return true;
   }
   return false;
