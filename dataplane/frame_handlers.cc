@@ -168,6 +168,9 @@ FrameVerdict LearnFromNeighbourAdvertisement(FrameBytes f, const LocalIdentity& 
   if (IsOurs6(local, icmp + 8)) {
     return Drop(DropReason::kNeighbourOwnAddress);
   }
+  if (IsUnspecified6(icmp + 8)) {
+    return Drop(DropReason::kNeighbourBadAddress);  // nobody's address
+  }
   if (IsGroupMac(f.data + 6) || (target_mac && IsGroupMac(target_mac->data()))) {
     return Drop(DropReason::kNeighbourBadMac);
   }

@@ -199,6 +199,16 @@ TEST(Icmp6FrameTest, ASolicitationFromAMulticastSourceIsNeitherLearnedNorAnswere
   EXPECT_FALSE(v.learn.has_value());
 }
 
+// Found by fuzz_frame_handlers: an advertisement for the unspecified address taught us a MAC for
+// it.
+TEST(Icmp6FrameTest, AnAdvertisementForTheUnspecifiedAddressIsNotLearned) {
+  std::vector<uint8_t> f = Nd(136, 0x20, "fd77::11", "fd77::1", "::", 2, kPeerMac);
+  const FrameVerdict v = Handle(HandleIcmp6Frame, f);
+  EXPECT_EQ(v.action, FrameVerdict::Action::kDrop);
+  EXPECT_EQ(v.drop, DropReason::kNeighbourBadAddress);
+  EXPECT_FALSE(v.learn.has_value());
+}
+
 // Found by fuzz_frame_handlers: an echo request to another address was answered from ours.
 // The worker only hands over ICMP to our address, but the handler checks what it reads itself.
 TEST(Icmp4FrameTest, AnEchoRequestToAnotherAddressIsNotAnswered) {
