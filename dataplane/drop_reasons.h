@@ -68,6 +68,7 @@ namespace dprelay {
   /* neighbours: never learned */                                                              \
   X(kNeighbourOwnAddress, "neighbour_own_address") /* ARP/ND claiming one of our addresses */   \
   X(kNeighbourBadMac, "neighbour_bad_mac")         /* broadcast/multicast link-layer address */ \
+  X(kNeighbourBadAddress, "neighbour_bad_address") /* sender IP broadcast/multicast */         \
   X(kNdUnsolicited, "nd_unsolicited")              /* advertisement nobody asked for */         \
   /* resources */                                                                              \
   X(kNoNeighbour, "no_neighbour")    /* next hop MAC not resolved */                           \

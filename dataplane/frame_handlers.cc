@@ -111,6 +111,9 @@ FrameVerdict AnswerNeighbourSolicitation(FrameBytes f, const LocalIdentity& loca
   if (IsOurs6(local, ip->src_addr)) {
     return Drop(DropReason::kNeighbourOwnAddress);
   }
+  if (IsMulticast6(ip->src_addr)) {
+    return Drop(DropReason::kNeighbourBadAddress);  // never a source (RFC 4291 2.7)
+  }
   if (IsGroupMac(eth->src_addr.addr_bytes) || (source_mac && IsGroupMac(source_mac->data()))) {
     return Drop(DropReason::kNeighbourBadMac);
   }
@@ -165,6 +168,9 @@ FrameVerdict LearnFromNeighbourAdvertisement(FrameBytes f, const LocalIdentity& 
   if (IsOurs6(local, icmp + 8)) {
     return Drop(DropReason::kNeighbourOwnAddress);
   }
+  if (IsUnspecified6(icmp + 8)) {
+    return Drop(DropReason::kNeighbourBadAddress);  // nobody's address
+  }
   if (IsGroupMac(f.data + 6) || (target_mac && IsGroupMac(target_mac->data()))) {
     return Drop(DropReason::kNeighbourBadMac);
   }
@@ -202,6 +208,12 @@ FrameVerdict HandleArpFrame(FrameBytes f, const LocalIdentity& local) {
   }
   if (sender_ip == local.ip_be) {
     return Drop(DropReason::kNeighbourOwnAddress);  // a conflict or a spoof: neither is learned
+  }
+  // No neighbour owns the limited broadcast or a multicast group (0.0.0.0 is a probe's sender,
+  // RFC 5227: answered, never learned).
+  if (const uint32_t sender = rte_be_to_cpu_32(sender_ip);
+      sender == 0xffffffff || (sender >> 28) == 0xe) {
+    return Drop(DropReason::kNeighbourBadAddress);
   }
   if (IsGroupMac(eth->src_addr.addr_bytes) || IsGroupMac(arp->arp_data.arp_sha.addr_bytes)) {
     return Drop(DropReason::kNeighbourBadMac);
@@ -242,6 +254,9 @@ FrameVerdict HandleIcmp4Frame(FrameBytes f, const LocalIdentity& local) {
   if (ip->version_ihl != 0x45 || ip_len < kIpv4HdrLen + sizeof(rte_icmp_hdr) ||
       kEthHdrLen + ip_len > f.len) {
     return Drop(DropReason::kIpBadTotalLength);
+  }
+  if (ip->dst_addr != local.ip_be) {
+    return Drop(DropReason::kNotLocal);  // not ours to answer (nor to hand to our kernel)
   }
   auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
   switch (icmp->icmp_type) {

@@ -48,16 +48,18 @@ struct FrameVerdict {
   std::optional<LearnedNeighbour> learn;  // whatever the action
 };
 
-// Frames that claim one of our addresses as their sender, or a broadcast or multicast
-// link-layer address, are dropped (neighbour_own_address, neighbour_bad_mac): nothing on the
-// link can make us learn or answer them.
+// Frames that claim one of our addresses as their sender, a broadcast or multicast link-layer
+// address, or a broadcast or multicast sender address, are dropped (neighbour_own_address,
+// neighbour_bad_mac, neighbour_bad_address): nothing on the link can make us learn or answer
+// them.
 //
 // ARP (RFC 826) for our IPv4 address: a request becomes our reply in place; a reply (or any
 // other operation) addressed to us goes to the kernel. The sender is learned from both.
 FrameVerdict HandleArpFrame(FrameBytes f, const LocalIdentity& local);
 
-// ICMP to our IPv4 address: an echo request becomes the echo reply in place; echo replies and
-// errors (fragmentation needed, time exceeded, parameter problem) go to the kernel.
+// ICMP to our IPv4 address (to another: a kNotLocal drop): an echo request becomes the echo
+// reply in place; echo replies and errors (fragmentation needed, time exceeded, parameter
+// problem) go to the kernel.
 FrameVerdict HandleIcmp4Frame(FrameBytes f, const LocalIdentity& local);
 
 // ICMPv6 to our addresses or groups: echo, Neighbour Solicitation (answered with an

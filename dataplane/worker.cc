@@ -231,6 +231,17 @@ __attribute__((always_inline)) inline void PrefetchSession(const FastView& view,
 
 }  // namespace
 
+worker_internal::PacketResult worker_internal::ProcessPacketForTest(const WorkerContext& ctx,
+                                                                    LegStats* leg_stats,
+                                                                    rte_mbuf* m) noexcept {
+  const FastView view{.slots = ctx.table->slots(),
+                      .leg_stats = leg_stats,
+                      .capacity = ctx.table->capacity(),
+                      .match = FastMatch(ctx.local_ip_be, ctx.relay_port_be)};
+  uint64_t fwd_bytes = 0;
+  return ProcessPacket(ctx, view, m, &fwd_bytes);
+}
+
 Worker::Worker(const WorkerContext& ctx)
     : flush_tsc_(rte_get_tsc_hz() / 10),
       ctx_(ctx),

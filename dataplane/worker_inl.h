@@ -133,4 +133,10 @@ PacketResult ClassifyIpv6(const WorkerContext& ctx, LegStats* leg_stats, rte_mbu
 PacketResult ForwardAnyFamily(const WorkerContext& ctx, LegStats* leg_stats, rte_mbuf* m,
                               bool in_v6, uint32_t vni, uint32_t payload_len) noexcept;
 
+// For tests and fuzzers, not the burst loop: one packet through exactly what Poll does to each
+// packet (the fast path, else the complete classifier; a forward rewrites the packet), without a
+// port or rings. The caller keeps the mbuf whatever the verdict.
+PacketResult ProcessPacketForTest(const WorkerContext& ctx, LegStats* leg_stats,
+                                  rte_mbuf* m) noexcept;
+
 }  // namespace dprelay::worker_internal

@@ -2,6 +2,7 @@
 # Installs what dprelay needs from Debian (idempotently) and builds it into build/.
 #   scripts/setup.sh            install missing packages, configure, build
 #   SETUP_NO_BUILD=1 scripts/setup.sh   packages only
+#   SETUP_EXTRA_PACKAGES="clang ..."     install these as well
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,10 @@ PACKAGES=(
   iproute2 ethtool iputils-ping procps jq curl nftables
   wireguard-go wireguard-tools iperf3 tcpdump python3
 )
+
+# Callers that need more (scripts/fuzz.sh: clang) name it in SETUP_EXTRA_PACKAGES.
+read -r -a extra <<<"${SETUP_EXTRA_PACKAGES:-}"
+PACKAGES+=("${extra[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

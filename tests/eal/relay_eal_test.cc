@@ -135,7 +135,9 @@ TEST_F(RelayEalTest, DumpReturnsWhatControlInstalledWithPerLegCounters) {
   std::vector<ipc::SessionRecord> page = dump_page(0, 256, 65536, &next);
   EXPECT_EQ(next, 0u);  // the whole 1024-entry table was scanned
   ASSERT_EQ(page.size(), 1u);
-  const ipc::SessionRecord& r = page[0];
+  // A copy: `page` is reassigned below, and r is compared after that (ASan found the reference
+  // to the freed vector).
+  const ipc::SessionRecord r = page[0];
   EXPECT_EQ(r.vni, kVni);
   EXPECT_EQ(r.client_keys, m.client_keys);
   EXPECT_EQ(r.lamport_id, 4242u);

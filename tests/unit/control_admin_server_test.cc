@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "control/admin_protocol.h"
 #include "control/admin_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -78,6 +79,18 @@ TEST_F(AdminServerLimitsTest, IdleConnectionsAreClosedAfterTheHeaderTimeout) {
   EXPECT_TRUE(ClosedByServer(server_.get(), now_, idle));
   EXPECT_EQ(Count(net::StreamCounter::kHeaderTimeout), 1u);
   EXPECT_EQ(Exchange(server_.get(), now_, Connect(), kStatus), "OK\npong status\n");
+}
+
+// Found by fuzz_admin: "... ping 17\r " read the argument as "17\r", which formats to a line
+// that parses to "17". Trailing whitespace, CR included, is not part of the request.
+TEST(AdminProtocolTest, TrailingWhitespaceIsNotPartOfTheLastWord) {
+  for (const char* line : {"DPRELAY-ADMIN/1 text ping 17\r", "DPRELAY-ADMIN/1 text ping 17\r ",
+                           "DPRELAY-ADMIN/1 text ping 17 \t"}) {
+    absl::StatusOr<AdminRequest> r = ParseAdminRequest(line);
+    ASSERT_TRUE(r.ok()) << line;
+    EXPECT_EQ(r->command, "ping");
+    EXPECT_EQ(r->argument, "17");
+  }
 }
 
 }  // namespace

@@ -11,14 +11,14 @@ dprelay_add_test(NAME dataplane_session_state_test LABEL unit
   SOURCES dataplane_session_state_test.cc
   LIBS dprelay_dataplane GTest::gtest_main)
 dprelay_add_test(NAME dataplane_fast_match_test LABEL unit
-  SOURCES dataplane_fast_match_test.cc fast_match_scalar_tu.cc ../testutil/packet_builder.cc
-  LIBS dprelay_dataplane GTest::gtest_main)
+  SOURCES dataplane_fast_match_test.cc fast_match_scalar_tu.cc
+  LIBS dprelay_test_packets dprelay_dataplane GTest::gtest_main)
 dprelay_add_test(NAME dataplane_martians_test LABEL unit
   SOURCES dataplane_martians_test.cc
   LIBS dprelay_dataplane GTest::gtest_main)
 dprelay_add_test(NAME dataplane_frame_handlers_test LABEL unit
-  SOURCES dataplane_frame_handlers_test.cc ../testutil/packet_builder.cc
-  LIBS dprelay_dataplane GTest::gtest_main)
+  SOURCES dataplane_frame_handlers_test.cc
+  LIBS dprelay_test_packets dprelay_dataplane GTest::gtest_main)
 # The dataplane's control socket: secure creation and the peer check. No EAL.
 dprelay_add_test(NAME dataplane_ipc_server_test LABEL unit
   SOURCES dataplane_ipc_server_test.cc

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -175,6 +176,55 @@ TEST(Icmp4FrameTest, AnEchoRequestIsAnsweredToItsSourceAndErrorsGoToTheKernel) {
   cut.resize(36);
   EXPECT_EQ(HandleIcmp4Frame(FrameBytes{cut.data(), cut.size(), cut.size()}, Local()).drop,
             DropReason::kIpBadTotalLength);
+}
+
+// Found by fuzz_frame_handlers: a sender claiming a broadcast or multicast address was learned
+// (and answered). No neighbour owns one.
+TEST(ArpFrameTest, ABroadcastOrMulticastSenderIsNeitherLearnedNorAnswered) {
+  for (const char* sender : {"255.255.255.255", "224.0.0.5", "239.1.2.3"}) {
+    std::vector<uint8_t> f = Arp(1, kPeerMac, kPeerMac, sender, "10.77.0.1");
+    const FrameVerdict v = Handle(HandleArpFrame, f);
+    EXPECT_EQ(v.action, FrameVerdict::Action::kDrop) << sender;
+    EXPECT_EQ(v.drop, DropReason::kNeighbourBadAddress) << sender;
+    EXPECT_FALSE(v.learn.has_value()) << sender;
+  }
+}
+
+TEST(Icmp6FrameTest, ASolicitationFromAMulticastSourceIsNeitherLearnedNorAnswered) {
+  std::vector<uint8_t> f =
+      Nd(135, 0, "ff02::1", "ff02::1:ff00:1", "fd77::1", 1, kPeerMac);
+  const FrameVerdict v = Handle(HandleIcmp6Frame, f);
+  EXPECT_EQ(v.action, FrameVerdict::Action::kDrop);
+  EXPECT_EQ(v.drop, DropReason::kNeighbourBadAddress);
+  EXPECT_FALSE(v.learn.has_value());
+}
+
+// Found by fuzz_frame_handlers: an advertisement for the unspecified address taught us a MAC for
+// it.
+TEST(Icmp6FrameTest, AnAdvertisementForTheUnspecifiedAddressIsNotLearned) {
+  std::vector<uint8_t> f = Nd(136, 0x20, "fd77::11", "fd77::1", "::", 2, kPeerMac);
+  const FrameVerdict v = Handle(HandleIcmp6Frame, f);
+  EXPECT_EQ(v.action, FrameVerdict::Action::kDrop);
+  EXPECT_EQ(v.drop, DropReason::kNeighbourBadAddress);
+  EXPECT_FALSE(v.learn.has_value());
+}
+
+// Found by fuzz_frame_handlers: an echo request to another address was answered from ours.
+// The worker only hands over ICMP to our address, but the handler checks what it reads itself.
+TEST(Icmp4FrameTest, AnEchoRequestToAnotherAddressIsNotAnswered) {
+  testing::Frame f;
+  std::memcpy(f.src_mac, kPeerMac, 6);
+  f.src_ip = testing::Ip(10, 77, 0, 11);
+  f.dst_ip = testing::Ip(10, 77, 0, 2);
+  f.protocol = 1;
+  f.raw_l4 = true;
+  f.payload = {8, 0, 0, 0, 0, 1, 0, 1, 'h', 'i'};
+  std::vector<uint8_t> echo = f.Build();
+  const std::vector<uint8_t> before = echo;
+  const FrameVerdict v = Handle(HandleIcmp4Frame, echo);
+  EXPECT_EQ(v.action, FrameVerdict::Action::kDrop);
+  EXPECT_EQ(v.drop, DropReason::kNotLocal);
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), echo.begin()));
 }
 
 }  // namespace
