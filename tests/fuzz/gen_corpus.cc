@@ -1,6 +1,6 @@
-// Regenerates the committed seed corpora under tests/fuzz/corpus/ from the shared vectors and
+// Regenerates the committed seed corpora under tests/fuzz/corpus/ from the test vectors and
 // from round-trip encodings. Not run by the build; run it by hand after changing a codec:
-//   fuzz_gen_corpus ../shared/vectors tests/fuzz/corpus
+//   fuzz_gen_corpus tests/vectors tests/fuzz/corpus
 #include <algorithm>
 #include <cctype>
 #include <cstdint>

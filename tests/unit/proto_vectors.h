@@ -1,5 +1,5 @@
-// Readers for the shared test vector files (../shared/vectors). The hex lives only in those
-// files; tests load it at run time.
+// Readers for the test vector files (tests/vectors, DPRELAY_VECTORS_DIR). The hex lives only in
+// those files; tests load it at run time.
 #pragma once
 
 #include <cctype>
