@@ -29,12 +29,19 @@ namespace {
 
 const std::string& Dir() {
   static const std::string dir = [] {
-    char tmpl[] = "/tmp/dprelay-fuzz-state-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
+    // On tmpfs where there is one: the loaders fsync what they write, and a disk would make
+    // the file system, not the parsers, what a run measures.
+    char tmpl[] = "/dev/shm/dprelay-fuzz-state-XXXXXX";
+    char fallback[] = "/tmp/dprelay-fuzz-state-XXXXXX";
+    std::string d;
+    if (mkdtemp(tmpl) != nullptr) {
+      d = tmpl;
+    } else if (mkdtemp(fallback) != nullptr) {
+      d = fallback;
+    } else {
       std::perror("mkdtemp");
       std::abort();
     }
-    std::string d = tmpl;
     // Removed at exit; libFuzzer processes may also end by signal, leaving a small directory.
     static std::string to_remove = d;
     std::atexit([] { std::system(("rm -rf '" + to_remove + "'").c_str()); });
