@@ -79,72 +79,107 @@ void PeerEmulator::AnnounceGateway() {
   rte_ring_enqueue(to_relay_, m);
 }
 
-bool PeerEmulator::BindAll(MainLcore& main, bool handshake, const std::function<void()>& pump) {
+ipc::InstallSession PeerEmulator::InstallTemplate() const {
   ipc::InstallSession install;
   install.client_keys = {keys_[0].pub, keys_[1].pub};
   for (int i = 0; i < 2; ++i) {
     install.shared[i] = *ComputeSharedKey(keys_[i].pub, server_.priv);
   }
   install.server_key = server_.pub;
-  install.bind_lifetime_ns = 30ll * 1'000'000'000;
+  // Long enough that sessions installed up front for later rounds are still there to bind.
+  install.bind_lifetime_ns = 3600ll * 1'000'000'000;
   install.steady_state_lifetime_ns = 3600ll * 1'000'000'000;
+  return install;
+}
+
+bool PeerEmulator::Install(MainLcore& main, uint32_t first, uint32_t last, bool handshake) {
+  ipc::InstallSession install = InstallTemplate();
   const uint64_t now_ns = MonotonicNs();  // the clock the main lcore expires sessions by
+  for (uint32_t vni = first; vni <= last; ++vni) {
+    install.vni = vni;
+    for (int leg = 0; leg < 2; ++leg) {
+      install.bound[leg] = handshake
+                               ? AddrPort{}
+                               : AddrPort{IpAddr::V4FromBe(ClientIp(vni, leg)), ClientPort(leg)};
+    }
+    if (!main.sessions().Install(install, now_ns).ok()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool PeerEmulator::SendBindMessage(uint32_t vni, int leg, DiscoType type, const Challenge& ch) {
+  uint8_t clear[kBindMessageLen];
+  EncodeBindMessage(type, BindCommon{vni, 1, keys_[1 - leg].pub, ch},
+                    std::span<uint8_t, kBindMessageLen>(clear));
+  uint8_t payload[kGeneveHeaderLen + SealedDiscoLen(kBindMessageLen)];
+  (void)EncodeGeneve({.control = true, .protocol = kGeneveProtocolDisco, .vni = vni},
+                     std::span<uint8_t>(payload, kGeneveHeaderLen));
+  SealDisco(client_shared_[leg], keys_[leg].pub, clear,
+            std::span<uint8_t>(payload + kGeneveHeaderLen, sizeof(payload) - kGeneveHeaderLen));
+  std::vector<uint8_t> f = Frame(vni, leg, payload, sizeof(payload));
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (m == nullptr) {
+    return false;
+  }
+  std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
+  if (rte_ring_enqueue(to_relay_, m) != 0) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  return true;
+}
+
+bool PeerEmulator::ReadChallenge(const rte_mbuf* m, uint32_t* vni, int* leg,
+                                 Challenge* challenge) const {
+  if (rte_pktmbuf_data_len(m) != kV4HeaderLen + 160) {
+    return false;
+  }
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t dst;
+  std::memcpy(&dst, p + kEthHdrLen + 16, 4);
+  const uint32_t index = ntohl(dst) - kClientBase;
+  *vni = index / 2;
+  *leg = static_cast<int>(index % 2);
+  if (*vni == 0 || *vni > config_.sessions) {
+    return false;
+  }
+  absl::StatusOr<std::vector<uint8_t>> clear = OpenDisco(
+      client_shared_[*leg], std::span<const uint8_t>(p + kV4HeaderLen + kGeneveHeaderLen, 152));
+  absl::StatusOr<DiscoMessage> msg =
+      clear.ok() ? ParseDisco(*clear) : absl::StatusOr<DiscoMessage>(clear.status());
+  if (!msg.ok() || !std::holds_alternative<BindUdpRelayEndpointChallenge>(*msg)) {
+    return false;
+  }
+  *challenge = std::get<BindUdpRelayEndpointChallenge>(*msg).challenge;
+  return true;
+}
+
+bool PeerEmulator::BindAll(MainLcore& main, bool handshake, const std::function<void()>& pump) {
   for (uint32_t first = 1; first <= config_.sessions; first += kHandshakeBatch) {
     const uint32_t last = std::min(config_.sessions, first + kHandshakeBatch - 1);
-    for (uint32_t vni = first; vni <= last; ++vni) {
-      install.vni = vni;
-      for (int leg = 0; leg < 2; ++leg) {
-        install.bound[leg] = handshake
-                                 ? AddrPort{}
-                                 : AddrPort{IpAddr::V4FromBe(ClientIp(vni, leg)), ClientPort(leg)};
-      }
-      if (!main.sessions().Install(install, now_ns).ok()) {
-        return false;
-      }
+    if (!Install(main, first, last, handshake)) {
+      return false;
     }
     if (!handshake) {
       continue;
     }
-    auto send = [&](uint32_t vni, int leg, DiscoType type, const Challenge& ch) {
-      uint8_t clear[kBindMessageLen];
-      EncodeBindMessage(type, BindCommon{vni, 1, keys_[1 - leg].pub, ch},
-                        std::span<uint8_t, kBindMessageLen>(clear));
-      uint8_t payload[kGeneveHeaderLen + SealedDiscoLen(kBindMessageLen)];
-      (void)EncodeGeneve({.control = true, .protocol = kGeneveProtocolDisco, .vni = vni},
-                         std::span<uint8_t>(payload, kGeneveHeaderLen));
-      SealDisco(client_shared_[leg], keys_[leg].pub, clear,
-                std::span<uint8_t>(payload + kGeneveHeaderLen, sizeof(payload) - kGeneveHeaderLen));
-      std::vector<uint8_t> f = Frame(vni, leg, payload, sizeof(payload));
-      rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-      std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
-      rte_ring_enqueue(to_relay_, m);
-    };
     for (uint32_t vni = first; vni <= last; ++vni) {
-      send(vni, 0, DiscoType::kBindUdpRelayEndpoint, Challenge{});
-      send(vni, 1, DiscoType::kBindUdpRelayEndpoint, Challenge{});
+      SendBindMessage(vni, 0, DiscoType::kBindUdpRelayEndpoint, Challenge{});
+      SendBindMessage(vni, 1, DiscoType::kBindUdpRelayEndpoint, Challenge{});
     }
     pump();
     uint32_t answered = 0;
     void* obj;
     while (rte_ring_dequeue(from_relay_, &obj) == 0) {
       auto* m = static_cast<rte_mbuf*>(obj);
-      const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
-      if (rte_pktmbuf_data_len(m) == kV4HeaderLen + 160) {
-        uint32_t dst;
-        std::memcpy(&dst, p + kEthHdrLen + 16, 4);
-        const uint32_t index = ntohl(dst) - kClientBase;
-        const uint32_t vni = index / 2;
-        const int leg = static_cast<int>(index % 2);
-        absl::StatusOr<std::vector<uint8_t>> clear =
-            OpenDisco(client_shared_[leg],
-                      std::span<const uint8_t>(p + kV4HeaderLen + kGeneveHeaderLen, 152));
-        absl::StatusOr<DiscoMessage> msg =
-            clear.ok() ? ParseDisco(*clear) : absl::StatusOr<DiscoMessage>(clear.status());
-        if (msg.ok() && std::holds_alternative<BindUdpRelayEndpointChallenge>(*msg)) {
-          send(vni, leg, DiscoType::kBindUdpRelayEndpointAnswer,
-               std::get<BindUdpRelayEndpointChallenge>(*msg).challenge);
-          ++answered;
-        }
+      uint32_t vni;
+      int leg;
+      Challenge challenge;
+      if (ReadChallenge(m, &vni, &leg, &challenge)) {
+        SendBindMessage(vni, leg, DiscoType::kBindUdpRelayEndpointAnswer, challenge);
+        ++answered;
       }
       rte_pktmbuf_free(m);
     }

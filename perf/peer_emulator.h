@@ -8,6 +8,7 @@
 
 #include "dataplane/main_lcore.h"
 #include "dataplane/worker.h"
+#include "proto/disco.h"
 #include "proto/disco_box.h"
 
 struct rte_mbuf;
@@ -37,6 +38,13 @@ class PeerEmulator {
   // Challenge and Answer packets when handshake is set, else as pre-bound legs.
   // `pump` runs the relay (worker and main lcore) until the queued packets are handled.
   bool BindAll(MainLcore& main, bool handshake, const std::function<void()>& pump);
+  // The pieces of BindAll, for drivers that run the relay on another lcore:
+  // installs sessions first..last (legs unbound for a handshake, else pre-bound);
+  bool Install(MainLcore& main, uint32_t first, uint32_t last, bool handshake);
+  // sends a leg's Bind (or Answer, with the challenge) towards the relay;
+  bool SendBindMessage(uint32_t vni, int leg, DiscoType type, const Challenge& challenge);
+  // and reads a packet from the relay: true when it is a Challenge to one of our legs.
+  bool ReadChallenge(const rte_mbuf* m, uint32_t* vni, int* leg, Challenge* challenge) const;
   // Fills the loop with `inflight` data packets of random sessions.
   bool Prime();
   // Receives what the relay forwarded and answers each with a data packet of a random
@@ -58,6 +66,7 @@ class PeerEmulator {
   uint16_t ClientPort(int leg) const { return static_cast<uint16_t>(10000 + leg); }
   void BuildTemplates();
   void Fill(rte_mbuf* m);
+  ipc::InstallSession InstallTemplate() const;
   std::vector<uint8_t> Frame(uint32_t vni, int leg, const uint8_t* payload, size_t len) const;
 
   EmulatorConfig config_;

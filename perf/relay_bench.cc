@@ -7,7 +7,6 @@
 #include <malloc.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -30,6 +29,7 @@
 #include "drivers/eal.h"
 #include "drivers/port.h"
 #include "perf/peer_emulator.h"
+#include "perf/ring_relay.h"
 #include "proto/clock.h"
 
 DEFINE_uint32(sessions, 1000, "sessions bound before traffic starts");
@@ -44,8 +44,6 @@ DEFINE_uint64(packets, 0, "single-threaded run until this many packets are forwa
 
 namespace dprelay::perf {
 namespace {
-
-constexpr uint16_t kRelayPort = 40000;
 
 struct LoopArg {
   Worker* worker;  // nullptr: bare forwarding
@@ -112,70 +110,30 @@ int Run() {
     return 1;
   }
 
-  rte_ring* e2r = rte_ring_create("bench_e2r", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* r2e = rte_ring_create("bench_r2e", 4096, 0, RING_F_SC_DEQ);
-  absl::StatusOr<MainRings> main_rings = MainRings::Create("bench_main");
-  if (!main_rings.ok()) {
-    std::fprintf(stderr, "%s\n", main_rings.status().ToString().c_str());
-    return 1;
-  }
-  const MainRings to_main = *main_rings;
-  rte_ring* tx[2] = {r2e, r2e};
-  int port_id = rte_eth_from_rings("bench", &e2r, 1, tx, 2, 0);
-  if (port_id < 0) {
-    std::fprintf(stderr, "cannot create the ring port\n");
-    return 1;
-  }
-  absl::StatusOr<PortInfo> port =
-      StartExistingPort(static_cast<uint16_t>(port_id), PortConfig{.workers = 1, .mbufs = 8192});
-  if (!port.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(port.status().message()).c_str());
-    return 1;
-  }
-  rte_mempool* pool =
-      rte_pktmbuf_pool_create("bench_emu", 16384, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-
-  const uint32_t relay_ip = htonl(0x0a4d0001);  // 10.77.0.1
-  const uint32_t gateway = htonl(0x0a4d00fe);   // 10.77.0.254
   const size_t heap_before = mallinfo2().uordblks + mallinfo2().hblkhd;
-  SessionTable table(FLAGS_sessions, 1);
-  Neighbours neighbours(Ipv4Subnet{relay_ip, 24}, gateway);
-  LcoreCounters counters[2];
-  LocalIdentity local{.ip_be = relay_ip, .port_be = htons(kRelayPort), .port_id = port->port_id};
-  std::memcpy(local.mac.data(), port->mac, 6);
-  Worker worker(WorkerContext{.port_id = port->port_id,
-                              .tx_queue = 0,
-                              .table = &table,
-                              .counters = &counters[0],
-                              .to_main = to_main,
-                              .local_ip_be = relay_ip,
-                              .relay_port_be = local.port_be});
-  MainLcore main(MainLcoreContext{.local = local,
-                                  .tx_queue = 1,
-                                  .lcore_index = 1,
-                                  .counters = &counters[1],
-                                  .from_workers = to_main,
-                                  .pool = port->pool,
-                                  .capacity = FLAGS_sessions},
-                 &table, &neighbours, nullptr);
-  main.set_all_counters(counters, 2);
+  absl::StatusOr<std::unique_ptr<RingRelay>> made = RingRelay::Create(FLAGS_sessions);
+  if (!made.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(made.status().message()).c_str());
+    return 1;
+  }
+  RingRelay& harness = **made;
+  rte_ring* e2r = harness.to_relay;
+  rte_ring* r2e = harness.from_relay;
+  SessionTable& table = *harness.table;
+  LcoreCounters* counters = harness.counters;
+  Worker& worker = *harness.worker;
+  MainLcore& main = *harness.main;
+  const PortInfo* port = &harness.port;
 
   EmulatorConfig ec{.sessions = FLAGS_sessions,
                     .payload = payloads[0],
                     .inflight = FLAGS_inflight,
-                    .relay_ip_be = relay_ip,
-                    .relay_port_be = htons(kRelayPort),
-                    .gateway_ip_be = gateway};
+                    .relay_ip_be = harness.relay_ip_be,
+                    .relay_port_be = htons(kBenchRelayPort),
+                    .gateway_ip_be = harness.gateway_ip_be};
   std::memcpy(ec.relay_mac, port->mac, 6);
-  PeerEmulator emu(ec, e2r, r2e, pool);
-  auto pump = [&] {
-    while (rte_ring_count(e2r) != 0 ||
-           rte_ring_count(to_main[MainClass::kHandshake]) != 0 ||
-           rte_ring_count(to_main[MainClass::kNeighbour]) != 0) {
-      worker.Poll();
-      main.Poll(MonotonicNs());
-    }
-  };
+  PeerEmulator emu(ec, e2r, r2e, harness.emulator_pool);
+  auto pump = [&] { harness.Pump(); };
   emu.AnnounceGateway();
   pump();
   const uint64_t bind_start = MonotonicNs();
