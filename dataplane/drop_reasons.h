@@ -59,6 +59,7 @@ namespace dprelay {
   X(kMartianV4Mapped, "martian_v4_mapped")      /* ::ffff:0:0/96 on the wire */                 \
   X(kMartianPortZero, "martian_port_zero")      /* source port 0 */                             \
   /* answers to unauthenticated packets, limited per destination and in all (docs/SECURITY.md) */ \
+  X(kHandshakeOpenLimited, "handshake_open_limited")       /* box opens per leg (open_budget.h) */ \
   X(kChallengeLimitedDest, "challenge_limited_dest")       /* per destination and VNI */        \
   X(kChallengeLimitedGlobal, "challenge_limited_global")   /* all Challenges */                 \
   X(kIcmpLimitedDest, "icmp_limited_dest")                 /* echo replies per destination */   \

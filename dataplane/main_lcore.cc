@@ -69,6 +69,10 @@ unsigned MainLcore::Poll(uint64_t now_ns) {
   // Each class of work from its own ring, within its budget: a flood of one cannot take the
   // others' turns.
   unsigned n = 0;
+  // A backlog of handshakes means the main lcore is not keeping up: box opens are then
+  // rationed per leg (open_budget.h), so that no one session's flood takes every turn.
+  handshake_pressure_ =
+      rte_ring_count(ctx_.from_workers[MainClass::kHandshake]) >= kHandshakePressure;
   for (size_t cls = 0; cls < kNumMainClasses; ++cls) {
     rte_mbuf* pkts[kMainBurst];
     const unsigned got =
@@ -203,7 +207,7 @@ void MainLcore::HandleUdp(rte_mbuf* m, uint64_t now_ns) {
                           : V4AddrPort(ip4->src_addr, udp->src_port);
   HandshakeResult r = sessions_.HandleControl(
       vni, std::span<const uint8_t>(payload + kGeneveHeaderLen, payload_len - kGeneveHeaderLen),
-      src, now_ns);
+      src, now_ns, handshake_pressure_);
   if (r.kind == HandshakeResult::Kind::kBound) {
     Bump(ctx_.counters->legs_bound);
     if (ipc_) {

@@ -75,6 +75,9 @@ class MainLcore {
   ReplyLimiter echo_limit_{ReplyLimiter::kEcho};
   ReplyLimiter neighbour_limit_{ReplyLimiter::kNeighbour};
   std::unique_ptr<IpcServer> ipc_;
+  // Handshakes waiting in their ring at which the main lcore counts as behind.
+  static constexpr unsigned kHandshakePressure = InfoOf(MainClass::kHandshake).ring_size / 4;
+  bool handshake_pressure_ = false;  // this poll started behind
   uint64_t next_housekeeping_ns_ = 0;
   const LcoreCounters* all_counters_ = nullptr;
   size_t n_counter_blocks_ = 0;

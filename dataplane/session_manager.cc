@@ -175,7 +175,8 @@ void SessionManager::PublishLeg(uint32_t vni, int leg, const AddrPort& addr) {
 }
 
 HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint8_t> disco,
-                                              const AddrPort& src, uint64_t now_ns) {
+                                              const AddrPort& src, uint64_t now_ns,
+                                              bool under_pressure) {
   SessionState* s = Find(vni);
   if (s == nullptr) {
     HandshakeResult r;
@@ -186,6 +187,18 @@ HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint
     HandshakeResult r;
     r.drop = *martian;
     return r;
+  }
+  // The box open is the first costly step. When the main lcore is behind, it is charged to the
+  // leg the sender names, in the budget of its bound address or of everywhere else
+  // (open_budget.h). Packets naming no client key are HandleHandshake's to drop, for free.
+  if (under_pressure && LooksLikeDiscoWrapper(disco)) {
+    const DiscoKey sender = DiscoWrapperSender(disco);
+    const int leg = sender == s->hs.keys[0] ? 0 : sender == s->hs.keys[1] ? 1 : -1;
+    if (leg >= 0 && !s->opens[leg][Bound(vni, leg) == src ? 0 : 1].Take(now_ns)) {
+      HandshakeResult r;
+      r.drop = DropReason::kHandshakeOpenLimited;
+      return r;
+    }
   }
   HandshakeResult r =
       HandleHandshake(s->hs, params_[s->params].server_key, macs_, disco, src, now_ns);

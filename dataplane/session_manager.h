@@ -42,9 +42,10 @@ class SessionManager {
 
   // A control packet for vni from src; on a valid Answer (kBound) the leg is bound, or moved,
   // and published before this returns. A martian src (martians.h) is dropped first, before any
-  // cryptography.
+  // cryptography. Under pressure (the main lcore is behind) the box open is charged to the
+  // leg the sender names (open_budget.h) and dropped when its budget is spent.
   HandshakeResult HandleControl(uint32_t vni, std::span<const uint8_t> disco, const AddrPort& src,
-                                uint64_t now_ns);
+                                uint64_t now_ns, bool under_pressure = false);
 
   // Neighbours were learned, changed or forgotten: republish the legs whose next hop is one of
   // them, in one scan of the sessions.

@@ -1,5 +1,5 @@
 // What the main lcore keeps per installed session, besides the slot workers read (DESIGN.md §3,
-// DECISIONS.md "Memory per session"). 192 bytes, of which 128 are the client keys and their
+// DECISIONS.md "Memory per session"). 208 bytes, of which 128 are the client keys and their
 // precomputed shared keys. Not stored here because it is elsewhere already:
 //   - the bound addresses: the session's slot (and IPv6 side record) hold them, and the main
 //     lcore is the slot's only writer, so it reads them back without a read section;
@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "dataplane/handshake.h"
+#include "dataplane/open_budget.h"
 
 namespace dprelay {
 
@@ -28,11 +29,14 @@ struct SessionState {
   std::array<uint32_t, 2> seen_packets = {0, 0};
   // Handshake round trip at the last valid Answer, in microseconds (0: not measured here).
   std::array<uint32_t, 2> rtt_us = {0, 0};
+  // Box opens per leg (open_budget.h): [leg][0] from the leg's bound address, [leg][1] from
+  // anywhere else.
+  std::array<std::array<OpenBudget, 2>, 2> opens{};
   // Control's LamportID and allocation time, returned by the dump so that a restarted
   // control process can rebuild its registry.
   uint64_t lamport_id = 0;
   int64_t allocated_at_unix_ns = 0;
 };
-static_assert(sizeof(SessionState) == 192, "three cache lines per session on the main lcore");
+static_assert(sizeof(SessionState) == 208, "keys, parameters, stamps, open budgets");
 
 }  // namespace dprelay

@@ -64,6 +64,35 @@ TEST_F(HostileEalTest, JunkSpoofedFromAClientsOwnAddressDoesNotLockItOut) {
   EXPECT_EQ(Sent(0).size(), 1u);
 }
 
+TEST_F(HostileEalTest, WhenBehindOneLegsJunkCostsAtMostItsBudgetOfBoxOpens) {
+  Install();
+  LearnNeighbours();
+  // 1000 junk packets under A's key reach the handshake ring before the main lcore runs (a
+  // flood it cannot keep up with), then B's Bind.
+  for (int i = 0; i < 1000; ++i) {
+    Frame f = FromClient(a_, Junk(a_.key.pub, static_cast<uint8_t>(i)));
+    f.src_port = static_cast<uint16_t>(20000 + i);
+    Inject(f.Build());
+  }
+  Inject(FromClient(b_, Sealed(b_, DiscoType::kBindUdpRelayEndpoint, kVni, 1, a_.key.pub)).Build());
+  while (rte_ring_count(rx_) != 0) {
+    worker_->Poll();
+  }
+  ASSERT_EQ(rte_ring_count(to_main_[MainClass::kHandshake]), 1001u);
+  while (rte_ring_count(to_main_[MainClass::kHandshake]) != 0) {
+    main_->Poll(now_ns_);
+  }
+  // While 512 or more waited (16 polls of 32: 512 packets), A's leg had 32 opens; the other
+  // 480 were dropped unopened. The last 488 junk packets came with no backlog: all opened.
+  EXPECT_EQ(Counter("drop_handshake_open_limited"), 480u);
+  EXPECT_EQ(Counter("drop_open_failed"), 32u + 488u);
+  // B's leg was never charged: its Bind got its Challenge.
+  EXPECT_EQ(Challenges(Sent(1)), 1u);
+  // And with no backlog A binds at once, in the same second.
+  Handshake(a_, b_, 1);
+  EXPECT_EQ(Counter("legs_bound"), 1u);
+}
+
 TEST_F(HostileEalTest, ChallengesAreBoundedPerDestinationAndSessionNotBySource) {
   Install();
   LearnNeighbours();
