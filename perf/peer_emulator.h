@@ -56,6 +56,7 @@ class PeerEmulator {
   void SetPayload(uint32_t payload);
 
   uint64_t received() const { return received_; }
+  const DiscoKey& client_key(int leg) const { return keys_[leg].pub; }
   uint64_t unexpected() const { return unexpected_; }
 
  private:
