@@ -21,7 +21,7 @@ constexpr size_t kMaxKeyFileBytes = 4096;
 
 absl::StatusOr<DiscoKeyPair> ReadKeyFile(const std::string& path) {
   const std::string what = absl::StrCat("key file ", path);
-  absl::StatusOr<std::string> text = ReadSmallFile(path, kMaxKeyFileBytes);
+  absl::StatusOr<std::string> text = ReadSecretFile(path, kMaxKeyFileBytes);
   if (!text.ok()) {
     // DataLoss from an oversized file means "not a key file": a bad argument, like bad text.
     const absl::StatusCode code = text.status().code() == absl::StatusCode::kDataLoss

@@ -12,7 +12,7 @@ namespace dprelay::control {
 
 Allocator::Allocator(const AllocatorConfig& config, const Policy* policy, Registry* registry)
     : config_(config),
-      params_{.server_key = config.server_disco_key.pub,
+      params_{.server_key = config.server_disco_key->pub,
               .bind_lifetime = config.bind_lifetime,
               .steady_state_lifetime = config.steady_state_lifetime},
       policy_(policy),
@@ -129,7 +129,7 @@ const SharedKey* Allocator::SharedKeyOf(const DiscoKey& sender) {
   // whether or not this box opens, so that junk naming an allowed key costs one X25519 per key,
   // not one per datagram; the cache holds allowed keys only, so it stays within the policy.
   ++stats_.key_agreements;
-  absl::StatusOr<SharedKey> computed = ComputeSharedKey(sender, config_.control_key.priv);
+  absl::StatusOr<SharedKey> computed = ComputeSharedKey(sender, config_.control_key->priv);
   if (!computed.ok()) {
     return nullptr;  // cannot happen for a key the policy validated
   }
@@ -156,7 +156,7 @@ std::optional<Refusal> Allocator::CheckKeys(const Request& req) const {
     return Refusal::kSameKeys;
   }
   for (const DiscoKey& k : {a, b}) {
-    if (k == config_.server_disco_key.pub || k == config_.control_key.pub) {
+    if (k == config_.server_disco_key->pub || k == config_.control_key->pub) {
       return Refusal::kKeyIsServerKey;
     }
   }
@@ -224,7 +224,7 @@ std::optional<Refusal> Allocator::Answer(const Request& req, absl::Time now,
     // Only a new endpoint needs the per-leg keys (two X25519).
     for (size_t i = 0; i < 2; ++i) {
       absl::StatusOr<SharedKey> leg =
-          ComputeSharedKey(req.sorted[i], config_.server_disco_key.priv);
+          ComputeSharedKey(req.sorted[i], config_.server_disco_key->priv);
       if (!leg.ok()) {
         return Refusal::kInternal;
       }
@@ -244,7 +244,7 @@ std::optional<Refusal> Allocator::Answer(const Request& req, absl::Time now,
       .generation = req.message.generation,
       .endpoint =
           UdpRelayEndpoint{
-              .server_disco = config_.server_disco_key.pub,
+              .server_disco = config_.server_disco_key->pub,
               .client_disco = req.sorted,
               .lamport_id = allocation->endpoint.lamport_id,
               .vni = allocation->endpoint.vni,
@@ -254,7 +254,7 @@ std::optional<Refusal> Allocator::Answer(const Request& req, absl::Time now,
           },
   };
   std::vector<uint8_t> inner = EncodeDisco(response);
-  result.reply = SealDisco(*req.shared, config_.control_key.pub, inner);
+  result.reply = SealDisco(*req.shared, config_.control_key->pub, inner);
   if (allocation->created) {
     result.install = MakeInstallSession(allocation->endpoint, params_);
   }

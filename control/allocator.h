@@ -39,8 +39,10 @@
 namespace dprelay::control {
 
 struct AllocatorConfig {
-  DiscoKeyPair control_key;       // requests are sealed to its public half
-  DiscoKeyPair server_disco_key;  // ServerDisco; sessions' shared keys derive from it
+  // The private keys stay where their owner keeps them (KeyStore's locked, guarded memory):
+  // the allocator refers to them, it does not copy them. Both outlive the Allocator.
+  const DiscoKeyPair* control_key = nullptr;       // requests are sealed to its public half
+  const DiscoKeyPair* server_disco_key = nullptr;  // ServerDisco; session keys derive from it
   absl::Duration bind_lifetime = absl::Seconds(30);
   absl::Duration steady_state_lifetime = absl::Minutes(5);
   ReplayCacheConfig replay;

@@ -113,8 +113,8 @@ ControlServer::ControlServer(const ControlConfig& config, std::unique_ptr<KeySto
       registry_(RegistryConfig{}, keys_.get()),
       allocator_(
           AllocatorConfig{
-              .control_key = keys_->control_key(),
-              .server_disco_key = keys_->server_disco_key(),
+              .control_key = &keys_->control_key(),
+              .server_disco_key = &keys_->server_disco_key(),
               .bind_lifetime = config.bind_lifetime,
               .steady_state_lifetime = config.steady_state_lifetime,
           },

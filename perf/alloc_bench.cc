@@ -71,8 +71,8 @@ struct Bench {
     // Limits far above the request count: the bench measures work, not refusals by rate.
     const TokenRate unlimited = {.per_second = 1'000'000, .burst = 1'000'000};
     return AllocatorConfig{
-        .control_key = control,
-        .server_disco_key = server,
+        .control_key = &control,
+        .server_disco_key = &server,
         .reply_limits = {.per_destination = unlimited, .global = unlimited},
     };
   }

@@ -147,8 +147,8 @@ int FuzzOne(const uint8_t* data, size_t size) {
   VolatileLamportStore lamport;
   Registry registry(RegistryConfig{.capacity = 3, .lamport_reserve_block = 4}, &lamport);
   AllocatorConfig config{
-      .control_key = f.keys[kControl],
-      .server_disco_key = f.keys[kServer],
+      .control_key = &f.keys[kControl],
+      .server_disco_key = &f.keys[kServer],
       .replay = {.capacity = kReplayCapacity, .window = absl::Hours(2)},
       .reply_limits = {.per_destination = {.per_second = 3, .burst = 3},
                        .global = {.per_second = 8, .burst = 8},

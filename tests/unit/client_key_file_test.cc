@@ -25,6 +25,11 @@ class KeyFileTest : public ::testing::Test {
     ASSERT_EQ(std::system(cmd.c_str()), 0);
   }
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  // A key file written by hand, as an operator would (then chmod 600).
+  static void WriteByHand(const std::string& path, const std::string& text, mode_t mode = 0600) {
+    std::ofstream(path) << text;
+    ASSERT_EQ(chmod(path.c_str(), mode), 0);
+  }
   std::string dir_;
 };
 
@@ -74,7 +79,7 @@ TEST_F(KeyFileTest, RefusesToReplaceUnlessAsked) {
 TEST_F(KeyFileTest, AcceptsMissingTrailingNewline) {
   const DiscoKeyPair pair = GenerateKeyPair();
   const std::string path = Path("bare");
-  std::ofstream(path) << FormatPrivateKey(pair.priv);
+  WriteByHand(path, FormatPrivateKey(pair.priv));
   absl::StatusOr<DiscoKeyPair> read = ReadKeyFile(path);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->pub, pair.pub);
@@ -88,7 +93,7 @@ TEST_F(KeyFileTest, ErrorsNameTheFile) {
   EXPECT_NE(Message(r.status()).find(missing), std::string::npos) << r.status();
 
   const std::string garbage = Path("garbage.key");
-  std::ofstream(garbage) << "discokey:00\n";
+  WriteByHand(garbage, "discokey:00\n");
   r = ReadKeyFile(garbage);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
@@ -98,6 +103,24 @@ TEST_F(KeyFileTest, ErrorsNameTheFile) {
   absl::Status w = WriteKeyFile(in_missing_dir, GenerateKeyPair().priv, false);
   ASSERT_FALSE(w.ok());
   EXPECT_NE(Message(w).find(in_missing_dir), std::string::npos) << w;
+}
+
+// A private key others can read is refused, as ssh refuses one: the error names the file, its
+// mode and the fix.
+TEST_F(KeyFileTest, RefusesAKeyFileGroupOrOthersCanRead) {
+  const DiscoKeyPair pair = GenerateKeyPair();
+  for (mode_t mode : {0640, 0604, 0660}) {
+    const std::string path = Path(absl::StrCat("loose", mode, ".key"));
+    WriteByHand(path, FormatPrivateKey(pair.priv) + "\n", mode);
+    absl::StatusOr<DiscoKeyPair> r = ReadKeyFile(path);
+    ASSERT_FALSE(r.ok()) << mode;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_NE(Message(r.status()).find(path), std::string::npos) << r.status();
+    EXPECT_NE(Message(r.status()).find("chmod 600"), std::string::npos) << r.status();
+  }
+  const std::string tight = Path("tight.key");
+  WriteByHand(tight, FormatPrivateKey(pair.priv) + "\n", 0400);
+  EXPECT_TRUE(ReadKeyFile(tight).ok());
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include <cstring>
 #include <set>
 #include <string>
 #include <variant>
@@ -41,8 +42,8 @@ class AllocatorTest : public ::testing::Test {
 
   AllocatorConfig Config() const {
     return AllocatorConfig{
-        .control_key = control_,
-        .server_disco_key = server_,
+        .control_key = &control_,
+        .server_disco_key = &server_,
         .bind_lifetime = absl::Seconds(30),
         .steady_state_lifetime = absl::Minutes(5),
     };
@@ -600,6 +601,32 @@ TEST_F(AllocatorTest, RefusalNamesAreUniqueLabels) {
   EXPECT_EQ(RefusalName(Refusal::kReplay), "replay");
   EXPECT_EQ(RefusalName(Refusal::kReplyRateDest), "reply_rate_dest");
   EXPECT_EQ(RefusalName(Refusal::kReplyRateGlobal), "reply_rate_global");
+}
+
+}  // namespace
+}  // namespace dprelay::control
+
+namespace dprelay::control {
+namespace {
+
+bool Contains(const void* object, size_t size, const DiscoPrivateKey& key) {
+  const auto* p = static_cast<const uint8_t*>(object);
+  for (size_t i = 0; i + key.bytes.size() <= size; ++i) {
+    if (std::memcmp(p + i, key.bytes.data(), key.bytes.size()) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The private keys live only where their owner keeps them (KeyStore: sodium_malloc'd, locked
+// and guarded); the allocator refers to them and keeps no copy in its own, ordinary memory.
+TEST_F(AllocatorTest, HoldsNoCopyOfAPrivateKey) {
+  ASSERT_TRUE(Contains(&control_, sizeof(control_), control_.priv));  // the scan finds keys
+  EXPECT_FALSE(Contains(allocator_.get(), sizeof(Allocator), control_.priv));
+  EXPECT_FALSE(Contains(allocator_.get(), sizeof(Allocator), server_.priv));
+  // And it still answers with them.
+  EXPECT_EQ(RefusalOf(Request(a_, a_.pub, b_.pub, 1), source_), std::nullopt);
 }
 
 }  // namespace
