@@ -15,6 +15,9 @@
 #   6. arp    ARP claiming the relay's address, and a client's with a broadcast MAC
 #   7. idle   100 idle connections on the health endpoint and on the admin socket
 #   8. expire 5,000 allocations never bound, left to expire: no resync, sessions back
+#   9. ipv6   Binds from IPv6 martian sources (own address, multicast, ::, ::1, v4-mapped,
+#             port 0), and ND spoofing: an NA claiming the relay's address, an NA with a
+#             multicast link-layer address, an unsolicited NA, an NS from a multicast source
 # HOSTILE_ONLY=expire (or a comma list, e.g. junk,arp) runs only those parts.
 #   hostile_test.sh BUILD_DIR
 set -uo pipefail
@@ -29,6 +32,7 @@ source "$ROOT/scripts/lib/topology.sh"
 NS_X="dpr-x-$TOPO_SUFFIX"  # the attacker
 TOPO_EXTRA_NS+=("$NS_X")
 IP_X=10.77.0.66
+IP6_X=fd77::66
 BG_PIDS=()  # clients, captures and attack tools started here (topo_down handles the relay)
 cleanup() {
   local pid
@@ -67,6 +71,7 @@ ip link add eth0 netns "$NS_X" type veth peer name x0 netns "$NS_R"
 ip -n "$NS_R" link set x0 master br0
 ip -n "$NS_R" link set x0 up
 ip -n "$NS_X" addr add "$IP_X/24" dev eth0
+ip -n "$NS_X" addr add "$IP6_X/64" dev eth0 nodad
 # Part 8's sources: control caps replies per destination (50/s, burst 100), so the 5,000
 # requests come from 60 addresses, each within its burst.
 EXPIRE_SOURCES=()
@@ -418,6 +423,55 @@ if part_enabled arp; then
     test "$(drop no_neighbour)" -eq 0
   new_pair_check arp
   rss_check arp
+fi
+
+# ---- 9. IPv6: Binds from martian sources, ND spoofing ----
+if part_enabled ipv6; then
+  echo "== 9. IPv6: Binds from martian sources, Neighbour Discovery spoofing =="
+  fresh_metrics
+  declare -A V6_0
+  for reason in martian_self martian_multicast martian_unspecified martian_loopback \
+      martian_v4_mapped martian_port_zero neighbour_own_address neighbour_bad_mac \
+      neighbour_bad_address nd_unsolicited; do
+    V6_0[$reason]=$(drop "$reason")
+  done
+  pair_start 5 ipv6
+  capture_start "ether src $RELAY_MAC and ip6 and udp" ||
+    check "ipv6: tcpdump starts" false
+  for src in "[$RELAY_IP6]:$PORT_A" "[ff02::1]:$PORT_A" "[::]:$PORT_A" "[::1]:$PORT_A" \
+      "[::ffff:$IP_X]:$PORT_A" "[$IP6_X]:0"; do
+    x_raw martian --src="$src" --dst="[$RELAY_IP6]:$RELAY_PORT" --vni="${VNI:-1}" --key="$KEY_A" \
+      --count=20 >/dev/null
+  done
+  # The relay's own address claimed; a client's address at a multicast MAC; an advertisement
+  # nobody asked for; a solicitation from a multicast source.
+  x_raw nd --kind=na --src_ip="$IP6_X" --dst_ip=ff02::1 --target="$RELAY_IP6" \
+    --ll_mac="$MAC_X" --count=20 >/dev/null
+  x_raw nd --kind=na --src_ip="$IP6_X" --dst_ip=ff02::1 --target="$IP6_A" \
+    --ll_mac=33:33:00:00:00:01 --count=20 >/dev/null
+  x_raw nd --kind=na --src_ip="$IP6_X" --dst_ip=ff02::1 --target="$IP6_B" \
+    --ll_mac="$MAC_X" --count=20 >/dev/null
+  x_raw nd --kind=ns --src_ip=ff02::1 --dst_ip="$RELAY_IP6" --target="$RELAY_IP6" \
+    --ll_mac="$MAC_X" --count=20 >/dev/null
+  SENT_V6=$(capture_stop)
+  pair_check
+  fresh_metrics
+  sed 's/^/  captured| /' "$WORK/capture.txt" | head -n 5
+  check "ipv6: the relay sent no UDP over IPv6 at all ($SENT_V6 frames: no Challenge to a martian)" \
+    test "$SENT_V6" -eq 0
+  for rw in martian_self:20 martian_multicast:20 martian_unspecified:20 martian_loopback:20 \
+      martian_v4_mapped:20 martian_port_zero:20 neighbour_own_address:20 neighbour_bad_mac:20 \
+      nd_unsolicited:20 neighbour_bad_address:20; do
+    reason=${rw%%:*} want=${rw#*:}
+    got=$(($(drop "$reason") - ${V6_0[$reason]}))
+    check "ipv6: drop_$reason rose by $want (+$got)" test "$got" -eq "$want"
+  done
+  "${CTL[@]}" --json sessions >"$WORK/sessions.json"
+  check "ipv6: no leg is bound anywhere but at the clients' addresses" \
+    jq -e '[.sessions[].legs[].endpoint | select(. != null)]
+      | all(startswith("10.77.0.11:") or startswith("10.77.0.12:"))' "$WORK/sessions.json"
+  new_pair_check ipv6
+  rss_check ipv6
 fi
 
 # ---- 7. idle-connection floods on the health endpoint and the admin socket ----

@@ -8,7 +8,11 @@ namespaces hold; every loop is bounded by a count or a duration.
                            --vni N --key discokey:.. --pps N --seconds S
       Geneve control (0x7A11, the VNI) + a disco wrapper naming KEY + random bytes.
   hostile_tool.py martian  (same flags as junk) --count N
-      The same frame N times (the caller picks a martian source).
+      The same frame N times (the caller picks a martian source). Addresses may be IPv6,
+      [addr]:port; a v4-mapped source makes an IPv6 frame.
+  hostile_tool.py nd       --iface IF --src_mac M --dst_mac M --src_ip IP6 --dst_ip IP6
+                           --target IP6 --ll_mac M --kind ns|na --count N
+      Neighbour Solicitations for, or unsolicited Advertisements of, the target.
   hostile_tool.py arp      --iface IF --src_mac M --dst_mac M --sender_ip IP --sender_mac M
                            --target_ip IP --count N
   hostile_tool.py unknown  --control IP:PORT --count N [--pps N]
@@ -45,8 +49,13 @@ ALLOCATE_REQUEST = 0x08
 
 
 def addr_port(text):
+    """IP:PORT or [IPv6]:PORT."""
     host, port = text.rsplit(":", 1)
-    return host, int(port)
+    return host.strip("[]"), int(port)
+
+
+def is_v6(ip):
+    return ":" in ip
 
 
 def mac_bytes(text):
@@ -83,6 +92,27 @@ def ipv4_udp_frame(src_mac, dst_mac, src, dst, payload):
     return dst_mac + src_mac + b"\x08\x00" + ip + udp
 
 
+def ipv6_frame(src_mac, dst_mac, sip, dip, next_header, l4, hop_limit=64):
+    """Ethernet/IPv6 around an L4 message whose checksum (at offset 6 for UDP, 2 for ICMPv6)
+    is filled in here over the pseudo-header."""
+    s, d = socket.inet_pton(socket.AF_INET6, sip), socket.inet_pton(socket.AF_INET6, dip)
+    pseudo = s + d + struct.pack("!IxxxB", len(l4), next_header)
+    at = 6 if next_header == 17 else 2
+    csum = checksum(pseudo + l4) or (0xFFFF if next_header == 17 else 0)
+    l4 = l4[:at] + struct.pack("!H", csum) + l4[at + 2:]
+    ip = struct.pack("!IHBB16s16s", 6 << 28, len(l4), next_header, hop_limit, s, d)
+    return dst_mac + src_mac + b"\x86\xdd" + ip + l4
+
+
+def udp_frame(src_mac, dst_mac, src, dst, payload):
+    """IPv4 or IPv6 by the addresses' family (a v4-mapped source makes an IPv6 frame)."""
+    (sip, sport), (dip, dport) = src, dst
+    if not is_v6(sip) and not is_v6(dip):
+        return ipv4_udp_frame(src_mac, dst_mac, src, dst, payload)
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    return ipv6_frame(src_mac, dst_mac, sip, dip, 17, udp)
+
+
 def geneve_control(vni):
     # version 0, no options; control bit; protocol 0x7A11 (disco); VNI in bytes 4..6.
     return struct.pack("!BBHI", 0, 0x80, 0x7A11, vni << 8)
@@ -117,8 +147,8 @@ def cmd_junk(a, count=None):
     src_mac, dst_mac = mac_bytes(a.src_mac), mac_bytes(a.dst_mac)
     src, dst, key = addr_port(a.src), addr_port(a.dst), key_bytes(a.key)
     n, took = paced(count or 0, a.pps, None if count else a.seconds,
-                    lambda: s.send(ipv4_udp_frame(src_mac, dst_mac, src, dst,
-                                                  geneve_control(a.vni) + junk_disco(key))))
+                    lambda: s.send(udp_frame(src_mac, dst_mac, src, dst,
+                                             geneve_control(a.vni) + junk_disco(key))))
     print("sent=%d seconds=%.2f" % (n, took))
 
 
@@ -133,6 +163,24 @@ def cmd_arp(a):
                       socket.inet_aton(a.target_ip))
     frame = mac_bytes(a.dst_mac) + mac_bytes(a.src_mac) + b"\x08\x06" + arp
     frame += b"\0" * (60 - len(frame))
+    for _ in range(a.count):
+        s.send(frame)
+        time.sleep(0.001)
+    print("sent=%d" % a.count)
+
+
+def cmd_nd(a):
+    """Neighbour Solicitation (for --target, with our MAC as source link-layer address) or
+    Advertisement (--target at --ll_mac; unsolicited: no S flag, override set)."""
+    s = raw_socket(a.iface)
+    target = socket.inet_pton(socket.AF_INET6, a.target)
+    if a.kind == "ns":
+        icmp = struct.pack("!BBHI16s", 135, 0, 0, 0, target) + b"\x01\x01" + mac_bytes(a.ll_mac)
+    else:
+        icmp = struct.pack("!BBHI16s", 136, 0, 0, 0x20000000, target) + b"\x02\x01" + \
+            mac_bytes(a.ll_mac)
+    frame = ipv6_frame(mac_bytes(a.src_mac), mac_bytes(a.dst_mac), a.src_ip, a.dst_ip, 58, icmp,
+                       hop_limit=255)
     for _ in range(a.count):
         s.send(frame)
         time.sleep(0.001)
@@ -325,6 +373,11 @@ def main():
     q = sub.add_parser("arp")
     for f in ("iface", "src_mac", "dst_mac", "sender_ip", "sender_mac", "target_ip"):
         q.add_argument("--" + f, required=True)
+    q.add_argument("--count", type=int, default=5)
+    q = sub.add_parser("nd")
+    for f in ("iface", "src_mac", "dst_mac", "src_ip", "dst_ip", "target", "ll_mac"):
+        q.add_argument("--" + f, required=True)
+    q.add_argument("--kind", choices=("ns", "na"), required=True)
     q.add_argument("--count", type=int, default=5)
     q = sub.add_parser("unknown")
     q.add_argument("--control", required=True)
