@@ -28,6 +28,7 @@ namespace dprelay {
   X(kUdp6ZeroChecksum, "udp6_zero_checksum")        /* IPv6 UDP without checksum (RFC 8200) */ \
   X(kNotRelayPort, "not_relay_port")                /* UDP to another port */                  \
   X(kIcmpNotEcho, "icmp_not_echo")                  /* ICMP(v6) not echo request (or ND) */    \
+  X(kIcmpBadChecksum, "icmp_bad_checksum")          /* echo request with a bad checksum */     \
   X(kArpNotForUs, "arp_not_for_us")                 /* ARP that needs no answer */             \
   X(kNdInvalid, "nd_invalid")                       /* ND failing RFC 4861 7.1 validation */   \
   X(kNdNotForUs, "nd_not_for_us")                   /* ND for a target that is not ours */     \

@@ -82,6 +82,9 @@ FrameVerdict AnswerEcho6(FrameBytes f, const LocalIdentity& local, size_t icmp_l
   if (icmp[1] != 0) {
     return Drop(DropReason::kIcmpNotEcho);
   }
+  if (rte_ipv6_udptcp_cksum_verify(ip, icmp) != 0) {
+    return Drop(DropReason::kIcmpBadChecksum);  // damaged, or not worth an answer
+  }
   eth->dst_addr = eth->src_addr;
   std::memcpy(eth->src_addr.addr_bytes, local.mac.data(), 6);
   uint8_t ours[16];
@@ -272,6 +275,10 @@ FrameVerdict HandleIcmp4Frame(FrameBytes f, const LocalIdentity& local) {
   }
   if (icmp->icmp_code != 0) {
     return Drop(DropReason::kIcmpNotEcho);
+  }
+  // The folded one's-complement sum over a valid message (checksum included) is 0xffff.
+  if (rte_raw_cksum(icmp, ip_len - kIpv4HdrLen) != 0xffff) {
+    return Drop(DropReason::kIcmpBadChecksum);  // damaged, or not worth an answer
   }
   // Echo reply in place: swap addresses, type 0, checksums recomputed.
   rte_ether_addr tmp = eth->src_addr;

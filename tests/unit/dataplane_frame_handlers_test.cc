@@ -227,5 +227,38 @@ TEST(Icmp4FrameTest, AnEchoRequestToAnotherAddressIsNotAnswered) {
   EXPECT_TRUE(std::equal(before.begin(), before.end(), echo.begin()));
 }
 
+// An echo request whose checksum does not verify is not answered (a reply would carry a
+// checksum we computed over damaged bytes), over IPv4 and IPv6 alike.
+TEST(Icmp4FrameTest, AnEchoRequestWithABadChecksumIsNotAnswered) {
+  testing::Frame f;
+  std::memcpy(f.src_mac, kPeerMac, 6);
+  f.src_ip = testing::Ip(10, 77, 0, 11);
+  f.dst_ip = testing::Ip(10, 77, 0, 1);
+  f.protocol = 1;
+  f.raw_l4 = true;
+  f.payload = {8, 0, 0, 0, 0, 1, 0, 1, 'h', 'i'};
+  std::vector<uint8_t> echo = f.Build();
+  echo.back() ^= 0x40;  // one bit flipped after the checksum was filled in
+  const FrameVerdict v = Handle(HandleIcmp4Frame, echo);
+  EXPECT_EQ(v.action, FrameVerdict::Action::kDrop);
+  EXPECT_EQ(v.drop, DropReason::kIcmpBadChecksum);
+
+  testing::Frame g;
+  std::memcpy(g.src_mac, kPeerMac, 6);
+  g.ipv6 = true;
+  g.src_ip6 = testing::Ip6("fd77::11");
+  g.dst_ip6 = testing::Ip6("fd77::1");
+  g.protocol = 58;
+  g.raw_l4 = true;
+  g.payload = {128, 0, 0, 0, 0, 1, 0, 1, 'h', 'i'};
+  std::vector<uint8_t> echo6 = g.Build();
+  std::vector<uint8_t> good6 = echo6;
+  ASSERT_EQ(Handle(HandleIcmp6Frame, good6).action, FrameVerdict::Action::kReply);
+  echo6.back() ^= 0x40;
+  const FrameVerdict v6 = Handle(HandleIcmp6Frame, echo6);
+  EXPECT_EQ(v6.action, FrameVerdict::Action::kDrop);
+  EXPECT_EQ(v6.drop, DropReason::kIcmpBadChecksum);
+}
+
 }  // namespace
 }  // namespace dprelay
