@@ -51,20 +51,25 @@ constexpr uint64_t kRetryNs = 20'000'000;  // a Bind unanswered this long is sen
 struct Junk {
   std::vector<std::vector<uint8_t>> frames;
   size_t next = 0;
-  // Enqueues one junk frame towards the relay; false when the ring or pool is full.
-  bool Send(rte_ring* ring, rte_mempool* pool) {
-    const std::vector<uint8_t>& f = frames[next];
-    next = next + 1 == frames.size() ? 0 : next + 1;
-    rte_mbuf* m = rte_pktmbuf_alloc(pool);
-    if (m == nullptr) {
-      return false;
+  // Enqueues up to n (<= kBurst) junk frames towards the relay in one burst, so that making
+  // junk costs the emulator (which also plays the binding clients) as little as it can;
+  // returns how many fitted in the ring and the pool.
+  unsigned Send(rte_ring* ring, rte_mempool* pool, unsigned n) {
+    rte_mbuf* m[kBurst];
+    n = std::min(n, kBurst);
+    if (n == 0 || rte_pktmbuf_alloc_bulk(pool, m, n) != 0) {
+      return 0;
     }
-    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
-    if (rte_ring_enqueue(ring, m) != 0) {
-      rte_pktmbuf_free(m);
-      return false;
+    for (unsigned i = 0; i < n; ++i) {
+      const std::vector<uint8_t>& f = frames[next];
+      next = next + 1 == frames.size() ? 0 : next + 1;
+      std::memcpy(rte_pktmbuf_append(m[i], static_cast<uint16_t>(f.size())), f.data(), f.size());
     }
-    return true;
+    const unsigned sent = rte_ring_enqueue_burst(ring, reinterpret_cast<void**>(m), n, nullptr);
+    if (sent < n) {
+      rte_pktmbuf_free_bulk(m + sent, n - sent);
+    }
+    return sent;
   }
 };
 
@@ -119,11 +124,9 @@ RoundResult BindRound(RingRelay& relay, PeerEmulator& emu, uint32_t first, uint3
     if (junk != nullptr) {
       const uint64_t due = static_cast<uint64_t>(double(rte_rdtsc() - t0) / double(hz) *
                                                  FLAGS_junk_pps);
-      for (unsigned k = 0; junk_sent < due && k < kBurst; ++k) {
-        if (!junk->Send(relay.to_relay, relay.emulator_pool)) {
-          break;
-        }
-        ++junk_sent;
+      if (junk_sent < due) {
+        junk_sent += junk->Send(relay.to_relay, relay.emulator_pool,
+                                static_cast<unsigned>(std::min<uint64_t>(due - junk_sent, kBurst)));
       }
       junk_sent = std::max(junk_sent, due > 4096 ? due - 4096 : 0);  // no catching up later
     }
@@ -184,9 +187,8 @@ int RelayLoop(void* p) {
 // --toggle-collect names this function.
 __attribute__((noinline)) void RelayJunk(RingRelay& relay, Junk& junk, uint64_t count) {
   for (uint64_t sent = 0; sent < count;) {
-    for (unsigned k = 0; k < kBurst && sent < count; ++k, ++sent) {
-      junk.Send(relay.to_relay, relay.emulator_pool);
-    }
+    sent += junk.Send(relay.to_relay, relay.emulator_pool,
+                      static_cast<unsigned>(std::min<uint64_t>(count - sent, kBurst)));
     relay.Pump();
     void* obj;
     while (rte_ring_dequeue(relay.from_relay, &obj) == 0) {
