@@ -30,6 +30,7 @@
 #include "absl/strings/str_split.h"
 #include "drivers/eal.h"
 #include "perf/junk_frames.h"
+#include "perf/bench_main.h"
 #include "perf/peer_emulator.h"
 #include "perf/ring_relay.h"
 #include "proto/clock.h"
@@ -318,17 +319,5 @@ int Run() {
 }  // namespace dprelay::perf
 
 int main(int argc, char** argv) {
-  std::vector<char*> ours;
-  const int split = dprelay::SplitEalArgs(argc, argv, &ours);
-  int our_argc = static_cast<int>(ours.size());
-  char** our_argv = ours.data();
-  gflags::ParseCommandLineFlags(&our_argc, &our_argv, true);
-  absl::StatusOr<int> eal = dprelay::InitEal(split, argv);
-  if (!eal.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(eal.status().message()).c_str());
-    return 1;
-  }
-  int rc = dprelay::perf::Run();
-  rte_eal_cleanup();
-  return rc;
+  return dprelay::perf::BenchMain(argc, argv, dprelay::perf::Run);
 }

@@ -28,6 +28,7 @@
 #include "dataplane/worker.h"
 #include "drivers/eal.h"
 #include "drivers/port.h"
+#include "perf/bench_main.h"
 #include "perf/peer_emulator.h"
 #include "perf/ring_relay.h"
 #include "proto/clock.h"
@@ -248,17 +249,5 @@ int Run() {
 }  // namespace dprelay::perf
 
 int main(int argc, char** argv) {
-  std::vector<char*> ours;
-  const int split = dprelay::SplitEalArgs(argc, argv, &ours);
-  int our_argc = static_cast<int>(ours.size());
-  char** our_argv = ours.data();
-  gflags::ParseCommandLineFlags(&our_argc, &our_argv, true);
-  absl::StatusOr<int> eal = dprelay::InitEal(split, argv);
-  if (!eal.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(eal.status().message()).c_str());
-    return 1;
-  }
-  int rc = dprelay::perf::Run();
-  rte_eal_cleanup();
-  return rc;
+  return dprelay::perf::BenchMain(argc, argv, dprelay::perf::Run);
 }

@@ -45,13 +45,7 @@ WORK=$(mktemp -d /tmp/dprelay-soak.XXXXXX)
 source "$ROOT/scripts/lib/topology.sh"
 BG_PIDS=()
 cleanup() {
-  local pid
-  for pid in "${BG_PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${BG_PIDS[@]:-}"; do
-    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
-  done
+  topo_stop "${BG_PIDS[@]:-}"
   topo_down
   rm -rf "$WORK"
 }

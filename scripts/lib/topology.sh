@@ -72,14 +72,19 @@ topo_spawn() {
   TOPO_PIDS+=("$SPAWNED_PID")
 }
 
-topo_down() {
+# topo_stop PID...: SIGTERM to each (by PID, never by name), then reap them.
+topo_stop() {
   local pid
-  for pid in "${TOPO_PIDS[@]:-}"; do
+  for pid in "$@"; do
     [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
   done
-  for pid in "${TOPO_PIDS[@]:-}"; do
+  for pid in "$@"; do
     [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
   done
+}
+
+topo_down() {
+  topo_stop "${TOPO_PIDS[@]:-}"
   TOPO_PIDS=()
   ip netns del "$NS_A" 2>/dev/null || true
   ip netns del "$NS_B" 2>/dev/null || true

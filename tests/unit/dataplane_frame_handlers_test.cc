@@ -153,14 +153,20 @@ TEST(Icmp6FrameTest, AdvertisementsTeachOnlyUnicastMacsForOthersAndSayTheyAreAdv
   EXPECT_EQ(Handle(HandleIcmp6Frame, group).drop, DropReason::kNeighbourBadMac);
 }
 
-TEST(Icmp4FrameTest, AnEchoRequestIsAnsweredToItsSourceAndErrorsGoToTheKernel) {
+// An ICMP echo request from the peer (10.77.0.11) to dst_ip.
+testing::Frame EchoRequest(uint32_t dst_ip) {
   testing::Frame f;
   std::memcpy(f.src_mac, kPeerMac, 6);
   f.src_ip = testing::Ip(10, 77, 0, 11);
-  f.dst_ip = testing::Ip(10, 77, 0, 1);
+  f.dst_ip = dst_ip;
   f.protocol = 1;
   f.raw_l4 = true;
   f.payload = {8, 0, 0, 0, 0, 1, 0, 1, 'h', 'i'};
+  return f;
+}
+
+TEST(Icmp4FrameTest, AnEchoRequestIsAnsweredToItsSourceAndErrorsGoToTheKernel) {
+  testing::Frame f = EchoRequest(testing::Ip(10, 77, 0, 1));
   std::vector<uint8_t> echo = f.Build();
   FrameVerdict v = Handle(HandleIcmp4Frame, echo);
   ASSERT_EQ(v.action, FrameVerdict::Action::kReply);
@@ -212,13 +218,7 @@ TEST(Icmp6FrameTest, AnAdvertisementForTheUnspecifiedAddressIsNotLearned) {
 // Found by fuzz_frame_handlers: an echo request to another address was answered from ours.
 // The worker only hands over ICMP to our address, but the handler checks what it reads itself.
 TEST(Icmp4FrameTest, AnEchoRequestToAnotherAddressIsNotAnswered) {
-  testing::Frame f;
-  std::memcpy(f.src_mac, kPeerMac, 6);
-  f.src_ip = testing::Ip(10, 77, 0, 11);
-  f.dst_ip = testing::Ip(10, 77, 0, 2);
-  f.protocol = 1;
-  f.raw_l4 = true;
-  f.payload = {8, 0, 0, 0, 0, 1, 0, 1, 'h', 'i'};
+  testing::Frame f = EchoRequest(testing::Ip(10, 77, 0, 2));
   std::vector<uint8_t> echo = f.Build();
   const std::vector<uint8_t> before = echo;
   const FrameVerdict v = Handle(HandleIcmp4Frame, echo);
@@ -230,13 +230,7 @@ TEST(Icmp4FrameTest, AnEchoRequestToAnotherAddressIsNotAnswered) {
 // An echo request whose checksum does not verify is not answered (a reply would carry a
 // checksum we computed over damaged bytes), over IPv4 and IPv6 alike.
 TEST(Icmp4FrameTest, AnEchoRequestWithABadChecksumIsNotAnswered) {
-  testing::Frame f;
-  std::memcpy(f.src_mac, kPeerMac, 6);
-  f.src_ip = testing::Ip(10, 77, 0, 11);
-  f.dst_ip = testing::Ip(10, 77, 0, 1);
-  f.protocol = 1;
-  f.raw_l4 = true;
-  f.payload = {8, 0, 0, 0, 0, 1, 0, 1, 'h', 'i'};
+  testing::Frame f = EchoRequest(testing::Ip(10, 77, 0, 1));
   std::vector<uint8_t> echo = f.Build();
   echo.back() ^= 0x40;  // one bit flipped after the checksum was filled in
   const FrameVerdict v = Handle(HandleIcmp4Frame, echo);
