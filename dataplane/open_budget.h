@@ -4,8 +4,9 @@
 // clear in every disco packet) can send such packets, and so can the client itself; without a
 // bound, one session's flood would take the main lcore from every other session's handshakes.
 //
-// The budget applies only while the main lcore is behind (a backlog in its handshake ring):
-// then each leg gets kOpensPerSecond opens per second from its bound address and as many from
+// The budget applies only while the main lcore is behind (a backlog in its handshake ring) or
+// busy (more box opens this second than legitimate binds need, SessionManager): then each leg
+// gets kLegOpensPerSecond opens per second from its bound address and as many from
 // anywhere else (first binds, NAT rebinds, junk). A flood naming one leg then costs at most
 // that leg's budget and does not touch another leg or session; one from a third party that
 // does not spoof the leg's exact bound address and port cannot stop its re-handshakes. While
@@ -18,15 +19,17 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace dprelay {
 
+// Legitimate clients open a handful per second per leg: a Bind, its retransmissions and an
+// Answer per handshake.
+inline constexpr uint32_t kLegOpensPerSecond = 32;
+
+template <uint32_t kOpensPerSecond = kLegOpensPerSecond>
 class OpenBudget {
  public:
-  // Legitimate clients open a handful per second per leg: a Bind, its retransmissions and an
-  // Answer per handshake.
-  static constexpr uint16_t kOpensPerSecond = 32;
-
   // True (and counted) when an open is allowed in the second of now_ns.
   bool Take(uint64_t now_ns) {
     const auto second = static_cast<uint16_t>(now_ns / 1'000'000'000);
@@ -43,8 +46,8 @@ class OpenBudget {
 
  private:
   uint16_t second_ = 0xffff;
-  uint16_t used_ = 0;
+  std::conditional_t<(kOpensPerSecond < 0xffff), uint16_t, uint32_t> used_ = 0;
 };
-static_assert(sizeof(OpenBudget) == 4);
+static_assert(sizeof(OpenBudget<>) == 4);
 
 }  // namespace dprelay

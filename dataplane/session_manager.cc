@@ -188,16 +188,20 @@ HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint
     r.drop = *martian;
     return r;
   }
-  // The box open is the first costly step. When the main lcore is behind, it is charged to the
-  // leg the sender names, in the budget of its bound address or of everywhere else
-  // (open_budget.h). Packets naming no client key are HandleHandshake's to drop, for free.
-  if (under_pressure && LooksLikeDiscoWrapper(disco)) {
+  // The box open is the first costly step. When the main lcore is behind (a backlog, or more
+  // box opens this second than legitimate binds need), it is charged to the leg the sender
+  // names, in the budget of its bound address or of everywhere else (open_budget.h). Packets
+  // naming no client key are HandleHandshake's to drop, for free.
+  if (LooksLikeDiscoWrapper(disco)) {
     const DiscoKey sender = DiscoWrapperSender(disco);
     const int leg = sender == s->hs.keys[0] ? 0 : sender == s->hs.keys[1] ? 1 : -1;
-    if (leg >= 0 && !s->opens[leg][Bound(vni, leg) == src ? 0 : 1].Take(now_ns)) {
-      HandshakeResult r;
-      r.drop = DropReason::kHandshakeOpenLimited;
-      return r;
+    if (leg >= 0) {
+      const bool busy = !opens_.Take(now_ns);
+      if ((under_pressure || busy) && !s->opens[leg][Bound(vni, leg) == src ? 0 : 1].Take(now_ns)) {
+        HandshakeResult r;
+        r.drop = DropReason::kHandshakeOpenLimited;
+        return r;
+      }
     }
   }
   HandshakeResult r =

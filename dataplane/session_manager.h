@@ -42,8 +42,9 @@ class SessionManager {
 
   // A control packet for vni from src; on a valid Answer (kBound) the leg is bound, or moved,
   // and published before this returns. A martian src (martians.h) is dropped first, before any
-  // cryptography. Under pressure (the main lcore is behind) the box open is charged to the
-  // leg the sender names (open_budget.h) and dropped when its budget is spent.
+  // cryptography. Under pressure (the main lcore is behind), or past kBusyOpensPerSecond box
+  // opens in this second, the box open is charged to the leg the sender names (open_budget.h)
+  // and dropped when its budget is spent.
   HandshakeResult HandleControl(uint32_t vni, std::span<const uint8_t> disco, const AddrPort& src,
                                 uint64_t now_ns, bool under_pressure = false);
 
@@ -100,6 +101,11 @@ class SessionManager {
   const LocalIdentity local_;
   MacSecrets macs_;
   MartianFilter martians_;
+  // Box opens in all, per second: past this many, every leg is held to its own budget. Far
+  // above what legitimate binds need (a storm of 10,000 clients binding in one second opens
+  // about 40,000 boxes, each leg within its budget), far below what the main lcore can do.
+  static constexpr uint32_t kBusyOpensPerSecond = 20'000;
+  OpenBudget<kBusyOpensPerSecond> opens_;
   // Everything below is main-lcore only.
   RecordPool<SessionState> pool_;
   // VNI -> pool record (kNoRecord: none); capacity + 1 entries, 4 bytes per VNI.

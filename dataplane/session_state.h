@@ -31,7 +31,7 @@ struct SessionState {
   std::array<uint32_t, 2> rtt_us = {0, 0};
   // Box opens per leg (open_budget.h): [leg][0] from the leg's bound address, [leg][1] from
   // anywhere else.
-  std::array<std::array<OpenBudget, 2>, 2> opens{};
+  std::array<std::array<OpenBudget<>, 2>, 2> opens{};
   // Control's LamportID and allocation time, returned by the dump so that a restarted
   // control process can rebuild its registry.
   uint64_t lamport_id = 0;

@@ -93,6 +93,29 @@ TEST_F(HostileEalTest, WhenBehindOneLegsJunkCostsAtMostItsBudgetOfBoxOpens) {
   EXPECT_EQ(Counter("legs_bound"), 1u);
 }
 
+TEST_F(HostileEalTest, PastTwentyThousandOpensASecondEachLegIsHeldToItsBudget) {
+  Install();
+  LearnNeighbours();
+  // A flood under A's key that the main lcore keeps up with (no backlog: a step per burst),
+  // within one second: the first 20,000 are opened, then A's leg has its 32, then no more.
+  std::vector<std::vector<uint8_t>> junk;
+  for (int i = 0; i < 21000; ++i) {
+    Frame f = FromClient(a_, Junk(a_.key.pub, static_cast<uint8_t>(i)));
+    f.src_port = static_cast<uint16_t>(20000 + i % 30000);
+    junk.push_back(f.Build());
+  }
+  InjectAll(junk);
+  EXPECT_EQ(Counter("drop_open_failed"), 20000u + 32u);
+  EXPECT_EQ(Counter("drop_handshake_open_limited"), 1000u - 32u);
+  // B's leg has its own budget: it binds in the same second.
+  Handshake(b_, a_, 1);
+  EXPECT_EQ(Counter("legs_bound"), 1u);
+  // The next second A binds too.
+  now_ns_ += kSecond;
+  Handshake(a_, b_, 1);
+  EXPECT_EQ(Counter("legs_bound"), 2u);
+}
+
 TEST_F(HostileEalTest, ChallengesAreBoundedPerDestinationAndSessionNotBySource) {
   Install();
   LearnNeighbours();
