@@ -35,13 +35,7 @@ IP_X=10.77.0.66
 IP6_X=fd77::66
 BG_PIDS=()  # clients, captures and attack tools started here (topo_down handles the relay)
 cleanup() {
-  local pid
-  for pid in "${BG_PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${BG_PIDS[@]:-}"; do
-    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
-  done
+  topo_stop "${BG_PIDS[@]:-}"
   topo_down
   rm -rf "$WORK"
 }
@@ -113,12 +107,31 @@ CONTROL_LOG=$WORK/control.1.log
 
 # ---- helpers ----
 scrape() { ip netns exec "$NS_R" curl -sf --max-time 2 http://127.0.0.1:9100/metrics; }
-# metric SERIES: its value in the last scrape ($WORK/metrics.txt), 0 if absent.
+# metric SERIES [FILE]: its value in the last scrape ($WORK/metrics.txt), 0 if absent.
 metric() {
   awk -v s="$1" '$1 == s { printf "%d\n", $2; found = 1 } END { if (!found) print 0 }' \
-    "$WORK/metrics.txt"
+    "${2:-$WORK/metrics.txt}"
 }
-drop() { metric "dprelay_dataplane_drops_total{reason=\"$1\"}"; }
+drop() { metric "dprelay_dataplane_drops_total{reason=\"$1\"}" "${2:-$WORK/metrics.txt}"; }
+# drops_baseline, then drops_rose TAG REASON:WANT...: each drop_REASON rose by exactly WANT
+# between the scrape at drops_baseline and the last one.
+drops_baseline() { cp "$WORK/metrics.txt" "$WORK/metrics.base.txt"; }
+drops_rose() {
+  local tag=$1 rw reason want got
+  shift
+  for rw in "$@"; do
+    reason=${rw%%:*} want=${rw#*:}
+    got=$(($(drop "$reason") - $(drop "$reason" "$WORK/metrics.base.txt")))
+    check "$tag: drop_$reason rose by $want (+$got)" test "$got" -eq "$want"
+  done
+}
+# legs_only_at_clients TAG: no session has a leg bound anywhere but at a's or b's address.
+legs_only_at_clients() {
+  "${CTL[@]}" --json sessions >"$WORK/sessions.json"
+  check "$1: no leg is bound anywhere but at the clients' addresses" \
+    jq -e '[.sessions[].legs[].endpoint | select(. != null)]
+      | all(startswith("10.77.0.11:") or startswith("10.77.0.12:"))' "$WORK/sessions.json"
+}
 refused() { metric "dprelay_allocation_refusals_total{reason=\"$1\"}"; }
 # fresh_metrics: a scrape that reflects everything sent before the call (the exporter polls
 # the dataplane every second).
@@ -262,8 +275,9 @@ if part_enabled junk; then
     test $((OPEN1 - OPEN0)) -ge 10000
   # The old per-source handshake limiter locked a out here; no Challenge budget of a's may be
   # spent by junk either.
-  check "junk: a is not locked out (no handshake_rate_limited, no challenge_limited_dest drop)" \
-    test "$(drop handshake_rate_limited)" -eq "$HSRL0" -a "$(drop challenge_limited_dest)" -eq "$CHL0"
+  check "junk: a is not locked out (no handshake_rate_limited, handshake_open_limited or challenge_limited_dest drop)" \
+    test "$(drop handshake_rate_limited)" -eq "$HSRL0" -a "$(drop challenge_limited_dest)" -eq "$CHL0" \
+    -a "$(drop handshake_open_limited)" -eq 0
   new_pair_check junk
   rss_check junk
 fi
@@ -276,10 +290,7 @@ if part_enabled martian; then
   # Everything the relay sends that is not for the pair's clients or control.
   capture_start "ether src $RELAY_MAC and (ip or arp) and not (dst host $IP_A or dst host $IP_B or dst host $CONTROL_IP)" ||
     check "martian: tcpdump starts" false
-  declare -A MARTIAN0
-  for reason in self broadcast multicast unspecified loopback port_zero; do
-    MARTIAN0[$reason]=$(drop "martian_$reason")
-  done
+  drops_baseline
   for src in "$RELAY_IP:$PORT_A" 255.255.255.255:$PORT_A 10.77.0.255:$PORT_A \
       224.0.0.1:$PORT_A 0.0.0.0:$PORT_A 127.0.0.1:$PORT_A "$IP_X:0"; do
     x_raw martian --src="$src" --dst="$RELAY_IP:$RELAY_PORT" --vni="${VNI:-1}" --key="$KEY_A" \
@@ -292,15 +303,9 @@ if part_enabled martian; then
   check "martian: nothing sent towards a martian source or the attacker ($SENT_TO_MARTIANS frames)" \
     test "$SENT_TO_MARTIANS" -eq 0
   # 20 Binds each; 255.255.255.255 and 10.77.0.255 are both broadcast, 0.0.0.0 unspecified.
-  for rw in self:20 broadcast:40 multicast:20 unspecified:20 loopback:20 port_zero:20; do
-    reason=${rw%%:*} want=${rw#*:}
-    got=$(($(drop "martian_$reason") - ${MARTIAN0[$reason]}))
-    check "martian: drop_martian_$reason rose by $want (+$got)" test "$got" -eq "$want"
-  done
-  "${CTL[@]}" --json sessions >"$WORK/sessions.json"
-  check "martian: no leg is bound anywhere but at the clients' addresses" \
-    jq -e '[.sessions[].legs[].endpoint | select(. != null)]
-      | all(startswith("10.77.0.11:") or startswith("10.77.0.12:"))' "$WORK/sessions.json"
+  drops_rose martian martian_self:20 martian_broadcast:40 martian_multicast:20 \
+    martian_unspecified:20 martian_loopback:20 martian_port_zero:20
+  legs_only_at_clients martian
   new_pair_check martian
   rss_check martian
 fi
@@ -429,12 +434,7 @@ fi
 if part_enabled ipv6; then
   echo "== 9. IPv6: Binds from martian sources, Neighbour Discovery spoofing =="
   fresh_metrics
-  declare -A V6_0
-  for reason in martian_self martian_multicast martian_unspecified martian_loopback \
-      martian_v4_mapped martian_port_zero neighbour_own_address neighbour_bad_mac \
-      neighbour_bad_address nd_unsolicited; do
-    V6_0[$reason]=$(drop "$reason")
-  done
+  drops_baseline
   pair_start 5 ipv6
   capture_start "ether src $RELAY_MAC and ip6 and udp" ||
     check "ipv6: tcpdump starts" false
@@ -459,17 +459,10 @@ if part_enabled ipv6; then
   sed 's/^/  captured| /' "$WORK/capture.txt" | head -n 5
   check "ipv6: the relay sent no UDP over IPv6 at all ($SENT_V6 frames: no Challenge to a martian)" \
     test "$SENT_V6" -eq 0
-  for rw in martian_self:20 martian_multicast:20 martian_unspecified:20 martian_loopback:20 \
-      martian_v4_mapped:20 martian_port_zero:20 neighbour_own_address:20 neighbour_bad_mac:20 \
-      nd_unsolicited:20 neighbour_bad_address:20; do
-    reason=${rw%%:*} want=${rw#*:}
-    got=$(($(drop "$reason") - ${V6_0[$reason]}))
-    check "ipv6: drop_$reason rose by $want (+$got)" test "$got" -eq "$want"
-  done
-  "${CTL[@]}" --json sessions >"$WORK/sessions.json"
-  check "ipv6: no leg is bound anywhere but at the clients' addresses" \
-    jq -e '[.sessions[].legs[].endpoint | select(. != null)]
-      | all(startswith("10.77.0.11:") or startswith("10.77.0.12:"))' "$WORK/sessions.json"
+  drops_rose ipv6 martian_self:20 martian_multicast:20 martian_unspecified:20 \
+    martian_loopback:20 martian_v4_mapped:20 martian_port_zero:20 neighbour_own_address:20 \
+    neighbour_bad_mac:20 nd_unsolicited:20 neighbour_bad_address:20
+  legs_only_at_clients ipv6
   new_pair_check ipv6
   rss_check ipv6
 fi
