@@ -48,6 +48,7 @@
 #include "proto/addr.h"
 #include "proto/geneve.h"
 #include "proto/key.h"
+#include "proto/version.h"
 
 DEFINE_string(key_file, "", "private key file (privkey:<hex>, mode 0600)");
 DEFINE_bool(force, false, "genkey: replace an existing key file");
@@ -526,6 +527,9 @@ int Main(int argc, char** argv) {
 }  // namespace dprelay::client
 
 int main(int argc, char** argv) {
+  if (dprelay::PrintVersionIfAsked(argc, argv, "dprelay-peer")) {
+    return 0;
+  }
   gflags::SetUsageMessage(dprelay::client::kUsage);
   return dprelay::client::Main(argc, argv);
 }

@@ -15,6 +15,7 @@
 #include "control/key_store.h"
 #include "gflags/gflags.h"
 #include "proto/key.h"
+#include "proto/version.h"
 
 DEFINE_string(state_dir, "/var/lib/dprelay",
               "Directory holding control.key, server_disco.key and the LamportID mark "
@@ -57,6 +58,9 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (dprelay::PrintVersionIfAsked(argc, argv, "dprelay-control")) {
+    return 0;
+  }
   gflags::SetUsageMessage(
       "dprelay-control --policy=FILE [--listen=ip:port] [--state_dir=DIR] "
       "[--dataplane_socket=PATH]");

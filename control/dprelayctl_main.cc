@@ -27,6 +27,7 @@
 #include "control/admin_client.h"
 #include "control/admin_protocol.h"
 #include "gflags/gflags.h"
+#include "proto/version.h"
 
 DEFINE_string(socket, dprelay::control::kDefaultAdminSocket, "dprelay-control's --admin_socket");
 DEFINE_bool(json, false, "Print JSON for scripts instead of human text");
@@ -55,6 +56,9 @@ int Usage(const std::string& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (dprelay::PrintVersionIfAsked(argc, argv, "dprelayctl")) {
+    return 0;
+  }
   gflags::SetUsageMessage(kUsage);
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -18,6 +18,7 @@
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
+#include "proto/version.h"
 
 namespace dprelay::control {
 namespace {
@@ -220,6 +221,12 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) 
                         .Help("Live endpoints in control's registry")
                         .Register(r)
                         .Add({});
+  prometheus::BuildGauge()
+      .Name("dprelay_build_info")
+      .Help("Always 1: the version of dprelay and of the DPDK it was built with, as labels")
+      .Register(r)
+      .Add({{"version", kVersion}, {"dpdk_version", kDpdkVersion}})
+      .Set(1);
   impl->dataplane_up = &prometheus::BuildGauge()
                             .Name("dprelay_dataplane_up")
                             .Help("1 while the dataplane is connected and synced")

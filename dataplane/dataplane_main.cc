@@ -14,6 +14,7 @@
 #include "dataplane/dataplane.h"
 #include "drivers/eal.h"
 #include "proto/log.h"
+#include "proto/version.h"
 
 DEFINE_string(port, "", "Device for the relay port: af_xdp:IFACE, af_packet:IFACE, null, dev:NAME");
 DEFINE_string(address, "",
@@ -79,6 +80,9 @@ absl::StatusOr<dprelay::DataplaneConfig> BuildConfig() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (dprelay::PrintVersionIfAsked(argc, argv, "dprelay-dataplane")) {
+    return 0;
+  }
   // EAL gets what comes before "--", gflags what comes after.
   std::vector<char*> ours;
   const int split = dprelay::SplitEalArgs(argc, argv, &ours);

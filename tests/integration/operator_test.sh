@@ -3,7 +3,8 @@
 # mode (the AWS NLB case) advertises only the static endpoints; `set static-endpoints` replaces
 # them at run time and survives a control restart; a malformed endpoint is refused by name;
 # policy reloads (dprelayctl and SIGHUP) apply quotas and refuse a broken file with file:line;
-# errors (permission denied, control not running) are one line and exit 1.
+# errors (permission denied, control not running) are one line and exit 1; every program
+# prints its version.
 #   operator_test.sh BUILD_DIR
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,6 +24,19 @@ CONTROL="$DPRELAY_BIN/control/dprelay-control"
 CTLBIN="$DPRELAY_BIN/control/dprelayctl"
 CTL=("$CTLBIN" --socket="$WORK/control.sock")
 STATIC="$RELAY_IP:$RELAY_PORT"  # the "NLB" address: here the relay itself, so binds work
+
+# Every program says its version, without a config, a port or EAL (the dataplane's comes
+# before any EAL argument would be read), and they all say the same one.
+VERSION=$("$CONTROL" --version | awk '{print $2}')
+for prog in control/dprelay-control dataplane/dprelay-dataplane control/dprelayctl client/dprelay-peer; do
+  name=${prog#*/}
+  out=$("$DPRELAY_BIN/$prog" --version 2>&1)
+  rc=$?
+  check "$name --version: exit 0, '$out'" \
+    test "$rc" -eq 0 -a "${out%% (DPDK *}" = "$name $VERSION" -a -n "$VERSION"
+done
+check "the dataplane's --version also works after EAL arguments" \
+  bash -c "'$DPRELAY_BIN/dataplane/dprelay-dataplane' -l 0 --no-huge -- --version | grep -q '^dprelay-dataplane $VERSION (DPDK [0-9]'"
 
 topo_up
 KEY_A=$("$PEER" genkey --key_file="$WORK/a.key")

@@ -149,6 +149,10 @@ check "dprelayctl refusals lists it with its source" \
   bash -c "'${CTL[0]}' '${CTL[1]}' refusals | grep -q 'not_allowed sender=d:.* src=$IP_A:'"
 check "NIC xstats are exported per port (rx_good_packets > 0)" \
   grep -qE '^dprelay_nic_xstats_total\{name="rx_good_packets",port="[0-9]+"\} [1-9]' "$WORK/metrics.txt"
+read -r _ BUILD_VERSION BUILD_DPDK < <("$CONTROL" --version | tr -d '()' | sed 's/DPDK //')
+check "dprelay_build_info names this build ($BUILD_VERSION, DPDK $BUILD_DPDK)" \
+  grep -qxF "dprelay_build_info{dpdk_version=\"$BUILD_DPDK\",version=\"$BUILD_VERSION\"} 1" \
+  "$WORK/metrics.txt"
 check "handshakes and drops are exported" \
   grep -q '^dprelay_handshakes_total{outcome="bound"} [1-9]' "$WORK/metrics.txt"
 
