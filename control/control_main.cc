@@ -15,6 +15,7 @@
 #include "control/key_store.h"
 #include "gflags/gflags.h"
 #include "proto/key.h"
+#include "proto/log.h"
 #include "proto/version.h"
 
 DEFINE_string(state_dir, "/var/lib/dprelay",
@@ -42,6 +43,7 @@ DEFINE_string(metrics_listen, "",
 DEFINE_string(health_listen, "",
               "Serve GET /healthz over HTTP on ip:port for load-balancer health checks: 200 while "
               "the dataplane is connected, synced and forwarding, else 503 and why; empty = off");
+DEFINE_string(log_level, "info", "Least severe log lines written: debug, info, warning or error");
 DEFINE_bool(print_public_key, false,
             "Print the control public key as discokey:<hex> (generating keys if needed) and exit");
 DEFINE_bool(print_server_key, false,
@@ -70,6 +72,12 @@ int main(int argc, char** argv) {
                                            "\" (flags only; see --help)"));
   }
 
+  if (absl::StatusOr<dprelay::LogLevel> level = dprelay::ParseLogLevel(FLAGS_log_level);
+      level.ok()) {
+    dprelay::SetLogLevel(*level);
+  } else {
+    return Fail(level.status());
+  }
   absl::StatusOr<dprelay::control::ControlConfig> config =
       dprelay::control::ValidateControlFlags(dprelay::control::ControlFlags{
           .state_dir = FLAGS_state_dir,

@@ -27,6 +27,7 @@ DEFINE_string(gateway, "",
 DEFINE_uint32(capacity, 65536, "Session table size: largest VNI (1..16777215)");
 DEFINE_string(ipc_socket, "/run/dprelay/dataplane.sock", "Unix socket dprelay-control connects to");
 DEFINE_uint32(idle_sleep_us, 0, "Microseconds a worker sleeps after an empty poll (0 = busy poll)");
+DEFINE_string(log_level, "info", "Least severe log lines written: debug, info, warning or error");
 DEFINE_uint32(stats_interval, 0, "Log counters every N seconds (0 = only at exit)");
 DEFINE_string(exception_iface, "",
               "Create this kernel interface (net_tap, the NIC's MAC and --address) and hand it "
@@ -93,6 +94,13 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&our_argc, &our_argv, true);
   if (our_argc > 1) {
     std::fprintf(stderr, "dprelay-dataplane: unexpected argument '%s' after '--'\n", our_argv[1]);
+    return 1;
+  }
+  if (absl::StatusOr<dprelay::LogLevel> level = dprelay::ParseLogLevel(FLAGS_log_level);
+      level.ok()) {
+    dprelay::SetLogLevel(*level);
+  } else {
+    std::fprintf(stderr, "dprelay-dataplane: %s\n", std::string(level.status().message()).c_str());
     return 1;
   }
   absl::StatusOr<dprelay::DataplaneConfig> config = BuildConfig();
