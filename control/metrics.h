@@ -10,7 +10,7 @@
 //   dprelay_dataplane_drops_total{reason}           every drop_<reason> of the dataplane
 //   dprelay_dataplane_<counter>_total               its other counters (rx_packets, ...)
 //   dprelay_handshakes_total{outcome}               challenge_sent, bound
-//   dprelay_ring_overflows_total{ring}              "main" (worker -> main lcore), "exception"
+//   dprelay_ring_overflows_total{ring}              "main_handshake", "main_neighbour", "main_icmp" (worker -> main lcore), "exception"
 //   dprelay_nic_xstats_total{port,name}            DPDK xstats, e.g. name="rx_q0_packets"
 //   dprelay_allocation_requests_total
 //   dprelay_allocations_total{result="new"|"existing"}

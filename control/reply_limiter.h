@@ -24,8 +24,8 @@
 namespace dprelay::control {
 
 struct ReplyLimits {
-  // Per destination: an IPv4 address or an IPv6 /64 (proto/source_block.h). Matches the
-  // dataplane's per-source handshake limit, so one address gets the same budget from both.
+  // Per destination: an IPv4 address or an IPv6 /64 (proto/source_block.h), as the
+  // dataplane keys its Challenge limit (per destination and VNI).
   TokenRate per_destination = {.per_second = 50, .burst = 100};
   TokenRate global = {.per_second = 10000, .burst = 10000};
   // 2^16 buckets of 12 bytes: 768 KiB; destinations sharing a bucket share its budget.

@@ -152,8 +152,8 @@ int Run() {
   // IPv6 side records when configured; capacity == sessions here) and the main lcore's
   // session state as the session manager accounts it. The heap growth measured around the
   // installs and binds (minus the leg counters and the emulator's own templates) is printed
-  // as well: besides the session state it holds the handshake limiter's per-source buckets
-  // (two client addresses per session here; forgotten after a minute) and allocator overhead.
+  // as well: besides the session state it holds fixed tables (the reply limiters', the first
+  // pool chunk) and allocator overhead.
   const double per_vni_to_session = double(FLAGS_sessions + 1) / FLAGS_sessions;
   const double control_state = double(main.sessions().MemoryBytes()) / FLAGS_sessions;
   const double measured = (double(heap_after) - double(heap_before) -
