@@ -54,30 +54,40 @@ bool MacSecrets::Verify(const Challenge& c, uint32_t vni, uint32_t generation,
 
 namespace {
 
-HandshakeResult Drop(DropReason r) {
-  HandshakeResult res;
-  res.kind = HandshakeResult::Kind::kDrop;
-  res.drop = r;
-  return res;
-}
+HandshakeResult Drop(DropReason r) { return HandshakeResult::Dropped(r); }
 
 }  // namespace
+
+int SenderLeg(const HandshakeState& state, std::span<const uint8_t> disco, DropReason* drop) {
+  if (!LooksLikeDiscoWrapper(disco)) {
+    *drop = DropReason::kBadWrapper;
+    return -1;
+  }
+  const DiscoKey sender = DiscoWrapperSender(disco);
+  if (sender == state.keys[0]) {
+    return 0;
+  }
+  if (sender == state.keys[1]) {
+    return 1;
+  }
+  *drop = DropReason::kUnknownSender;
+  return -1;
+}
 
 HandshakeResult HandleHandshake(HandshakeState& state, const DiscoKey& server_key, MacSecrets& macs,
                                 std::span<const uint8_t> disco, const AddrPort& src,
                                 uint64_t now_ns) {
-  if (!LooksLikeDiscoWrapper(disco)) {
-    return Drop(DropReason::kBadWrapper);
+  DropReason why = DropReason::kNotDropped;
+  const int leg = SenderLeg(state, disco, &why);
+  if (leg < 0) {
+    return Drop(why);
   }
-  DiscoKey sender = DiscoWrapperSender(disco);
-  int leg;
-  if (sender == state.keys[0]) {
-    leg = 0;
-  } else if (sender == state.keys[1]) {
-    leg = 1;
-  } else {
-    return Drop(DropReason::kUnknownSender);
-  }
+  return HandleHandshakeForLeg(state, leg, server_key, macs, disco, src, now_ns);
+}
+
+HandshakeResult HandleHandshakeForLeg(HandshakeState& state, int leg, const DiscoKey& server_key,
+                                      MacSecrets& macs, std::span<const uint8_t> disco,
+                                      const AddrPort& src, uint64_t now_ns) {
   const int other = 1 - leg;
   // Handshake messages are 74 bytes; a larger box is opened whole (the reference ignores
   // trailing bytes after parsing), bounded by the largest UDP payload.

@@ -66,6 +66,12 @@ struct HandshakeResult {
   // no handshake packet rotated the MAC secret meanwhile) is reported modulo that.
   uint64_t rtt_ns = 0;
   std::array<uint8_t, kChallengePacketLen> reply{};  // when kChallenge: the UDP payload
+
+  static HandshakeResult Dropped(DropReason why) {
+    HandshakeResult r;
+    r.drop = why;
+    return r;
+  }
 };
 
 // Handles one control packet for a live session: `disco` is the UDP payload after the Geneve
@@ -74,5 +80,14 @@ struct HandshakeResult {
 HandshakeResult HandleHandshake(HandshakeState& state, const DiscoKey& server_key, MacSecrets& macs,
                                 std::span<const uint8_t> disco, const AddrPort& src,
                                 uint64_t now_ns);
+
+// HandleHandshake in its two steps, for a caller that acts between them (the session
+// manager's box-open budget): which leg's client `disco` names (0 or 1; -1 with *drop set to
+// bad_wrapper or unknown_sender), checked without cryptography; then the rest, from the box
+// open on, for that leg.
+int SenderLeg(const HandshakeState& state, std::span<const uint8_t> disco, DropReason* drop);
+HandshakeResult HandleHandshakeForLeg(HandshakeState& state, int leg, const DiscoKey& server_key,
+                                      MacSecrets& macs, std::span<const uint8_t> disco,
+                                      const AddrPort& src, uint64_t now_ns);
 
 }  // namespace dprelay

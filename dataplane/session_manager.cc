@@ -179,33 +179,25 @@ HandshakeResult SessionManager::HandleControl(uint32_t vni, std::span<const uint
                                               bool under_pressure) {
   SessionState* s = Find(vni);
   if (s == nullptr) {
-    HandshakeResult r;
-    r.drop = DropReason::kUnknownVni;
-    return r;
+    return HandshakeResult::Dropped(DropReason::kUnknownVni);
   }
   if (std::optional<DropReason> martian = martians_.Check(src)) {
-    HandshakeResult r;
-    r.drop = *martian;
-    return r;
+    return HandshakeResult::Dropped(*martian);
+  }
+  DropReason why = DropReason::kNotDropped;
+  const int leg = SenderLeg(s->hs, disco, &why);
+  if (leg < 0) {
+    return HandshakeResult::Dropped(why);  // names no client: dropped for free
   }
   // The box open is the first costly step. When the main lcore is behind (a backlog, or more
   // box opens this second than legitimate binds need), it is charged to the leg the sender
-  // names, in the budget of its bound address or of everywhere else (open_budget.h). Packets
-  // naming no client key are HandleHandshake's to drop, for free.
-  if (LooksLikeDiscoWrapper(disco)) {
-    const DiscoKey sender = DiscoWrapperSender(disco);
-    const int leg = sender == s->hs.keys[0] ? 0 : sender == s->hs.keys[1] ? 1 : -1;
-    if (leg >= 0) {
-      const bool busy = !opens_.Take(now_ns);
-      if ((under_pressure || busy) && !s->opens[leg][Bound(vni, leg) == src ? 0 : 1].Take(now_ns)) {
-        HandshakeResult r;
-        r.drop = DropReason::kHandshakeOpenLimited;
-        return r;
-      }
-    }
+  // names, in the budget of its bound address or of everywhere else (open_budget.h).
+  const bool busy = !opens_.Take(now_ns);
+  if ((under_pressure || busy) && !s->opens[leg][Bound(vni, leg) == src ? 0 : 1].Take(now_ns)) {
+    return HandshakeResult::Dropped(DropReason::kHandshakeOpenLimited);
   }
-  HandshakeResult r =
-      HandleHandshake(s->hs, params_[s->params].server_key, macs_, disco, src, now_ns);
+  HandshakeResult r = HandleHandshakeForLeg(s->hs, leg, params_[s->params].server_key, macs_,
+                                            disco, src, now_ns);
   if (r.kind == HandshakeResult::Kind::kBound) {
     CountNextHop(Bound(vni, r.leg), -1);
     CountNextHop(src, +1);
