@@ -48,6 +48,7 @@
 #include "proto/addr.h"
 #include "proto/geneve.h"
 #include "proto/key.h"
+#include "proto/cli_help.h"
 #include "proto/version.h"
 
 DEFINE_string(key_file, "", "private key file (privkey:<hex>, mode 0600)");
@@ -531,5 +532,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   gflags::SetUsageMessage(dprelay::client::kUsage);
+  if (dprelay::PrintHelpIfAsked(argc, argv)) {
+    return 0;
+  }
   return dprelay::client::Main(argc, argv);
 }

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "proto/addr.h"
+#include "proto/flag_errors.h"
 
 namespace dprelay::control {
 
@@ -51,7 +52,9 @@ struct ControlConfig {
 // policy (the reference uses 30 s and 5 min).
 inline constexpr absl::Duration kMaxLifetime = absl::Hours(24);
 
-// Errors name the flag ("--listen: ...").
-absl::StatusOr<ControlConfig> ValidateControlFlags(const ControlFlags& flags);
+// Errors name the flag ("--listen: ..."), one line each. With `all`, every problem is also
+// appended there (for --check, which reports each with its flagfile line).
+absl::StatusOr<ControlConfig> ValidateControlFlags(const ControlFlags& flags,
+                                                   FlagErrors* all = nullptr);
 
 }  // namespace dprelay::control

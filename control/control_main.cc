@@ -10,12 +10,16 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_split.h"
+#include "control/config_check.h"
 #include "control/control_config.h"
 #include "control/control_server.h"
 #include "control/key_store.h"
 #include "gflags/gflags.h"
+#include "proto/flag_origin.h"
 #include "proto/key.h"
 #include "proto/log.h"
+#include "proto/cli_help.h"
 #include "proto/version.h"
 
 DEFINE_string(state_dir, "/var/lib/dprelay",
@@ -46,6 +50,10 @@ DEFINE_string(health_listen, "",
 DEFINE_string(log_level, "info", "Least severe log lines written: debug, info, warning or error");
 DEFINE_bool(print_public_key, false,
             "Print the control public key as discokey:<hex> (generating keys if needed) and exit");
+DEFINE_bool(check, false,
+            "Check the flags, flagfile, policy and state directory, print what would run and "
+            "exit: 0 if a start would accept them, else 1 with one line per error (nothing is "
+            "created)");
 DEFINE_bool(print_server_key, false,
             "Print the server disco public key as discokey:<hex> (generating keys if needed) "
             "and exit");
@@ -54,6 +62,14 @@ namespace {
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "dprelay-control: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+// One "dprelay-control: WHERE: what" line per error.
+int FailLines(absl::string_view lines) {
+  for (absl::string_view line : absl::StrSplit(lines, '\n', absl::SkipEmpty())) {
+    std::fprintf(stderr, "dprelay-control: %.*s\n", static_cast<int>(line.size()), line.data());
+  }
   return 1;
 }
 
@@ -66,6 +82,9 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "dprelay-control --policy=FILE [--listen=ip:port] [--state_dir=DIR] "
       "[--dataplane_socket=PATH]");
+  if (dprelay::PrintHelpIfAsked(argc, argv)) {
+    return 0;
+  }
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
   if (argc > 1) {
     return Fail(absl::InvalidArgumentError(std::string("unexpected argument \"") + argv[1] +
@@ -78,6 +97,7 @@ int main(int argc, char** argv) {
   } else {
     return Fail(level.status());
   }
+  dprelay::FlagErrors flag_errors;
   absl::StatusOr<dprelay::control::ControlConfig> config =
       dprelay::control::ValidateControlFlags(dprelay::control::ControlFlags{
           .state_dir = FLAGS_state_dir,
@@ -93,9 +113,19 @@ int main(int argc, char** argv) {
           .static_only = FLAGS_static_only,
           .metrics_listen = FLAGS_metrics_listen,
           .health_listen = FLAGS_health_listen,
-      });
+      },
+      &flag_errors);
   if (!config.ok()) {
-    return Fail(config.status());
+    return FailLines(dprelay::DescribeFlagErrors(flag_errors));
+  }
+  if (FLAGS_check) {
+    dprelay::control::ControlCheck check = dprelay::control::CheckControlConfig(*config);
+    for (const std::string& error : check.errors) {
+      FailLines(error);
+    }
+    std::printf("%s%s\n", check.summary.c_str(),
+                check.errors.empty() ? "configuration OK" : "configuration has errors");
+    return check.errors.empty() ? 0 : 1;
   }
 
   if (config->print_only()) {

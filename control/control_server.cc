@@ -49,11 +49,8 @@ AddrPort Unmap(AddrPort ap) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(const ControlConfig& config) {
-  absl::StatusOr<std::unique_ptr<KeyStore>> keys =
-      KeyStore::Open(KeyStoreConfig{.state_dir = config.state_dir});
-  if (!keys.ok()) {
-    return keys.status();
-  }
+  // Everything that can be refused is read before the key store creates state, so a start
+  // that fails on its configuration leaves nothing behind.
   absl::StatusOr<Policy> policy = Policy::LoadFile(config.policy_path);
   if (!policy.ok()) {
     return policy.status();
@@ -65,6 +62,11 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(const Contr
       LoadRuntimeStaticEndpoints(config.state_dir);
   if (!runtime_static.ok()) {
     return runtime_static.status();
+  }
+  absl::StatusOr<std::unique_ptr<KeyStore>> keys =
+      KeyStore::Open(KeyStoreConfig{.state_dir = config.state_dir});
+  if (!keys.ok()) {
+    return keys.status();
   }
   absl::StatusOr<std::unique_ptr<AllocationSocket>> socket = AllocationSocket::Open(config.listen);
   if (!socket.ok()) {

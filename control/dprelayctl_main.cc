@@ -27,6 +27,7 @@
 #include "control/admin_client.h"
 #include "control/admin_protocol.h"
 #include "gflags/gflags.h"
+#include "proto/cli_help.h"
 #include "proto/version.h"
 
 DEFINE_string(socket, dprelay::control::kDefaultAdminSocket, "dprelay-control's --admin_socket");
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   gflags::SetUsageMessage(kUsage);
+  if (dprelay::PrintHelpIfAsked(argc, argv)) {
+    return 0;
+  }
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {

@@ -1,22 +1,40 @@
-// dprelay-dataplane: DPDK's argument convention, EAL options, then "--", then ours.
+// dprelay-dataplane: EAL options, then "--", then ours (DPDK's convention); or only ours, with
+// the EAL options in --eal_args, so that one flagfile holds the whole configuration.
 //   dprelay-dataplane -l 0-1 --no-huge -m 512 -- --port=af_xdp:eth1 --address=10.0.0.1/24
+//   dprelay-dataplane --flagfile=/etc/dprelay/dataplane.flags [--check]
 #include <gflags/gflags.h>
 
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "dataplane/config.h"
 #include "dataplane/dataplane.h"
 #include "drivers/eal.h"
+#include "drivers/eal_args.h"
+#include "drivers/host_check.h"
+#include "proto/flag_origin.h"
 #include "proto/log.h"
+#include "proto/cli_help.h"
 #include "proto/version.h"
 
-DEFINE_string(port, "", "Device for the relay port: af_xdp:IFACE, af_packet:IFACE, null, dev:NAME");
+DEFINE_string(port, "",
+              "Device for the relay port: af_xdp:IFACE, af_packet:IFACE, pci:ADDRESS (adds it to "
+              "EAL's allow list), null, dev:NAME");
+DEFINE_string(eal_args, "",
+              "EAL options, space-separated (e.g. \"-l 2-3 --huge-dir=/dev/hugepages\"), for "
+              "when they come from the flagfile rather than before '--' on the command line");
+DEFINE_bool(check, false,
+            "Check the flags, flagfile, EAL options and port on this host without starting EAL, "
+            "print what would run and exit: 0 if a start would accept them, else 1 with one "
+            "line per error");
 DEFINE_string(address, "",
               "Relay addresses with their connected prefixes, IPv4 and optionally IPv6, e.g. "
               "10.0.0.1/24 or 10.0.0.1/24,2001:db8::1/64");
@@ -40,35 +58,33 @@ std::atomic<bool> g_stop{false};  // set by the signal handler; the loops read i
 
 void OnSignal(int) { g_stop.store(true, std::memory_order_relaxed); }
 
-absl::StatusOr<dprelay::DataplaneConfig> BuildConfig() {
+// Every flag's problems go to `errors`; the config is usable only when there are none.
+dprelay::DataplaneConfig BuildConfig(dprelay::FlagErrors* errors) {
   dprelay::DataplaneConfig c;
   if (FLAGS_port.empty()) {
-    return absl::InvalidArgumentError("--port is required (e.g. --port=af_xdp:eth1)");
+    errors->Add("port", "required (e.g. --port=af_xdp:eth1 or --port=pci:0000:3b:00.1)");
+  } else if (absl::StatusOr<dprelay::PortSpec> port = dprelay::ParsePortSpec(FLAGS_port);
+             !port.ok()) {
+    errors->Add("port", port.status().message());
+  } else {
+    c.port = *port;
   }
-  absl::StatusOr<dprelay::PortSpec> port = dprelay::ParsePortSpec(FLAGS_port);
-  if (!port.ok()) {
-    return port.status();
-  }
-  c.port = *port;
   if (FLAGS_address.empty()) {
-    return absl::InvalidArgumentError("--address is required (e.g. --address=10.0.0.1/24)");
-  }
-  if (absl::Status st = dprelay::ParseAddressFlag(FLAGS_address, &c); !st.ok()) {
-    return st;
+    errors->Add("address", "required (e.g. --address=10.0.0.1/24)");
+  } else if (absl::Status st = dprelay::ParseAddressFlag(FLAGS_address, &c); !st.ok()) {
+    errors->Add("address", st.message());
   }
   if (FLAGS_relay_port == 0 || FLAGS_relay_port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("--relay_port=%u: must be 1..65535", FLAGS_relay_port));
+    errors->Add("relay_port", absl::StrFormat("%u: must be 1..65535", FLAGS_relay_port));
   }
   c.relay_port = static_cast<uint16_t>(FLAGS_relay_port);
   if (!FLAGS_gateway.empty()) {
     if (absl::Status st = dprelay::ParseGatewayFlag(FLAGS_gateway, &c); !st.ok()) {
-      return st;
+      errors->Add("gateway", st.message());
     }
   }
   if (FLAGS_capacity == 0 || FLAGS_capacity > 0xFFFFFF) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("--capacity=%u: must be 1..16777215", FLAGS_capacity));
+    errors->Add("capacity", absl::StrFormat("%u: must be 1..16777215", FLAGS_capacity));
   }
   c.capacity = FLAGS_capacity;
   c.ipc_socket = FLAGS_ipc_socket;
@@ -78,22 +94,58 @@ absl::StatusOr<dprelay::DataplaneConfig> BuildConfig() {
   return c;
 }
 
+// What a start would run with, for --check.
+std::string Summary(const std::vector<std::string>& eal, const std::string& port) {
+  auto line = [](std::string_view what, std::string_view value) {
+    return absl::StrFormat("  %-18s %s\n", what, value);
+  };
+  std::string s = "dprelay-dataplane would run with:\n";
+  s += line("EAL options", eal.empty() ? "(none)" : absl::StrJoin(eal, " "));
+  s += line("port", port);
+  s += line("addresses", FLAGS_address);
+  s += line("relay port", absl::StrCat(FLAGS_relay_port));
+  s += line("gateway", FLAGS_gateway.empty() ? "none (clients on-link only)" : FLAGS_gateway);
+  s += line("capacity", absl::StrCat(FLAGS_capacity, " sessions"));
+  s += line("control socket", FLAGS_ipc_socket);
+  s += line("exception iface", FLAGS_exception_iface.empty() ? "off" : FLAGS_exception_iface);
+  return s;
+}
+
+int FailLines(absl::string_view lines) {
+  for (absl::string_view line : absl::StrSplit(lines, '\n', absl::SkipEmpty())) {
+    std::fprintf(stderr, "dprelay-dataplane: %.*s\n", static_cast<int>(line.size()), line.data());
+  }
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (dprelay::PrintVersionIfAsked(argc, argv, "dprelay-dataplane")) {
     return 0;
   }
-  // EAL gets what comes before "--", gflags what comes after.
+  // With "--", EAL gets what comes before it and gflags what follows; without, all is ours.
   std::vector<char*> ours;
-  const int split = dprelay::SplitEalArgs(argc, argv, &ours);
+  int split = dprelay::SplitEalArgs(argc, argv, &ours);
+  if (split == argc) {
+    ours.assign(argv, argv + argc);
+    split = 1;
+  }
+  const std::vector<std::string> eal_command_line(argv + 1, argv + split);
   int our_argc = static_cast<int>(ours.size());
   char** our_argv = ours.data();
   gflags::SetUsageMessage(
-      "dprelay-dataplane [EAL options] -- --port=KIND:ARG --address=IP/PREFIX [options]");
+      "dprelay-dataplane [EAL options --] --port=KIND:ARG --address=IP/PREFIX [options]\n"
+      "  or: dprelay-dataplane --flagfile=FILE [--check]   (EAL options in --eal_args)");
+  if (dprelay::PrintHelpIfAsked(argc, argv)) {
+    return 0;
+  }
   gflags::ParseCommandLineFlags(&our_argc, &our_argv, true);
   if (our_argc > 1) {
-    std::fprintf(stderr, "dprelay-dataplane: unexpected argument '%s' after '--'\n", our_argv[1]);
+    std::fprintf(stderr,
+                 "dprelay-dataplane: unexpected argument '%s' (EAL options go before '--' or in "
+                 "--eal_args)\n",
+                 our_argv[1]);
     return 1;
   }
   if (absl::StatusOr<dprelay::LogLevel> level = dprelay::ParseLogLevel(FLAGS_log_level);
@@ -103,13 +155,43 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dprelay-dataplane: %s\n", std::string(level.status().message()).c_str());
     return 1;
   }
-  absl::StatusOr<dprelay::DataplaneConfig> config = BuildConfig();
-  if (!config.ok()) {
-    std::fprintf(stderr, "dprelay-dataplane: %s\n", std::string(config.status().message()).c_str());
-    return 1;
+  dprelay::FlagErrors errors;
+  dprelay::DataplaneConfig config = BuildConfig(&errors);
+  std::vector<std::string> eal_args;
+  if (absl::StatusOr<std::vector<std::string>> eal =
+          dprelay::ComposeEalArgs(eal_command_line, FLAGS_eal_args, config.port);
+      !eal.ok()) {
+    errors.Add(FLAGS_eal_args.empty() ? "port" : "eal_args", eal.status().message());
+  } else {
+    eal_args = *std::move(eal);
+  }
+  if (FLAGS_check) {
+    std::string port_line;
+    if (!FLAGS_port.empty() && errors.empty()) {
+      if (absl::StatusOr<std::string> port = dprelay::DescribePortOnHost(config.port); port.ok()) {
+        port_line = *port;
+      } else {
+        errors.Add("port", port.status().message());
+      }
+      for (const std::string& problem : dprelay::CheckEalArgsOnHost(eal_args)) {
+        errors.Add("eal_args", problem);
+      }
+    }
+    if (!errors.empty()) {
+      return FailLines(dprelay::DescribeFlagErrors(errors));
+    }
+    std::printf("%sconfiguration OK\n", Summary(eal_args, port_line).c_str());
+    return 0;
+  }
+  if (!errors.empty()) {
+    return FailLines(dprelay::DescribeFlagErrors(errors));
   }
 
-  absl::StatusOr<int> eal = dprelay::InitEal(split, argv);
+  std::vector<char*> eal_argv = {argv[0]};
+  for (std::string& a : eal_args) {
+    eal_argv.push_back(a.data());
+  }
+  absl::StatusOr<int> eal = dprelay::InitEal(static_cast<int>(eal_argv.size()), eal_argv.data());
   if (!eal.ok()) {
     std::fprintf(stderr, "dprelay-dataplane: %s\n", std::string(eal.status().message()).c_str());
     return 1;
@@ -119,12 +201,12 @@ int main(int argc, char** argv) {
 
   int rc = 0;
   {
-    absl::StatusOr<std::unique_ptr<dprelay::Dataplane>> dp = dprelay::Dataplane::Create(*config);
+    absl::StatusOr<std::unique_ptr<dprelay::Dataplane>> dp = dprelay::Dataplane::Create(config);
     if (!dp.ok()) {
       std::fprintf(stderr, "dprelay-dataplane: %s\n", std::string(dp.status().message()).c_str());
       rc = 1;
     } else {
-      DPRELAY_LOG_INFO("dataplane running; control socket %s", config->ipc_socket);
+      DPRELAY_LOG_INFO("dataplane running; control socket %s", config.ipc_socket);
       (*dp)->Run(g_stop);
       std::printf("%s\n", (*dp)->Report().c_str());
       std::fflush(stdout);

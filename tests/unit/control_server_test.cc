@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -384,6 +385,16 @@ TEST(ControlServerTest, StartupErrorsNameTheFile) {
   absl::StatusOr<std::unique_ptr<ControlServer>> server = ControlServer::Create(config);
   ASSERT_FALSE(server.ok());
   EXPECT_NE(server.status().message().find(tmp.File("missing-policy")), std::string::npos);
+}
+
+TEST(ControlServerTest, AStartRefusedForItsConfigurationCreatesNoState) {
+  TempDir tmp;
+  std::ofstream(tmp.File("bad-policy")) << "discokey:nothex\n";
+  for (const char* policy : {"missing-policy", "bad-policy"}) {
+    ControlConfig config = TestConfig(tmp, policy);
+    ASSERT_FALSE(ControlServer::Create(config).ok()) << policy;
+    EXPECT_FALSE(std::filesystem::exists(config.state_dir)) << policy;
+  }
 }
 
 }  // namespace

@@ -23,3 +23,7 @@ dprelay_add_test(NAME dataplane_frame_handlers_test LABEL unit
 dprelay_add_test(NAME dataplane_ipc_server_test LABEL unit
   SOURCES dataplane_ipc_server_test.cc
   LIBS dprelay_dataplane GTest::gtest_main)
+# drivers/: port spec, EAL argument composition and --check's host checks (fake sysfs). No EAL.
+dprelay_add_test(NAME drivers_eal_args_test LABEL unit
+  SOURCES drivers_eal_args_test.cc
+  LIBS dprelay_drivers GTest::gtest_main)
