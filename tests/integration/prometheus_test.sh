@@ -52,7 +52,9 @@ topo_up
 KEY_A=$("$PEER" genkey --key_file="$WORK/a.key")
 KEY_B=$("$PEER" genkey --key_file="$WORK/b.key")
 "$PEER" genkey --key_file="$WORK/c.key" >/dev/null
-printf '%s\n%s\n' "$KEY_A" "$KEY_B" >"$WORK/policy"
+# The policy's capacity is below the dataplane's session table (--capacity, 65536): it is the
+# relay's capacity.
+printf '%s\n%s\ncapacity 1000\n' "$KEY_A" "$KEY_B" >"$WORK/policy"
 CONTROL_KEY=$("$CONTROL" --state_dir="$WORK/state" --print_public_key)
 
 if ! dataplane_start "$WORK/dp.log" "$WORK/dp.sock"; then
@@ -123,6 +125,9 @@ check "Prometheus has the unknown_vni drop series" wait_for 10 \
 send_unknown_vni
 forwarding() { has_data 'sum(rate(tailscaled_peer_relay_forwarded_packets_total{job="dprelay"}[1m])) > 0'; }
 check "Prometheus sees the pair forwarding" wait_for 20 forwarding
+check "dprelay_sessions is 1 (the pair's session)" has_data 'dprelay_sessions{job="dprelay"} == 1'
+check "dprelay_session_capacity is the policy's 1000" \
+  has_data 'dprelay_session_capacity{job="dprelay"} == 1000'
 # The drops and the refusal reach Prometheus within a stats poll and a scrape.
 check "Prometheus sees the unknown_vni drops" wait_for 10 \
   has_data 'increase(dprelay_dataplane_drops_total{reason="unknown_vni"}[1m]) > 0'
