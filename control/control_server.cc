@@ -419,6 +419,10 @@ void ControlServer::UpdateMetrics(absl::Time now) {
     }
     return true;
   });
+  s.capacity = registry_.capacity();
+  if (policy_.capacity() != 0 && policy_.capacity() < s.capacity) {
+    s.capacity = policy_.capacity();
+  }
   s.dataplane_up = link_.ready();
   if (health_ != nullptr) {
     s.health_connections = health_->counters();

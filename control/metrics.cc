@@ -83,6 +83,7 @@ struct Metrics::Impl {
   Counter* allocated_existing = nullptr;
   std::array<Counter*, kRefusalCount> refusals{};
   Gauge* sessions = nullptr;
+  Gauge* capacity = nullptr;
   Gauge* dataplane_up = nullptr;
   std::array<Counter*, net::kStreamCounterCount> health_connections{};
   std::array<Counter*, net::kStreamCounterCount> admin_connections{};
@@ -221,6 +222,13 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) 
                         .Help("Live endpoints in control's registry")
                         .Register(r)
                         .Add({});
+  impl->capacity = &prometheus::BuildGauge()
+                        .Name("dprelay_session_capacity")
+                        .Help(
+                            "The most live endpoints the relay holds: the dataplane's session "
+                            "table, or the policy's capacity if lower")
+                        .Register(r)
+                        .Add({});
   prometheus::BuildGauge()
       .Name("dprelay_build_info")
       .Help("Always 1: the version of dprelay and of the DPDK it was built with, as labels")
@@ -264,6 +272,7 @@ void Metrics::UpdateControl(const ControlMetricsSnapshot& s) {
     m.refusals[i]->Increment(static_cast<double>(s.refusals[i] - m.last_control.refusals[i]));
   }
   m.sessions->Set(static_cast<double>(s.sessions));
+  m.capacity->Set(static_cast<double>(s.capacity));
   m.endpoints_open->Set(static_cast<double>(s.sessions_open));
   m.endpoints_connecting->Set(static_cast<double>(s.sessions - s.sessions_open));
   m.dataplane_up->Set(s.dataplane_up ? 1 : 0);

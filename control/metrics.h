@@ -16,6 +16,7 @@
 //   dprelay_allocations_total{result="new"|"existing"}
 //   dprelay_allocation_refusals_total{reason}       every reason of control/refusal.h
 //   dprelay_sessions                                live endpoints in the registry
+//   dprelay_session_capacity                        the most live endpoints it will hold
 //   dprelay_dataplane_up                            1 while connected and synced
 //   dprelay_endpoint_connections_total{endpoint="health"|"admin",event}
 //                                                   accepted, refused and evicted connections,
@@ -45,6 +46,8 @@ struct ControlMetricsSnapshot {
   std::array<uint64_t, kRefusalCount> refusals{};
   uint64_t sessions = 0;
   uint64_t sessions_open = 0;
+  // The dataplane's session table (its VNI range), or the policy's capacity if that is lower.
+  uint64_t capacity = 0;
   bool dataplane_up = false;
   net::StreamCounters health_connections{};
   net::StreamCounters admin_connections{};

@@ -33,6 +33,7 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   s.refusals[static_cast<size_t>(Refusal::kNotAllowed)] = 4;
   s.sessions = 2;
   s.sessions_open = 1;
+  s.capacity = 4096;
   s.dataplane_up = true;
   s.health_connections[static_cast<size_t>(net::StreamCounter::kRefusedSourceCap)] = 92;
   s.admin_connections[static_cast<size_t>(net::StreamCounter::kHeaderTimeout)] = 3;
@@ -70,6 +71,7 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_endpoints{state=\"open\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_endpoints{state=\"connecting\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE tailscaled_peer_relay_endpoints gauge\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_session_capacity 4096\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_drops_total{reason=\"unknown_vni\"} 5\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_ring_overflows_total{ring=\"main_handshake\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_ring_overflows_total{ring=\"main_icmp\"} 2\n"));
