@@ -49,8 +49,7 @@ std::string RenderRefusals(const std::array<uint64_t, kRefusalCount>& counts,
                            const std::vector<RefusalRecord>& recent, bool json);
 std::string RenderStaticEndpoints(const std::vector<AddrPort>& endpoints, const std::string& source,
                                   bool json);
-
-// A JSON string literal (quotes included).
-std::string JsonString(std::string_view s);
+// `dprelayctl reload`: the policy file now in force.
+std::string RenderReload(const std::string& path, size_t keys, size_t source_rules, bool json);
 
 }  // namespace dprelay::control
