@@ -17,6 +17,25 @@
 namespace dprelay::control {
 namespace {
 
+constexpr AdminOption kSessionsOptions[] = {
+    {.name = "key",
+     .value = AdminValue::kKeyPrefix,
+     .help = "only sessions with a client key starting with this (hex, discokey: optional)"},
+    {.name = "client",
+     .value = AdminValue::kClient,
+     .help = "only sessions with a leg bound at this IP or IP:PORT"},
+    {.name = "vni", .value = AdminValue::kVni, .help = "only this VNI"},
+    {.name = "format",
+     .value = AdminValue::kFormat,
+     .help = "text, json (as --json) or tailscale (tailscaled's peer relay ServerStatus JSON)"},
+};
+
+constexpr AdminOption kReloadOptions[] = {
+    {.name = "evict-removed",
+     .value = AdminValue::kNone,
+     .help = "also end the live sessions of keys the new policy no longer allows"},
+};
+
 // The table. One entry per command; the order is the order of `help`.
 const AdminCommand kAdminCommands[] = {
     {.name = "status",
@@ -26,6 +45,7 @@ const AdminCommand kAdminCommands[] = {
      .help = "keys, addresses, dataplane, counts"},
     {.name = "sessions",
      .cli = "sessions",
+     .options = kSessionsOptions,
      .access = AdminAccess::kReadOnly,
      .handler = &AdminHandlers::AdminSessions,
      .help = "per VNI: bound legs, short keys, packets, bytes"},
@@ -44,9 +64,10 @@ const AdminCommand kAdminCommands[] = {
      .help = "refusals by reason and the most recent ones"},
     {.name = "reload",
      .cli = "reload",
+     .options = kReloadOptions,
      .access = AdminAccess::kMutating,
      .handler = &AdminHandlers::AdminReload,
-     .help = "re-read the policy file"},
+     .help = "re-read the policy file; lists the live sessions of keys it no longer allows"},
     {.name = "set-static-endpoints",
      .cli = "set static-endpoints",
      .operand = "IP:PORT[,IP:PORT...]|none|default",
@@ -55,6 +76,18 @@ const AdminCommand kAdminCommands[] = {
      .handler = &AdminHandlers::AdminSetStaticEndpoints,
      .help = "replace the static endpoints (persisted); none: advertise no static endpoint; "
              "default: back to --static_endpoints/policy"},
+    {.name = "evict",
+     .cli = "evict",
+     .operand = "VNI|KEY",
+     .operand_value = AdminValue::kVniOrKey,
+     .access = AdminAccess::kMutating,
+     .handler = &AdminHandlers::AdminEvict,
+     .help = "end a session (VNI) or every session of a client key (discokey:...) at once"},
+    {.name = "version",
+     .cli = "version",
+     .access = AdminAccess::kReadOnly,
+     .handler = &AdminHandlers::AdminVersion,
+     .help = "dprelayctl's version and dprelay-control's"},
     {.name = "help",
      .cli = "help",
      .access = AdminAccess::kReadOnly,

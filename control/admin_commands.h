@@ -87,6 +87,8 @@ class AdminHandlers {
   virtual void AdminRefusals(const AdminCall& call, AdminReply reply) = 0;
   virtual void AdminReload(const AdminCall& call, AdminReply reply) = 0;
   virtual void AdminSetStaticEndpoints(const AdminCall& call, AdminReply reply) = 0;
+  virtual void AdminEvict(const AdminCall& call, AdminReply reply) = 0;
+  virtual void AdminVersion(const AdminCall& call, AdminReply reply) = 0;
 };
 
 std::span<const AdminCommand> AdminCommands();

@@ -9,10 +9,15 @@
 
 namespace dprelay::control {
 
-void DispatchAdmin(AdminHandlers& handlers, const AdminRequest& request, AdminReply reply) {
+void DispatchAdmin(AdminHandlers& handlers, const AdminRequest& request, const AdminCaller& caller,
+                   const AdminAccessPolicy& access, AdminReply reply) {
   const AdminCommand* command = FindAdminCommand(request.command);
   if (command == nullptr || command->handler == nullptr) {
     reply(absl::InvalidArgumentError(absl::StrCat("unknown command \"", request.command, "\"")));
+    return;
+  }
+  if (absl::Status allowed = CheckAdminAccess(*command, caller, access); !allowed.ok()) {
+    reply(allowed);
     return;
   }
   const std::vector<std::string> words = absl::StrSplit(request.argument, ' ', absl::SkipEmpty());

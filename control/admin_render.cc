@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "proto/key.h"
+#include "proto/version.h"
 
 namespace dprelay::control {
 namespace {
@@ -221,15 +222,94 @@ std::string RenderStaticEndpoints(const std::vector<AddrPort>& endpoints, const 
   return absl::StrCat("static endpoints: ", TextAddrs(endpoints), " (from ", source, ")\n");
 }
 
-std::string RenderReload(const std::string& path, size_t keys, size_t source_rules, bool json) {
+std::string RenderSessionsTailscale(const std::vector<ipc::SessionRecord>& sessions,
+                                    std::optional<uint16_t> udp_port) {
+  // Go's encoding/json of status.ServerStatus: field names as declared, a zero
+  // netip.AddrPort as "", a nil *int as null.
+  Json list = Json::array();
+  for (const ipc::SessionRecord& r : sessions) {
+    Json session;
+    session["VNI"] = r.vni;
+    for (int leg = 0; leg < 2; ++leg) {
+      Json client;
+      client["Endpoint"] = r.bound[leg].valid() ? FormatAddrPort(r.bound[leg]) : "";
+      client["ShortDisco"] = ShortDisco(r.client_keys[leg]);
+      client["PacketsTx"] = r.packets[leg];
+      client["BytesTx"] = r.bytes[leg];
+      session[leg == 0 ? "Client1" : "Client2"] = std::move(client);
+    }
+    list.push_back(std::move(session));
+  }
+  Json doc;
+  doc["UDPPort"] = udp_port.has_value() ? Json(*udp_port) : Json(nullptr);
+  doc["Sessions"] = std::move(list);
+  return Dump(doc);
+}
+
+namespace {
+
+Json JsonEndedSessions(const std::vector<Endpoint>& endpoints) {
+  Json list = Json::array();
+  for (const Endpoint& ep : endpoints) {
+    Json j;
+    j["vni"] = ep.vni;
+    j["keys"] = {FormatDiscoKey(ep.client_keys[0]), FormatDiscoKey(ep.client_keys[1])};
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
+std::string TextSessions(const std::vector<Endpoint>& endpoints) {
+  std::string out;
+  for (const Endpoint& ep : endpoints) {
+    absl::StrAppend(&out, "  VNI ", ep.vni, " (", ShortDisco(ep.client_keys[0]), ", ",
+                    ShortDisco(ep.client_keys[1]), ")\n");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RenderEvicted(const std::vector<Endpoint>& evicted, bool json) {
+  if (json) {
+    Json j;
+    j["evicted"] = JsonEndedSessions(evicted);
+    return Dump(j);
+  }
+  return absl::StrCat("evicted ", evicted.size(), evicted.size() == 1 ? " session" : " sessions",
+                      "\n", TextSessions(evicted));
+}
+
+std::string RenderReload(const std::string& path, size_t keys, size_t source_rules,
+                         const std::vector<Endpoint>& disallowed, bool evicted, bool json) {
   if (json) {
     Json j;
     j["reloaded"] = path;
     j["keys"] = keys;
+    j[evicted ? "evicted" : "disallowed_sessions"] = JsonEndedSessions(disallowed);
     return Dump(j);
   }
-  return absl::StrCat("reloaded ", path, ": ", keys, " allowed keys, ", source_rules,
-                      " source rules\n");
+  std::string out = absl::StrCat("reloaded ", path, ": ", keys, " allowed keys, ", source_rules,
+                                 " source rules\n");
+  if (!disallowed.empty()) {
+    absl::StrAppend(&out, disallowed.size(),
+                    evicted ? " sessions of keys the policy no longer allows were evicted:\n"
+                            : " live sessions belong to keys the policy no longer allows "
+                              "(reload --evict-removed ends them):\n",
+                    TextSessions(disallowed));
+  }
+  return out;
+}
+
+std::string RenderVersion(const char* program, bool json) {
+  if (json) {
+    Json j;
+    j["program"] = program;
+    j["version"] = std::string(kVersion);
+    j["dpdk_version"] = std::string(kDpdkVersion);
+    return Dump(j);
+  }
+  return VersionLine(program) + "\n";
 }
 
 }  // namespace dprelay::control

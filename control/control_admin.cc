@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "control/control_server.h"
+#include "control/session_filter.h"
 #include "control/static_endpoints.h"
 #include "proto/key.h"
 #include "proto/log.h"
@@ -92,15 +93,28 @@ void ControlServer::AdminStatus(const AdminCall& call, AdminReply reply) {
 }
 
 void ControlServer::AdminSessions(const AdminCall& call, AdminReply reply) {
+  absl::StatusOr<SessionFilter> filter = SessionFilter::FromCall(call);
+  if (!filter.ok()) {
+    reply(filter.status());
+    return;
+  }
+  const std::string format = call.Get("format").value_or(call.json ? "json" : "text");
+  std::optional<uint16_t> udp_port;
+  if (!link_.relay_addrs().empty()) {
+    udp_port = link_.relay_addrs().front().port;
+  }
   link_.DumpSessions(
-      [reply, json = call.json](absl::StatusOr<std::vector<ipc::SessionRecord>> sessions) {
+      [reply, format, udp_port,
+       filter = *filter](absl::StatusOr<std::vector<ipc::SessionRecord>> sessions) {
         if (!sessions.ok()) {
           reply(sessions.status());
           return;
         }
-        reply(RenderSessions(*sessions, json));
+        std::vector<ipc::SessionRecord> shown = filter.Apply(std::move(*sessions));
+        reply(format == "tailscale" ? RenderSessionsTailscale(shown, udp_port)
+                                    : RenderSessions(shown, format == "json"));
       },
-      absl::Now());
+      absl::Now(), filter->vni);
 }
 
 void ControlServer::AdminPing(const AdminCall& call, AdminReply reply) {
@@ -126,6 +140,24 @@ void ControlServer::AdminRefusals(const AdminCall& call, AdminReply reply) {
   reply(RenderRefusals(counters_.refusals, refusal_log_.Recent(), call.json));
 }
 
+std::vector<Endpoint> ControlServer::Evict(const std::vector<uint32_t>& vnis, const char* why) {
+  std::vector<Endpoint> ended;
+  const absl::Time now = absl::Now();
+  for (uint32_t vni : vnis) {
+    const Endpoint* ep = registry_.FindByVni(vni);
+    if (ep == nullptr) {
+      continue;
+    }
+    Endpoint copy = *ep;
+    if (link_.Evict(vni, now)) {
+      DPRELAY_LOG_INFO("evicted vni=%d keys=%s,%s (%s)", vni, ShortDisco(copy.client_keys[0]),
+                       ShortDisco(copy.client_keys[1]), why);
+      ended.push_back(std::move(copy));
+    }
+  }
+  return ended;
+}
+
 void ControlServer::AdminReload(const AdminCall& call, AdminReply reply) {
   absl::Status s = ReloadPolicy();
   if (!s.ok()) {
@@ -133,7 +165,63 @@ void ControlServer::AdminReload(const AdminCall& call, AdminReply reply) {
         absl::StrCat("reload failed, previous policy kept: ", s.message())));
     return;
   }
-  reply(RenderReload(config_.policy_path, policy_.size(), policy_.source_rules(), call.json));
+  // Live sessions are not revoked by a reload; they are listed, and ended on request.
+  std::vector<Endpoint> disallowed;
+  registry_.ForEachFrom(0, [&](const Endpoint& ep) {
+    if (!policy_.AllowsPair(ep.client_keys[0], ep.client_keys[1])) {
+      disallowed.push_back(ep);
+    }
+    return true;
+  });
+  const bool evict = call.Has("evict-removed");
+  if (evict) {
+    std::vector<uint32_t> vnis;
+    for (const Endpoint& ep : disallowed) {
+      vnis.push_back(ep.vni);
+    }
+    disallowed = Evict(vnis, "reload --evict-removed");
+  } else if (!disallowed.empty()) {
+    DPRELAY_LOG_INFO("%d live sessions belong to keys the new policy no longer allows",
+                     disallowed.size());
+  }
+  reply(RenderReload(config_.policy_path, policy_.size(), policy_.source_rules(), disallowed, evict,
+                     call.json));
+}
+
+void ControlServer::AdminEvict(const AdminCall& call, AdminReply reply) {
+  std::vector<uint32_t> vnis;
+  uint32_t vni = 0;
+  if (absl::SimpleAtoi(call.operand, &vni)) {
+    if (registry_.FindByVni(vni) == nullptr) {
+      reply(absl::NotFoundError(absl::StrCat("VNI ", vni, " is not a live session")));
+      return;
+    }
+    vnis.push_back(vni);
+  } else {
+    absl::StatusOr<DiscoKey> key = ParseDiscoKey(call.operand);
+    if (!key.ok()) {
+      key = ParseDiscoKey(absl::StrCat("discokey:", call.operand));
+    }
+    if (!key.ok()) {  // checked by ParseAdminArgs
+      reply(key.status());
+      return;
+    }
+    registry_.ForEachFrom(0, [&](const Endpoint& ep) {
+      if (ep.client_keys[0] == *key || ep.client_keys[1] == *key) {
+        vnis.push_back(ep.vni);
+      }
+      return true;
+    });
+    if (vnis.empty()) {
+      reply(absl::NotFoundError(absl::StrCat("no live session has key ", FormatDiscoKey(*key))));
+      return;
+    }
+  }
+  reply(RenderEvicted(Evict(vnis, "dprelayctl evict"), call.json));
+}
+
+void ControlServer::AdminVersion(const AdminCall& call, AdminReply reply) {
+  reply(RenderVersion("dprelay-control", call.json));
 }
 
 void ControlServer::AdminSetStaticEndpoints(const AdminCall& call, AdminReply reply) {

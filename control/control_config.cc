@@ -72,6 +72,16 @@ absl::StatusOr<ControlConfig> ValidateControlFlags(const ControlFlags& flags) {
     }
   }
   config.admin_socket = flags.admin_socket;
+  if (!flags.admin_group.empty()) {
+    if (flags.admin_socket.empty()) {
+      return absl::InvalidArgumentError("--admin_group needs --admin_socket");
+    }
+    absl::StatusOr<AdminGroup> group = LookupAdminGroup(flags.admin_group);
+    if (!group.ok()) {
+      return group.status();
+    }
+    config.admin_group = *group;
+  }
   if (!flags.static_endpoints.empty()) {
     absl::StatusOr<std::vector<AddrPort>> eps = ParseEndpointList(flags.static_endpoints);
     if (!eps.ok()) {

@@ -75,10 +75,14 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(const Contr
                                                           std::move(*runtime_static)));
   if (!config.admin_socket.empty()) {
     ControlServer* self = server.get();
+    const AdminAccessPolicy access{.self_uid = geteuid(), .group = config.admin_group};
     absl::StatusOr<std::unique_ptr<AdminServer>> admin = AdminServer::Listen(
-        config.admin_socket, [self](const AdminRequest& request, AdminServer::Reply reply) {
-          DispatchAdmin(*self, request, std::move(reply));
-        });
+        config.admin_socket,
+        [self, access](const AdminRequest& request, const AdminCaller& caller,
+                       AdminServer::Reply reply) {
+          DispatchAdmin(*self, request, caller, access, std::move(reply));
+        },
+        config.admin_group);
     if (!admin.ok()) {
       return admin.status();
     }

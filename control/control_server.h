@@ -91,6 +91,10 @@ class ControlServer : private AdminHandlers {
   void AdminRefusals(const AdminCall& call, AdminReply reply) override;
   void AdminReload(const AdminCall& call, AdminReply reply) override;
   void AdminSetStaticEndpoints(const AdminCall& call, AdminReply reply) override;
+  void AdminEvict(const AdminCall& call, AdminReply reply) override;
+  void AdminVersion(const AdminCall& call, AdminReply reply) override;
+  // Ends these sessions now (registry and dataplane) and logs why; returns those ended.
+  std::vector<Endpoint> Evict(const std::vector<uint32_t>& vnis, const char* why);
   StatusInfo Status() const;
   // Every second: control's figures to the exporter, and a StatsRequest to the dataplane whose
   // reply feeds the exporter and the health monitor.

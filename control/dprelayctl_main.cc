@@ -11,11 +11,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -27,12 +29,16 @@
 #include "control/admin_client.h"
 #include "control/admin_commands.h"
 #include "control/admin_protocol.h"
+#include "control/admin_render.h"
 #include "gflags/gflags.h"
+#include "nlohmann/json.hpp"
 #include "proto/version.h"
 
 DEFINE_string(socket, dprelay::control::kDefaultAdminSocket, "dprelay-control's --admin_socket");
 DEFINE_bool(json, false, "Print JSON for scripts instead of human text");
 DEFINE_string(timeout, "5s", "Give up if dprelay-control has not answered by then");
+DEFINE_bool(print_bash_completion, false,
+            "Print the bash completion script (conf/dprelayctl.bash-completion) and exit");
 
 namespace {
 
@@ -49,6 +55,63 @@ int UsageError(const std::string& why) {
   return 2;
 }
 
+// Takes the options of the command out of argv (before gflags, which knows only the global
+// flags) and returns them: `dprelayctl sessions --key=ab --json` leaves `sessions --json`.
+std::vector<std::string> TakeCommandOptions(int* argc, char** argv) {
+  // The command is the first word that is not a global flag or a global flag's value.
+  int first = 1;
+  while (first < *argc) {
+    const std::string_view w = argv[first];
+    if (w == "--socket" || w == "-socket" || w == "--timeout" || w == "-timeout") {
+      first += 2;
+    } else if (!w.empty() && w[0] == '-') {
+      ++first;
+    } else {
+      break;
+    }
+  }
+  const std::vector<std::string> words(argv + std::min(first, *argc), argv + *argc);
+  size_t name_words = 0;
+  const AdminCommand* command = dprelay::control::MatchAdminCommand(words, &name_words);
+  std::vector<std::string> taken;
+  if (command == nullptr) {
+    return taken;
+  }
+  int out = 1;
+  for (int i = 1; i < *argc; ++i) {
+    const std::string_view w = argv[i];
+    if (i >= first + static_cast<int>(name_words) && w.starts_with("--")) {
+      const std::string_view name = w.substr(2, w.find('=') - 2);
+      const bool ours = std::any_of(command->options.begin(), command->options.end(),
+                                    [name](const dprelay::control::AdminOption& o) {
+                                      return o.name == absl::string_view(name.data(), name.size());
+                                    });
+      if (ours) {
+        taken.emplace_back(w);
+        continue;
+      }
+    }
+    argv[out++] = argv[i];
+  }
+  *argc = out;
+  return taken;
+}
+
+// `dprelayctl version`: ours, then the server's.
+int Version(const std::string& body) {
+  if (!FLAGS_json) {
+    std::fputs(dprelay::control::RenderVersion("dprelayctl", false).c_str(), stdout);
+    std::fputs(body.c_str(), stdout);
+    return 0;
+  }
+  nlohmann::ordered_json j;
+  j["dprelayctl"] =
+      nlohmann::ordered_json::parse(dprelay::control::RenderVersion("dprelayctl", true));
+  j["server"] = nlohmann::ordered_json::parse(body, nullptr, /*allow_exceptions=*/false);
+  std::puts(j.dump().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,8 +120,14 @@ int main(int argc, char** argv) {
   }
   const std::string usage = Usage();
   gflags::SetUsageMessage(usage);
+  std::vector<std::string> options = TakeCommandOptions(&argc, argv);
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  if (FLAGS_print_bash_completion) {
+    std::fputs(dprelay::control::AdminBashCompletion().c_str(), stdout);
+    return 0;
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
+  args.insert(args.end(), options.begin(), options.end());
   if (args.empty()) {
     return UsageError("missing command");
   }
@@ -87,8 +156,14 @@ int main(int argc, char** argv) {
       .argument = absl::StrJoin(dprelay::control::FormatAdminArgs(*call), " ")};
   absl::StatusOr<std::string> body = dprelay::control::CallAdmin(FLAGS_socket, request, timeout);
   if (!body.ok()) {
+    if (command->name == "version") {  // ours at least
+      std::fputs(dprelay::control::RenderVersion("dprelayctl", false).c_str(), stdout);
+    }
     std::fprintf(stderr, "dprelayctl: %s\n", std::string(body.status().message()).c_str());
     return 1;
+  }
+  if (command->name == "version") {
+    return Version(*body);
   }
   std::fputs(body->c_str(), stdout);
   return 0;
