@@ -30,8 +30,8 @@ absl::Status ConnectError(const std::string& path, int err) {
     case EPERM:
       return absl::PermissionDeniedError(
           absl::StrCat("cannot reach dprelay-control at ", path,
-                       ": permission denied (the admin socket is mode 0600: run as its owner, "
-                       "usually root)"));
+                       ": permission denied (run as root, as dprelay-control's user or, if it "
+                       "has an --admin_group, as a member of that group)"));
     default:
       return absl::UnavailableError(
           absl::StrCat("cannot reach dprelay-control at ", path, ": ", std::strerror(err)));

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -43,16 +44,14 @@ absl::StatusOr<AdminRequest> ParseAdminRequest(std::string_view std_line) {
                                                    " (this server speaks ", kAdminProtocolVersion,
                                                    ")"));
   }
-  if (words.size() < 3 || words.size() > 4 || (words[1] != "text" && words[1] != "json")) {
+  if (words.size() < 3 || (words[1] != "text" && words[1] != "json")) {
     return absl::InvalidArgumentError(
-        "malformed request: expected <text|json> <command> [argument]");
+        "malformed request: expected <text|json> <command> [argument...]");
   }
   AdminRequest r;
   r.json = words[1] == "json";
   r.command = std::string(words[2]);
-  if (words.size() == 4) {
-    r.argument = std::string(words[3]);
-  }
+  r.argument = absl::StrJoin(words.begin() + 3, words.end(), " ");
   return r;
 }
 

@@ -1,11 +1,11 @@
 // The admin API between dprelayctl and dprelay-control (DESIGN.md §4 "Admin API"): a unix
 // SOCK_STREAM socket (mode 0600), one request per connection.
 //
-//   request:  "DPRELAY-ADMIN/1 <text|json> <command> [argument]\n"    (at most 4 KiB)
+//   request:  "DPRELAY-ADMIN/1 <text|json> <command> [argument...]\n"    (at most 4 KiB)
 //   response: "OK\n" then the body, or "ERROR <one line>\n"; the server then closes.
 //
-// Commands: status, sessions, ping <vni>, refusals, reload,
-// set-static-endpoints <list|none|default>.
+// The commands and the arguments each takes are in control/admin_commands.h; the arguments
+// are words separated by single spaces (an operand, then "--option[=value]" words).
 // A request with another version gets "ERROR unsupported admin protocol version ...", so a
 // newer dprelayctl fails with a clear line rather than misreading an older server.
 #pragma once
@@ -24,7 +24,7 @@ inline constexpr char kDefaultAdminSocket[] = "/run/dprelay/control.sock";
 struct AdminRequest {
   bool json = false;
   std::string command;
-  std::string argument;  // may be empty
+  std::string argument;  // the command's argument words, one space apart; may be empty
 };
 
 std::string FormatAdminRequest(const AdminRequest& request);

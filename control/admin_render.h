@@ -4,12 +4,14 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "control/refusal.h"
 #include "control/refusal_log.h"
+#include "control/registry.h"
 #include "proto/addr.h"
 #include "proto/ipc.h"
 
@@ -49,8 +51,20 @@ std::string RenderRefusals(const std::array<uint64_t, kRefusalCount>& counts,
                            const std::vector<RefusalRecord>& recent, bool json);
 std::string RenderStaticEndpoints(const std::vector<AddrPort>& endpoints, const std::string& source,
                                   bool json);
+// `dprelayctl sessions --format=tailscale`: the JSON of tailscaled's peer relay server status
+// (tailscale.com/net/udprelay/status.ServerStatus, as its LocalAPI serves it), so scripts
+// written for it read ours unchanged. udp_port: the relay's UDP port, null when unknown.
+std::string RenderSessionsTailscale(const std::vector<ipc::SessionRecord>& sessions,
+                                    std::optional<uint16_t> udp_port);
+// `dprelayctl evict`: the sessions ended.
+std::string RenderEvicted(const std::vector<Endpoint>& evicted, bool json);
+// `dprelayctl reload`: the policy file now in force, and the live sessions whose keys it no
+// longer allows (`evicted`: ended by --evict-removed; otherwise only reported).
+std::string RenderReload(const std::string& path, size_t keys, size_t source_rules,
+                         const std::vector<Endpoint>& disallowed, bool evicted, bool json);
 
-// A JSON string literal (quotes included).
-std::string JsonString(std::string_view s);
+// `dprelayctl version`: the program's version line (proto/version.h), or as JSON
+// {"program", "version", "dpdk_version"}.
+std::string RenderVersion(const char* program, bool json);
 
 }  // namespace dprelay::control

@@ -15,15 +15,16 @@ constexpr int kListenBacklog = 16;
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Listen(const std::string& path,
-                                                                 Handler handler) {
+absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Listen(
+    const std::string& path, Handler handler, const std::optional<AdminGroup>& group) {
   absl::StatusOr<net::UnixListener> listener =
-      net::ListenUnix(path, SOCK_STREAM, kListenBacklog, absl::StrCat("--admin_socket=", path));
+      net::ListenUnix(path, SOCK_STREAM, kListenBacklog, absl::StrCat("--admin_socket=", path),
+                      group.has_value() ? std::optional<gid_t>(group->gid) : std::nullopt);
   if (!listener.ok()) {
     return listener.status();
   }
-  auto on_request = [handler = std::move(handler)](const net::StreamServer::Request& request,
-                                                   net::StreamServer::Reply reply) {
+  auto on_request = [handler = std::move(handler), with_groups = group.has_value()](
+                        const net::StreamServer::Request& request, net::StreamServer::Reply reply) {
     if (request.too_long) {
       reply(FormatAdminResponse(absl::InvalidArgumentError("request line too long")));
       return;
@@ -33,7 +34,13 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Listen(const std::stri
       reply(FormatAdminResponse(parsed.status()));
       return;
     }
-    handler(*parsed, [reply = std::move(reply)](const absl::StatusOr<std::string>& body) {
+    absl::StatusOr<AdminCaller> caller = AdminCallerOf(request.fd, with_groups);
+    if (!caller.ok()) {
+      reply(FormatAdminResponse(absl::PermissionDeniedError(
+          absl::StrCat("cannot tell who is asking: ", caller.status().message()))));
+      return;
+    }
+    handler(*parsed, *caller, [reply = std::move(reply)](const absl::StatusOr<std::string>& body) {
       reply(FormatAdminResponse(body));
     });
   };

@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "control/admin_access.h"
 #include "control/admin_protocol.h"
 #include "net/stream_server.h"
 #include "net/unix_socket.h"
@@ -24,13 +26,17 @@ namespace dprelay::control {
 class AdminServer {
  public:
   using Reply = std::function<void(const absl::StatusOr<std::string>& body)>;
-  using Handler = std::function<void(const AdminRequest& request, Reply reply)>;
+  // caller: who sent the request (SO_PEERCRED; its groups too when there is an operator group).
+  using Handler =
+      std::function<void(const AdminRequest& request, const AdminCaller& caller, Reply reply)>;
 
   // Creates the socket securely (net/unix_socket.h: mode 0600 from bind, in a trusted
-  // directory created 0755 if missing, replacing only a stale socket of ours). Errors name the
-  // flag and path.
-  static absl::StatusOr<std::unique_ptr<AdminServer>> Listen(const std::string& path,
-                                                             Handler handler);
+  // directory created 0755 if missing, replacing only a stale socket of ours); with an
+  // operator group (--admin_group, control/admin_access.h), mode 0660 with that group. Errors
+  // name the flag and path.
+  static absl::StatusOr<std::unique_ptr<AdminServer>> Listen(
+      const std::string& path, Handler handler,
+      const std::optional<AdminGroup>& group = std::nullopt);
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 

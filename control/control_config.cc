@@ -74,6 +74,16 @@ absl::StatusOr<ControlConfig> ValidateControlFlags(const ControlFlags& flags, Fl
     }
   }
   config.admin_socket = flags.admin_socket;
+  if (!flags.admin_group.empty()) {
+    absl::StatusOr<AdminGroup> group = LookupAdminGroup(flags.admin_group);
+    if (flags.admin_socket.empty()) {
+      errors->Add("admin_group", "needs --admin_socket");
+    } else if (!group.ok()) {
+      errors->Add("admin_group", group.status().message());
+    } else {
+      config.admin_group = *group;
+    }
+  }
   if (!flags.static_endpoints.empty()) {
     absl::StatusOr<std::vector<AddrPort>> eps = ParseEndpointList(flags.static_endpoints);
     if (!eps.ok()) {

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "control/admin_access.h"
 #include "proto/addr.h"
 #include "proto/flag_errors.h"
 
@@ -24,6 +25,7 @@ struct ControlFlags {
   bool print_public_key = false;
   bool print_server_key = false;
   std::string admin_socket;
+  std::string admin_group;
   std::string static_endpoints;
   bool static_only = false;
   std::string metrics_listen;
@@ -39,7 +41,10 @@ struct ControlConfig {
   absl::Duration steady_state_lifetime;
   bool print_public_key = false;
   bool print_server_key = false;
-  std::string admin_socket;                // empty: no admin API (tests)
+  std::string admin_socket;  // empty: no admin API (tests)
+  // Operators who may run read-only admin commands (control/admin_access.h); unset: the
+  // socket is 0600, for control's own user only.
+  std::optional<AdminGroup> admin_group;
   std::vector<AddrPort> static_endpoints;  // --static_endpoints
   bool static_only = false;                // never advertise the dataplane's own addresses
   std::optional<AddrPort> metrics_listen;  // Prometheus exporter; unset = off

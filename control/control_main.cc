@@ -37,6 +37,10 @@ DEFINE_string(steady_state_lifetime, "5m",
               "SteadyStateLifetime told to clients and enforced by the dataplane");
 DEFINE_string(admin_socket, "/run/dprelay/control.sock",
               "Unix socket (mode 0600) for dprelayctl; empty disables the admin API");
+DEFINE_string(admin_group, "",
+              "Group whose members may run dprelayctl's read-only commands (status, sessions, "
+              "refusals, ping, version): the admin socket becomes mode 0660 with this group. "
+              "Changes (reload, set, evict) still need root or this process's user");
 DEFINE_string(static_endpoints, "",
               "ip:port[,ip:port...] advertised before the dataplane's addresses (e.g. an AWS "
               "NLB listener); `dprelayctl set static-endpoints` overrides it at run time");
@@ -109,6 +113,7 @@ int main(int argc, char** argv) {
           .print_public_key = FLAGS_print_public_key,
           .print_server_key = FLAGS_print_server_key,
           .admin_socket = FLAGS_admin_socket,
+          .admin_group = FLAGS_admin_group,
           .static_endpoints = FLAGS_static_endpoints,
           .static_only = FLAGS_static_only,
           .metrics_listen = FLAGS_metrics_listen,

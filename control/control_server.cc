@@ -13,8 +13,8 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "control/admin_dispatch.h"
 #include "control/static_endpoints.h"
 #include "proto/key.h"
 #include "proto/log.h"
@@ -77,10 +77,14 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Create(const Contr
                                                           std::move(*runtime_static)));
   if (!config.admin_socket.empty()) {
     ControlServer* self = server.get();
+    const AdminAccessPolicy access{.self_uid = geteuid(), .group = config.admin_group};
     absl::StatusOr<std::unique_ptr<AdminServer>> admin = AdminServer::Listen(
-        config.admin_socket, [self](const AdminRequest& request, AdminServer::Reply reply) {
-          self->HandleAdmin(request, std::move(reply));
-        });
+        config.admin_socket,
+        [self, access](const AdminRequest& request, const AdminCaller& caller,
+                       AdminServer::Reply reply) {
+          DispatchAdmin(*self, request, caller, access, std::move(reply));
+        },
+        config.admin_group);
     if (!admin.ok()) {
       return admin.status();
     }
@@ -334,78 +338,6 @@ std::vector<AddrPort> ControlServer::Advertised() const {
   return out;
 }
 
-StatusInfo ControlServer::Status() const {
-  StatusInfo s;
-  s.control_key = FormatDiscoKey(keys_->control_key().pub);
-  s.server_key = FormatDiscoKey(keys_->server_disco_key().pub);
-  s.listen = local_addr();
-  switch (link_.state()) {
-    case DataplaneLink::State::kDisconnected:
-      s.dataplane_state = "disconnected";
-      break;
-    case DataplaneLink::State::kConnecting:
-    case DataplaneLink::State::kConnected:
-      s.dataplane_state = "connecting";
-      break;
-    case DataplaneLink::State::kSyncing:
-      s.dataplane_state = "syncing";
-      break;
-    case DataplaneLink::State::kReady:
-      s.dataplane_state = "ready";
-      break;
-  }
-  s.dataplane_addrs = link_.relay_addrs();
-  s.capacity = registry_.capacity();
-  s.advertised = Advertised();
-  s.static_endpoints = StaticEndpoints(&s.static_source);
-  s.static_only = config_.static_only;
-  s.policy_path = config_.policy_path;
-  s.policy_keys = policy_.size();
-  s.policy_source_rules = policy_.source_rules();
-  s.policy_capacity = policy_.capacity();
-  s.sessions = registry_.size();
-  registry_.ForEachFrom(0, [&s](const Endpoint& ep) {
-    if (ep.bound[0].valid() && ep.bound[1].valid()) {
-      ++s.sessions_open;
-    }
-    return true;
-  });
-  s.requests = counters_.requests;
-  s.allocated = counters_.allocated;
-  s.reallocated = counters_.reallocated;
-  s.refused = TotalRefusals();
-  s.last_lamport_id = registry_.last_lamport_id();
-  return s;
-}
-
-absl::StatusOr<std::string> ControlServer::SetStaticEndpoints(const std::string& argument,
-                                                              bool json) {
-  std::optional<std::vector<AddrPort>> next;
-  if (argument == "default") {
-    next = std::nullopt;
-  } else if (argument == "none") {
-    next = std::vector<AddrPort>{};
-  } else if (argument.empty()) {
-    return absl::InvalidArgumentError(
-        "set static-endpoints needs ip:port[,ip:port...], \"none\" or \"default\"");
-  } else {
-    absl::StatusOr<std::vector<AddrPort>> eps = ParseEndpointList(argument);
-    if (!eps.ok()) {
-      return eps.status();
-    }
-    next = *eps;
-  }
-  if (absl::Status s = StoreRuntimeStaticEndpoints(config_.state_dir, next); !s.ok()) {
-    return s;
-  }
-  runtime_static_ = std::move(next);
-  std::string source;
-  const std::vector<AddrPort>& now_in_force = StaticEndpoints(&source);
-  DPRELAY_LOG_INFO("static endpoints set to [%s] (from %s)", FormatEndpointList(now_in_force),
-                   source);
-  return RenderStaticEndpoints(now_in_force, source, json);
-}
-
 void ControlServer::UpdateMetrics(absl::Time now) {
   ControlMetricsSnapshot s;
   s.requests = counters_.requests;
@@ -441,58 +373,6 @@ void ControlServer::UpdateMetrics(absl::Time now) {
         }
       },
       now);
-}
-
-void ControlServer::HandleAdmin(const AdminRequest& request, AdminServer::Reply reply) {
-  const bool json = request.json;
-  if (request.command == "status") {
-    reply(RenderStatus(Status(), json));
-  } else if (request.command == "sessions") {
-    link_.DumpSessions(
-        [reply, json](absl::StatusOr<std::vector<ipc::SessionRecord>> sessions) {
-          if (!sessions.ok()) {
-            reply(sessions.status());
-            return;
-          }
-          reply(RenderSessions(*sessions, json));
-        },
-        absl::Now());
-  } else if (request.command == "ping") {
-    uint32_t vni = 0;
-    if (!absl::SimpleAtoi(request.argument, &vni) || vni == 0) {
-      reply(absl::InvalidArgumentError(
-          absl::StrCat("ping: \"", request.argument, "\" is not a VNI (1..16777215)")));
-      return;
-    }
-    link_.DumpSessions(
-        [reply, json, vni](absl::StatusOr<std::vector<ipc::SessionRecord>> sessions) {
-          if (!sessions.ok()) {
-            reply(sessions.status());
-          } else if (sessions->empty()) {
-            reply(absl::NotFoundError(absl::StrCat("VNI ", vni, " is not a live session")));
-          } else {
-            reply(RenderPing(sessions->front(), json));
-          }
-        },
-        absl::Now(), vni);
-  } else if (request.command == "refusals") {
-    reply(RenderRefusals(counters_.refusals, refusal_log_.Recent(), json));
-  } else if (request.command == "reload") {
-    absl::Status s = ReloadPolicy();
-    if (!s.ok()) {
-      reply(absl::FailedPreconditionError(
-          absl::StrCat("reload failed, previous policy kept: ", s.message())));
-      return;
-    }
-    reply(json ? absl::StrCat("{\"reloaded\":", JsonString(config_.policy_path),
-                              ",\"keys\":", policy_.size(), "}\n")
-               : absl::StrCat("reloaded ", config_.policy_path, ": ", policy_.size(),
-                              " allowed keys, ", policy_.source_rules(), " source rules\n"));
-  } else if (request.command == "set-static-endpoints") {
-    reply(SetStaticEndpoints(request.argument, json));
-  } else {
-    reply(absl::InvalidArgumentError(absl::StrCat("unknown command \"", request.command, "\"")));
-  }
 }
 
 bool ControlServer::AllowRefusalLog(absl::Time now) {

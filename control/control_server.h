@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "control/admin_commands.h"
 #include "control/admin_render.h"
 #include "control/admin_server.h"
 #include "control/allocation_socket.h"
@@ -37,13 +38,14 @@ struct ControlCounters {
   std::array<uint64_t, kRefusalCount> refusals{};
 };
 
-// Not thread-safe: everything runs on the thread that calls Run().
-class ControlServer {
+// Not thread-safe: everything runs on the thread that calls Run(). Answers the admin commands
+// (control/admin_commands.h) in control/control_admin.cc.
+class ControlServer : private AdminHandlers {
  public:
   // Opens the state directory, loads the policy and binds the allocation socket. Errors name
   // the file or address at fault.
   static absl::StatusOr<std::unique_ptr<ControlServer>> Create(const ControlConfig& config);
-  ~ControlServer();
+  ~ControlServer() override;
 
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
@@ -82,7 +84,17 @@ class ControlServer {
   void HandleDatagram(std::span<const uint8_t> bytes, const AllocationSocket::Datagram& datagram,
                       absl::Time now);
   absl::Status ReloadPolicy();
-  void HandleAdmin(const AdminRequest& request, AdminServer::Reply reply);
+  // The admin commands (control/control_admin.cc).
+  void AdminStatus(const AdminCall& call, AdminReply reply) override;
+  void AdminSessions(const AdminCall& call, AdminReply reply) override;
+  void AdminPing(const AdminCall& call, AdminReply reply) override;
+  void AdminRefusals(const AdminCall& call, AdminReply reply) override;
+  void AdminReload(const AdminCall& call, AdminReply reply) override;
+  void AdminSetStaticEndpoints(const AdminCall& call, AdminReply reply) override;
+  void AdminEvict(const AdminCall& call, AdminReply reply) override;
+  void AdminVersion(const AdminCall& call, AdminReply reply) override;
+  // Ends these sessions now (registry and dataplane) and logs why; returns those ended.
+  std::vector<Endpoint> Evict(const std::vector<uint32_t>& vnis, const char* why);
   StatusInfo Status() const;
   // Every second: control's figures to the exporter, and a StatsRequest to the dataplane whose
   // reply feeds the exporter and the health monitor.

@@ -322,7 +322,14 @@ void DataplaneLink::HandleHello(const ipc::Hello& hello, absl::Time now) {
 
 void DataplaneLink::HandleDumpReply(const ipc::DumpReply& reply, absl::Time now) {
   if (state_ == State::kSyncing && reply.request_id == sync_request_id_) {
-    SyncPage(reply);
+    std::vector<uint32_t> remove;
+    SyncPage(reply, &remove);
+    for (uint32_t vni : remove) {
+      DPRELAY_LOG_INFO("vni=%d was evicted while the dataplane was away: removing it there", vni);
+      if (!Enqueue(ipc::RemoveSession{.vni = vni}, now)) {
+        return;  // disconnected
+      }
+    }
     if (reply.next_vni != 0) {
       if (Enqueue(ipc::DumpRequest{.request_id = sync_request_id_, .from_vni = reply.next_vni},
                   now)) {
@@ -357,8 +364,12 @@ void DataplaneLink::HandleDumpReply(const ipc::DumpReply& reply, absl::Time now)
   done.done(std::move(done.records));
 }
 
-void DataplaneLink::SyncPage(const ipc::DumpReply& reply) {
+void DataplaneLink::SyncPage(const ipc::DumpReply& reply, std::vector<uint32_t>* remove) {
   for (const ipc::SessionRecord& r : reply.sessions) {
+    if (auto it = evicted_.find(r.vni); it != evicted_.end() && it->second == r.client_keys) {
+      remove->push_back(r.vni);
+      continue;
+    }
     in_dataplane_.insert(r.vni);
     const Endpoint* known = registry_->FindByVni(r.vni);
     if (known != nullptr && known->client_keys == r.client_keys) {
@@ -473,7 +484,24 @@ void DataplaneLink::FailDumps(const std::string& why) {
   }
 }
 
+bool DataplaneLink::Evict(uint32_t vni, absl::Time now) {
+  const Endpoint* ep = registry_->FindByVni(vni);
+  if (ep == nullptr) {
+    return false;
+  }
+  evicted_[vni] = ep->client_keys;
+  registry_->Remove(vni);
+  ++stats_.sessions_evicted;
+  if (state_ == State::kSyncing || state_ == State::kReady) {
+    if (Enqueue(ipc::RemoveSession{.vni = vni}, now)) {
+      Pump(now);
+    }
+  }
+  return true;
+}
+
 void DataplaneLink::InstallNew(const ipc::InstallSession& install, absl::Time now) {
+  evicted_.erase(install.vni);  // the VNI is someone else's now
   if (state_ != State::kReady) {
     return;
   }
@@ -504,6 +532,9 @@ void DataplaneLink::Pump(absl::Time now) {
       }
     }
     if (out_queue_.empty()) {
+      if (state_ == State::kReady) {
+        evicted_.clear();  // every RemoveSession has left for a synced dataplane
+      }
       return;
     }
     const std::vector<uint8_t>& front = out_queue_.front();

@@ -72,6 +72,7 @@ class DataplaneLink {
     uint64_t sessions_restored = 0;  // taken from a dump into the registry
     uint64_t restore_failures = 0;   // in a dump but not restorable (conflict, bad keys)
     uint64_t peers_refused = 0;      // listener neither root nor our uid (SO_PEERCRED)
+    uint64_t sessions_evicted = 0;   // ended by Evict
   };
 
   // Per-leg shared keys for a restored endpoint (X25519 with the server disco private key).
@@ -102,6 +103,16 @@ class DataplaneLink {
   // Sends the install for a newly allocated endpoint. Dropped while not ready: the Hello of the
   // next connection reinstalls every endpoint anyway.
   void InstallNew(const ipc::InstallSession& install, absl::Time now);
+
+  // Ends a session at once (dprelayctl evict, reload --evict-removed): removes it from the
+  // registry, which frees its VNI and keeps it from being reinstalled, and sends the dataplane
+  // a RemoveSession, so that it stops forwarding. Until that message has left for a dataplane
+  // in sync, the VNI and its keys are remembered: the sync after the next Hello ends the
+  // session in the dataplane instead of restoring it into the registry. False if no endpoint
+  // has that VNI.
+  bool Evict(uint32_t vni, absl::Time now);
+  // Evicted sessions whose RemoveSession has not left yet.
+  size_t pending_evictions() const { return evicted_.size(); }
 
   // The endpoints control advertises besides the dataplane's own (static endpoints): the
   // dataplane binds no leg to them (ipc::Advertised). Sent once synced (when not empty) and
@@ -134,7 +145,8 @@ class DataplaneLink {
   void HandleMessage(const ipc::Message& msg, absl::Time now);
   void HandleHello(const ipc::Hello& hello, absl::Time now);
   void HandleDumpReply(const ipc::DumpReply& reply, absl::Time now);
-  void SyncPage(const ipc::DumpReply& reply);
+  // Adds to *remove the VNIs of the page that were evicted while the link was down.
+  void SyncPage(const ipc::DumpReply& reply, std::vector<uint32_t>* remove);
   void StartSweep(absl::Time now);
   void FailDumps(const std::string& why);
   // Encodes and queues; false if the link was dropped on overflow.
@@ -160,7 +172,7 @@ class DataplaneLink {
   bool sweep_active_ = false;
   std::vector<AddrPort> advertised_;
   bool advertised_sent_ = false;  // on this connection, since the last change
-  uint32_t sweep_next_vni_ = 0;  // the sweep has queued every endpoint below this VNI
+  uint32_t sweep_next_vni_ = 0;   // the sweep has queued every endpoint below this VNI
   uint64_t sweep_count_ = 0;
   std::vector<uint8_t> rx_buf_;
   Stats stats_;
@@ -168,6 +180,9 @@ class DataplaneLink {
   uint32_t next_request_id_ = 1;
   uint32_t sync_request_id_ = 0;
   absl::flat_hash_set<uint32_t> in_dataplane_;
+  // Evicted endpoints (VNI -> keys) whose RemoveSession may not have reached the dataplane:
+  // cleared once the send queue of a synced link has drained.
+  absl::flat_hash_map<uint32_t, KeyPair> evicted_;
   struct PendingDump {
     DumpDoneFn done;
     std::vector<ipc::SessionRecord> records;

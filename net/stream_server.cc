@@ -177,6 +177,7 @@ void StreamServer::Read(uint64_t id) {
     return;  // wait for the rest
   }
   conn.requested = true;
+  request.fd = conn.fd.get();
   std::weak_ptr<StreamServer*> weak = self_;
   // The handler may reply at once, which writes and closes: `conn` is not used after this.
   handler_(request, [weak, id](std::string bytes) {

@@ -65,6 +65,7 @@ class StreamServer {
     // The bytes before the terminator; valid until the handler returns or calls its reply.
     std::string_view text;
     bool too_long = false;  // no terminator within max_request_len; text is empty
+    int fd = -1;            // the connection, e.g. for SO_PEERCRED; valid while the handler runs
   };
   // Writes `bytes` and closes the connection. May be called later (after the handler has
   // returned) and stays safe when the connection or the server is gone meanwhile.

@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   g++ cmake ninja-build pkg-config
   dpdk libdpdk-dev libsodium-dev libabsl-dev libgflags-dev prometheus-cpp-dev
+  nlohmann-json3-dev
   libgtest-dev libgmock-dev libbpf-dev libxdp-dev
   iproute2 ethtool iputils-ping procps jq curl nftables prometheus
   wireguard-go wireguard-tools iperf3 tcpdump python3

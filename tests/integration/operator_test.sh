@@ -4,7 +4,8 @@
 # them at run time and survives a control restart; a malformed endpoint is refused by name;
 # policy reloads (dprelayctl and SIGHUP) apply quotas and refuse a broken file with file:line;
 # errors (permission denied, control not running) are one line and exit 1; every program
-# prints its version.
+# prints its version. dprelayctl's sessions filters and tailscale format, evict, reload's report
+# and --evict-removed, version, and the operator group (--admin_group).
 #   operator_test.sh BUILD_DIR
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -109,6 +110,54 @@ rc=0
 check "dprelayctl ping of a VNI that is not live: one line naming it, exit 1" \
   bash -c "[ $rc -eq 1 ] && [ \$(wc -l <'$WORK/ping.out') -eq 1 ] && grep -q 'VNI 4242 is not a live session' '$WORK/ping.out'"
 
+# sessions filters and tailscale's shape (issue 11): by key prefix, client address, VNI.
+HEX_A=${KEY_A#discokey:}
+LEG0=$("${CTL[@]}" --json sessions | jq -r '.sessions[0].legs[0].endpoint')
+count_sessions() { "${CTL[@]}" --json sessions "$@" | jq '.sessions | length'; }
+check "sessions --key=<prefix of a's key> finds the pair" test "$(count_sessions --key="${HEX_A:0:8}")" -eq 1
+check "sessions --key=<no such prefix> finds nothing" \
+  test "$(count_sessions --key="$( [ "${HEX_A:0:1}" = 0 ] && echo 1 || echo 0 )${HEX_A:1:7}")" -eq 0
+check "sessions --client=$LEG0 (ip:port) and its IP alone find the pair" \
+  test "$(count_sessions --client="$LEG0")" -eq 1 -a "$(count_sessions --client="${LEG0%:*}")" -eq 1
+check "sessions --client=<another address> finds nothing" test "$(count_sessions --client=192.0.2.250)" -eq 0
+check "sessions --vni=$VNI finds it, --vni=4242 nothing" \
+  test "$(count_sessions --vni="$VNI")" -eq 1 -a "$(count_sessions --vni=4242)" -eq 0
+"${CTL[@]}" sessions --format=tailscale | sed 's/^/  ctl| /'
+check "sessions --format=tailscale: tailscaled's ServerStatus (UDPPort, Sessions[].VNI/Client1/Client2 with Endpoint, ShortDisco, PacketsTx, BytesTx)" \
+  bash -c "'${CTL[0]}' '${CTL[1]}' sessions --format=tailscale | jq -e '.UDPPort == $RELAY_PORT and (.Sessions | length) == 1 and .Sessions[0].VNI == $VNI and ([.Sessions[0].Client1, .Sessions[0].Client2] | all((keys == [\"BytesTx\", \"Endpoint\", \"PacketsTx\", \"ShortDisco\"]) and (.ShortDisco | startswith(\"d:\")) and .PacketsTx >= 20 and .BytesTx > 0 and (.Endpoint | length) > 0))' >/dev/null"
+"${CTL[@]}" version | sed 's/^/  ctl| /'
+check "dprelayctl version: its own and the server's" \
+  bash -c "[ \"\$('${CTL[0]}' '${CTL[1]}' version | cut -d' ' -f1,2 | tr '\n' ' ')\" = 'dprelayctl $VERSION dprelay-control $VERSION ' ]"
+
+# reload reports the live sessions of keys the new policy drops; --evict-removed ends them, in
+# control and in the dataplane (whose dump `ping` reads).
+printf '%s\n' "$KEY_A" >"$WORK/policy"
+"${CTL[@]}" reload >"$WORK/reload_report.out" 2>&1
+sed 's/^/  ctl| /' "$WORK/reload_report.out"
+check "reload lists the live session whose key the policy no longer allows" \
+  grep -q "^  VNI $VNI (d:" "$WORK/reload_report.out"
+check "... and leaves it alive" "${CTL[@]}" ping "$VNI"
+"${CTL[@]}" reload --evict-removed | sed 's/^/  ctl| /'
+check "reload --evict-removed: control's session count drops to 0" \
+  bash -c "'${CTL[0]}' '${CTL[1]}' --json status | jq -e '.sessions.total == 0' >/dev/null"
+check "... and the dataplane no longer has VNI $VNI" \
+  bash -c "! '${CTL[0]}' '${CTL[1]}' ping $VNI 2>&1 | grep -q '^VNI'"
+printf '%s\n%s\n' "$KEY_A" "$KEY_B" >"$WORK/policy"
+"${CTL[@]}" reload >/dev/null
+# evict VNI and evict KEY.
+allocate "$WORK/a.key" "$KEY_B" "$WORK/alloc3.out"
+VNI2=$(sed -n 's/^allocation vni=\([0-9]*\).*/\1/p' "$WORK/alloc3.out")
+check "a new allocation gets a VNI ($VNI2)" test -n "$VNI2"
+check "dprelayctl evict VNI ends it in the dataplane at once" \
+  bash -c "'${CTL[0]}' '${CTL[1]}' evict $VNI2 | grep -q '^evicted 1 session' && ! '${CTL[0]}' '${CTL[1]}' ping $VNI2 2>/dev/null"
+allocate "$WORK/a.key" "$KEY_B" "$WORK/alloc4.out"
+check "dprelayctl evict KEY ends every session of that key" \
+  bash -c "'${CTL[0]}' '${CTL[1]}' evict $KEY_B | grep -q '^evicted 1 session' && '${CTL[0]}' '${CTL[1]}' --json status | jq -e '.sessions.total == 0' >/dev/null"
+rc=0
+"${CTL[@]}" evict 4242 >"$WORK/evict.out" 2>&1 || rc=$?
+check "evict of a VNI that is not live: one line, exit 1" \
+  bash -c "[ $rc -eq 1 ] && [ \$(wc -l <'$WORK/evict.out') -eq 1 ] && grep -q 'VNI 4242 is not a live session' '$WORK/evict.out'"
+
 # Permission: the socket is 0600 root.
 rc=0
 setpriv --reuid=65534 --regid=65534 --clear-groups "${CTL[@]}" status >"$WORK/perm.out" 2>&1 || rc=$?
@@ -138,4 +187,31 @@ sleep 0.5
 check "SIGHUP with the broken file keeps the old policy and logs why" \
   grep -q "policy reload failed, keeping the previous one" "$WORK/control.2.log"
 check "control still serves after the failed reloads" "${CTL[@]}" status
+
+# The operator group (--admin_group): the socket is 0660 with that group; a member (here by its
+# gid) runs read-only commands, and a change is refused by name; others cannot connect.
+printf '%s\n%s\n' "$KEY_A" "$KEY_B" >"$WORK/policy"
+kill -TERM "$CONTROL_PID"
+wait "$CONTROL_PID" 2>/dev/null
+OPS_GID=$(getent group operator | cut -d: -f3)
+check "control restarts with --admin_group=operator" control_start 3 "$WORK/policy" --admin_group=operator
+check "the admin socket is mode 660, group operator" \
+  test "$(stat -c '%a %G' "$WORK/control.sock")" = "660 operator"
+as_operator() { setpriv --reuid=65534 --regid="$OPS_GID" --clear-groups "${CTL[@]}" "$@"; }
+check "an operator runs status" as_operator status
+check "an operator runs sessions" as_operator sessions
+check "an operator runs version" as_operator version
+for cmd in "reload" "evict 7" "set static-endpoints none"; do
+  rc=0
+  # shellcheck disable=SC2086
+  as_operator $cmd >"$WORK/op.out" 2>&1 || rc=$?
+  sed 's/^/  operator| /' "$WORK/op.out"
+  check "an operator's '$cmd' is refused: one line naming it, exit 1" \
+    bash -c "[ $rc -eq 1 ] && [ \$(wc -l <'$WORK/op.out') -eq 1 ] && grep -q '^dprelayctl: ${cmd%% *}.*: permission denied: it changes the relay' '$WORK/op.out'"
+done
+rc=0
+setpriv --reuid=65534 --regid=65534 --clear-groups "${CTL[@]}" status >"$WORK/perm2.out" 2>&1 || rc=$?
+check "someone outside the group still gets 'permission denied' (exit 1)" \
+  bash -c "[ $rc -eq 1 ] && grep -q 'permission denied' '$WORK/perm2.out'"
+check "root still runs a change (reload)" "${CTL[@]}" reload
 finish

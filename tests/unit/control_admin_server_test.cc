@@ -29,8 +29,8 @@ class AdminServerLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     path_ = tmp_.File("control.sock");
-    absl::StatusOr<std::unique_ptr<AdminServer>> s =
-        AdminServer::Listen(path_, [](const AdminRequest& request, AdminServer::Reply reply) {
+    absl::StatusOr<std::unique_ptr<AdminServer>> s = AdminServer::Listen(
+        path_, [](const AdminRequest& request, const AdminCaller&, AdminServer::Reply reply) {
           reply("pong " + request.command + "\n");
         });
     ASSERT_TRUE(s.ok()) << s.status();

@@ -345,6 +345,73 @@ TEST_F(DataplaneLinkTest, DisconnectKeepsTheRegistryAndReconnectResyncs) {
   EXPECT_EQ(link->stats().connects, 2u);
 }
 
+// dprelayctl evict: the dataplane is told at once (RemoveSession) and the session is gone from
+// the registry, so a restarted dataplane does not get it back.
+TEST_F(DataplaneLinkTest, EvictRemovesTheSessionInTheDataplaneAndItIsNotReinstalled) {
+  const uint32_t v1 = Allocate(1);
+  const uint32_t v2 = Allocate(2);
+  auto dp = std::make_unique<FakeDataplane>(path_);
+  auto link = MakeLink();
+  ConnectAndHello(*link, *dp);
+  EXPECT_EQ(dp->ReceiveInstalls().size(), 2u);
+
+  EXPECT_TRUE(link->Evict(v1, now_));
+  EXPECT_FALSE(link->Evict(v1, now_));  // gone already
+  std::optional<ipc::Message> m = dp->Receive(1000);
+  ASSERT_TRUE(m.has_value());
+  const auto* remove = std::get_if<ipc::RemoveSession>(&*m);
+  ASSERT_NE(remove, nullptr) << "message index " << m->index();
+  EXPECT_EQ(remove->vni, v1);
+  EXPECT_EQ(registry_.FindByVni(v1), nullptr);
+  EXPECT_EQ(registry_.size(), 1u);
+  EXPECT_EQ(link->stats().sessions_evicted, 1u);
+  EXPECT_EQ(link->pending_evictions(), 0u);  // sent to a synced dataplane
+
+  // The dataplane restarts: only the other session is reinstalled.
+  dp.reset();
+  link->OnEvents(POLLIN | POLLHUP, now_);
+  dp = std::make_unique<FakeDataplane>(path_);
+  now_ += absl::Seconds(1);
+  ConnectAndHello(*link, *dp);
+  std::vector<ipc::InstallSession> installs = dp->ReceiveInstalls();
+  ASSERT_EQ(installs.size(), 1u);
+  EXPECT_EQ(installs[0].vni, v2);
+}
+
+// Evicted while the link is down (the dataplane keeps forwarding meanwhile): the sync after the
+// reconnect finds the session in the dataplane's dump and ends it there instead of restoring it.
+TEST_F(DataplaneLinkTest, ASessionEvictedWhileTheDataplaneIsAwayIsEndedThereOnReconnect) {
+  const uint32_t v1 = Allocate(1);
+  const uint32_t v2 = Allocate(2);
+  auto dp = std::make_unique<FakeDataplane>(path_);
+  auto link = MakeLink();
+  ConnectAndHello(*link, *dp);
+  EXPECT_EQ(dp->ReceiveInstalls().size(), 2u);
+  dp.reset();
+  link->OnEvents(POLLIN | POLLHUP, now_);
+  ASSERT_EQ(link->state(), DataplaneLink::State::kDisconnected);
+
+  EXPECT_TRUE(link->Evict(v1, now_));
+  EXPECT_EQ(registry_.size(), 1u);
+  EXPECT_EQ(link->pending_evictions(), 1u);
+
+  dp = std::make_unique<FakeDataplane>(path_);
+  now_ += absl::Seconds(1);
+  ConnectAndHello(*link, *dp, 1000, {{.vni = v1, .client_keys = Pair(1)}});
+  std::optional<ipc::Message> m = dp->Receive(1000);
+  ASSERT_TRUE(m.has_value());
+  const auto* remove = std::get_if<ipc::RemoveSession>(&*m);
+  ASSERT_NE(remove, nullptr) << "message index " << m->index();
+  EXPECT_EQ(remove->vni, v1);
+  EXPECT_EQ(registry_.FindByVni(v1), nullptr);  // not restored
+  EXPECT_NE(registry_.FindByVni(v2), nullptr);
+  EXPECT_EQ(link->stats().sessions_restored, 0u);
+  EXPECT_EQ(link->pending_evictions(), 0u);
+  std::vector<ipc::InstallSession> installs = dp->ReceiveInstalls();  // the one it lacks
+  ASSERT_EQ(installs.size(), 1u);
+  EXPECT_EQ(installs[0].vni, v2);
+}
+
 TEST_F(DataplaneLinkTest, HelloWithASmallerTableDropsEndpointsAboveIt) {
   for (int i = 0; i < 5; ++i) {
     Allocate(i);

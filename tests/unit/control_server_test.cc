@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "control/admin_client.h"
 #include "control/key_store.h"
 #include "control_test_util.h"
@@ -24,6 +25,7 @@
 #include "proto/disco_box.h"
 #include "proto/ipc.h"
 #include "proto/key.h"
+#include "proto/version.h"
 
 namespace dprelay::control {
 namespace {
@@ -332,6 +334,143 @@ TEST(ControlServerTest, AdminApiStatusStaticEndpointsSessionsRefusalsReload) {
   absl::StatusOr<std::string> gone = call("status");
   ASSERT_FALSE(gone.ok());
   EXPECT_NE(gone.status().message().find("no such socket"), std::string::npos) << gone.status();
+}
+
+// dprelayctl evict, reload's report of sessions the new policy no longer allows and
+// --evict-removed, the sessions filters and --format=tailscale, and version, against the real
+// control loop and a fake dataplane whose sessions control restores at sync.
+TEST(ControlServerTest, AdminEvictReloadReportSessionFiltersAndVersion) {
+  TempDir tmp;
+  const DiscoKeyPair a = GenerateKeyPair();
+  const DiscoKeyPair b = GenerateKeyPair();
+  const DiscoKeyPair c = GenerateKeyPair();
+  std::ofstream(tmp.File("allow")) << FormatDiscoKey(a.pub) << "\n"
+                                   << FormatDiscoKey(b.pub) << "\n"
+                                   << FormatDiscoKey(c.pub) << "\n";
+  FakeDataplane dp(tmp.File("dp.sock"));
+  ControlConfig config = TestConfig(tmp, "allow");
+  config.admin_socket = tmp.File("admin/control.sock");
+  absl::StatusOr<std::unique_ptr<ControlServer>> server = ControlServer::Create(config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  int stop = eventfd(0, EFD_CLOEXEC);
+  std::thread loop([&] { (*server)->Run(stop).IgnoreError(); });
+  auto call = [&](const std::string& command, const std::string& arg = "", bool json = false) {
+    return CallAdmin(config.admin_socket, {.json = json, .command = command, .argument = arg},
+                     absl::Seconds(5));
+  };
+  // The dataplane already forwards three sessions: a-b (VNI 5), a-c (VNI 9), b-c (VNI 12).
+  const ipc::SessionRecord ab{
+      .vni = 5,
+      .client_keys = SortedPair(a.pub, b.pub),
+      .bound = {*ParseAddrPort("192.0.2.1:5001"), *ParseAddrPort("[2001:db8::2]:6002")},
+      .lamport_id = 10,
+      .packets = {3, 4},
+      .bytes = {300, 400}};
+  const ipc::SessionRecord ac{.vni = 9, .client_keys = SortedPair(a.pub, c.pub), .lamport_id = 11};
+  const ipc::SessionRecord bc{.vni = 12,
+                              .client_keys = SortedPair(b.pub, c.pub),
+                              .bound = {*ParseAddrPort("192.0.2.7:7007"), AddrPort{}},
+                              .lamport_id = 12};
+  ASSERT_TRUE(dp.Accept());
+  dp.Send(ipc::Hello{.relay_addrs = {*ParseAddrPort("10.0.0.1:40000")}, .capacity = 100});
+  std::optional<ipc::Message> sync = dp.Receive(2000);
+  ASSERT_TRUE(sync.has_value());
+  dp.Send(ipc::DumpReply{.request_id = std::get<ipc::DumpRequest>(*sync).request_id,
+                         .sessions = {ab, ac, bc}});
+  auto total_sessions = [&] {
+    absl::StatusOr<std::string> st = call("status", "", true);
+    EXPECT_TRUE(st.ok()) << st.status();
+    const size_t at = st->find("\"sessions\":{\"total\":");
+    return at == std::string::npos ? std::string("?") : st->substr(at + 20, 1);
+  };
+  for (int i = 0; i < 50 && total_sessions() != "3"; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(total_sessions(), "3");
+
+  // Filters narrow the dataplane's dump; tailscale's ServerStatus shape, exactly.
+  auto answer_dump = [&dp](std::vector<ipc::SessionRecord> records) {
+    return std::thread([&dp, records] {
+      std::optional<ipc::Message> m = dp.Receive(3000);
+      ASSERT_TRUE(m.has_value());
+      const auto* req = std::get_if<ipc::DumpRequest>(&*m);
+      ASSERT_NE(req, nullptr) << "message index " << m->index();
+      dp.Send(ipc::DumpReply{.request_id = req->request_id, .sessions = records});
+    });
+  };
+  const std::string a_prefix = FormatDiscoKey(a.pub).substr(9, 6);
+  std::thread answer = answer_dump({ab, ac, bc});
+  absl::StatusOr<std::string> ts =
+      call("sessions", "--client=2001:db8::2 --key=" + a_prefix + " --format=tailscale");
+  answer.join();
+  ASSERT_TRUE(ts.ok()) << ts.status();
+  const auto leg = [](const ipc::SessionRecord& r, int i) {
+    return absl::StrCat("{\"Endpoint\":\"", r.bound[i].valid() ? FormatAddrPort(r.bound[i]) : "",
+                        "\",\"ShortDisco\":\"", ShortDisco(r.client_keys[i]),
+                        "\",\"PacketsTx\":", r.packets[i], ",\"BytesTx\":", r.bytes[i], "}");
+  };
+  EXPECT_EQ(*ts, absl::StrCat("{\"UDPPort\":40000,\"Sessions\":[{\"VNI\":5,\"Client1\":",
+                              leg(ab, 0), ",\"Client2\":", leg(ab, 1), "}]}\n"));
+  answer = answer_dump({ab, ac, bc});
+  absl::StatusOr<std::string> by_client = call("sessions", "--client=192.0.2.7");
+  answer.join();
+  ASSERT_TRUE(by_client.ok()) << by_client.status();
+  EXPECT_NE(by_client->find("Sessions count: 1\nVNI: 12\n"), std::string::npos) << *by_client;
+  answer = answer_dump({bc});
+  absl::StatusOr<std::string> by_vni = call("sessions", "--vni=12", true);
+  answer.join();
+  ASSERT_TRUE(by_vni.ok()) << by_vni.status();
+  EXPECT_NE(by_vni->find("{\"sessions\":[{\"vni\":12,"), std::string::npos) << *by_vni;
+  EXPECT_FALSE(call("sessions", "--frobnicate=1").ok());
+
+  // evict VNI: gone from control at once, and the dataplane is told.
+  absl::StatusOr<std::string> evicted = call("evict", "5");
+  ASSERT_TRUE(evicted.ok()) << evicted.status();
+  EXPECT_EQ(*evicted, absl::StrCat("evicted 1 session\n  VNI 5 (", ShortDisco(ab.client_keys[0]),
+                                   ", ", ShortDisco(ab.client_keys[1]), ")\n"));
+  std::optional<ipc::Message> removed = dp.Receive(2000);
+  ASSERT_TRUE(removed.has_value());
+  ASSERT_TRUE(std::holds_alternative<ipc::RemoveSession>(*removed)) << removed->index();
+  EXPECT_EQ(std::get<ipc::RemoveSession>(*removed).vni, 5u);
+  EXPECT_EQ(total_sessions(), "2");
+  absl::StatusOr<std::string> again = call("evict", "5");
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("VNI 5 is not a live session"), std::string::npos);
+
+  // A reload that drops b lists b's live session (VNI 12) and ends nothing ...
+  std::ofstream(tmp.File("allow")) << FormatDiscoKey(a.pub) << "\n"
+                                   << FormatDiscoKey(c.pub) << "\n";
+  absl::StatusOr<std::string> reload = call("reload");
+  ASSERT_TRUE(reload.ok()) << reload.status();
+  EXPECT_NE(reload->find("1 live sessions belong to keys the policy no longer allows"),
+            std::string::npos)
+      << *reload;
+  EXPECT_NE(reload->find("  VNI 12 ("), std::string::npos) << *reload;
+  EXPECT_EQ(total_sessions(), "2");
+  // ... until --evict-removed.
+  absl::StatusOr<std::string> reload_evict = call("reload", "--evict-removed", true);
+  ASSERT_TRUE(reload_evict.ok()) << reload_evict.status();
+  EXPECT_NE(reload_evict->find("\"evicted\":[{\"vni\":12,"), std::string::npos) << *reload_evict;
+  removed = dp.Receive(2000);
+  ASSERT_TRUE(removed.has_value());
+  ASSERT_TRUE(std::holds_alternative<ipc::RemoveSession>(*removed)) << removed->index();
+  EXPECT_EQ(std::get<ipc::RemoveSession>(*removed).vni, 12u);
+  EXPECT_EQ(total_sessions(), "1");
+
+  // evict KEY: every session of that key.
+  absl::StatusOr<std::string> by_key = call("evict", FormatDiscoKey(c.pub));
+  ASSERT_TRUE(by_key.ok()) << by_key.status();
+  EXPECT_NE(by_key->find("evicted 1 session\n  VNI 9 ("), std::string::npos) << *by_key;
+  EXPECT_EQ(total_sessions(), "0");
+
+  absl::StatusOr<std::string> version = call("version");
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, VersionLine("dprelay-control") + "\n");
+
+  uint64_t one = 1;
+  ASSERT_EQ(write(stop, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
+  loop.join();
+  close(stop);
 }
 
 // AWS behind an NLB: control listens on 0.0.0.0, and the reply to each request must leave from
