@@ -41,6 +41,20 @@ std::string DescribeStateDir(const std::string& dir, std::vector<std::string>* e
                          keys ? "keys present" : "keys generated at first start");
 }
 
+// A socket's directory as the service will find it: checked if it exists (a missing one is
+// created at start, or by the unit's RuntimeDirectory).
+void CheckSocketDir(const std::string& socket, std::vector<std::string>* errors) {
+  const std::string dir = socket.substr(0, socket.rfind('/'));
+  struct stat st{};
+  if (dir.empty() || lstat(dir.c_str(), &st) != 0) {
+    return;
+  }
+  absl::Status trusted = CheckTrustedDirectory(dir);
+  if (!trusted.ok() && !(geteuid() == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 022) == 0)) {
+    errors->push_back(absl::StrCat(socket, ": ", trusted.message()));
+  }
+}
+
 }  // namespace
 
 ControlCheck CheckControlConfig(const ControlConfig& config) {
@@ -78,6 +92,10 @@ ControlCheck CheckControlConfig(const ControlConfig& config) {
   }
   s += Line("static endpoints",
             endpoints.empty() ? "none" : endpoints + (config.static_only ? ", only these" : ""));
+  CheckSocketDir(config.dataplane_socket, &check.errors);
+  if (!config.admin_socket.empty()) {
+    CheckSocketDir(config.admin_socket, &check.errors);
+  }
   s += Line("dataplane socket", config.dataplane_socket);
   s += Line("admin socket", config.admin_socket.empty() ? "off" : config.admin_socket);
   s += Line("metrics", OrOff(config.metrics_listen));

@@ -4,6 +4,8 @@
 //   dprelay-dataplane --flagfile=/etc/dprelay/dataplane.flags [--check]
 #include <gflags/gflags.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -22,6 +24,7 @@
 #include "drivers/host_check.h"
 #include "proto/flag_origin.h"
 #include "proto/log.h"
+#include "proto/trusted_dir.h"
 #include "proto/cli_help.h"
 #include "proto/version.h"
 
@@ -172,6 +175,12 @@ int main(int argc, char** argv) {
         port_line = *port;
       } else {
         errors.Add("port", port.status().message());
+      }
+      const std::string dir = FLAGS_ipc_socket.substr(0, FLAGS_ipc_socket.rfind('/'));
+      if (access(dir.c_str(), F_OK) == 0) {
+        if (absl::Status st = dprelay::CheckTrustedDirectory(dir); !st.ok()) {
+          errors.Add("ipc_socket", st.message());
+        }
       }
       for (const std::string& problem : dprelay::CheckEalArgsOnHost(eal_args)) {
         errors.Add("eal_args", problem);

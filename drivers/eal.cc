@@ -29,7 +29,8 @@ absl::StatusOr<int> InitEal(int argc, char** argv) {
   int consumed = rte_eal_init(argc, argv);
   if (consumed < 0) {
     return absl::InternalError(
-        absl::StrFormat("EAL initialisation failed: %s (check the EAL options before '--')",
+        absl::StrFormat("EAL initialisation failed: %s (check the EAL options, before '--' or in "
+                        "--eal_args; --check finds the usual causes)",
                         rte_strerror(rte_errno)));
   }
   return consumed;

@@ -69,6 +69,20 @@ uint64_t ReservedHugepageBytes(const std::string& dir) {
   return bytes;
 }
 
+// Mount points of hugetlbfs file systems.
+std::vector<std::string> HugetlbfsMounts(const std::string& mounts) {
+  std::vector<std::string> out;
+  std::ifstream in(mounts);
+  std::string device, dir, type;
+  std::string rest;
+  while (in >> device >> dir >> type && std::getline(in, rest)) {
+    if (type == "hugetlbfs") {
+      out.push_back(dir);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> DescribePortOnHost(const PortSpec& port, const HostPaths& paths) {
@@ -137,11 +151,28 @@ std::vector<std::string> CheckEalArgsOnHost(const std::vector<std::string>& args
     }
   }
   const bool no_huge = std::find(args.begin(), args.end(), "--no-huge") != args.end();
-  if (!no_huge && ReservedHugepageBytes(paths.hugepages) == 0) {
+  if (no_huge) {
+    return problems;
+  }
+  if (ReservedHugepageBytes(paths.hugepages) == 0) {
     problems.push_back(absl::StrFormat(
         "--eal_args: no hugepages are reserved (%s/*/nr_hugepages): reserve them "
-        "(/etc/dpdk/dpdk.conf, scripts/bind_nic.sh) or pass --no-huge",
+        "(scripts/bind_nic.sh hugepages N, /etc/dpdk/dpdk.conf) or pass --no-huge",
         paths.hugepages));
+  }
+  const std::vector<std::string> mounted = HugetlbfsMounts(paths.mounts);
+  const std::vector<std::string> dirs = EalOptionValues(args, "", "huge-dir");
+  if (mounted.empty()) {
+    problems.push_back(absl::StrFormat(
+        "--eal_args: no hugetlbfs is mounted (%s): mount one at /dev/hugepages (systemd's "
+        "dev-hugepages.mount, dpdk.service) or pass --no-huge",
+        paths.mounts));
+  }
+  for (const std::string& dir : dirs) {
+    if (!mounted.empty() && std::find(mounted.begin(), mounted.end(), dir) == mounted.end()) {
+      problems.push_back(absl::StrFormat("--eal_args: --huge-dir=%s is not a hugetlbfs mount (%s)",
+                                         dir, absl::StrJoin(mounted, ", ")));
+    }
   }
   return problems;
 }

@@ -1,6 +1,7 @@
 // What `dprelay-dataplane --check` verifies on this host without starting EAL or touching a
 // device: that the port exists and is bound to a driver DPDK can use, that the EAL lcores are
-// CPUs we may run on, and that hugepages are reserved unless --no-huge.
+// CPUs we may run on, and that hugepages are reserved and mounted (hugetlbfs, or the
+// --huge-dir given) unless --no-huge.
 #pragma once
 
 #include <string>
@@ -15,6 +16,7 @@ namespace dprelay {
 struct HostPaths {
   std::string pci_devices = "/sys/bus/pci/devices";
   std::string hugepages = "/sys/kernel/mm/hugepages";
+  std::string mounts = "/proc/mounts";
 };
 
 // One line describing the port ("pci 0000:3b:00.1, driver vfio-pci"), or an error naming

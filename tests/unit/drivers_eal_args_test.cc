@@ -88,12 +88,15 @@ class HostCheckTest : public ::testing::Test {
   void SetUp() override {
     paths_.pci_devices = dir_.File("devices");
     paths_.hugepages = dir_.File("hugepages");
+    paths_.mounts = dir_.File("mounts");
     std::filesystem::create_directories(paths_.pci_devices);
     std::filesystem::create_directories(dir_.File("drivers/vfio-pci"));
     std::filesystem::create_directories(dir_.File("drivers/ixgbe"));
     std::filesystem::create_directories(paths_.hugepages + "/hugepages-2048kB");
     SetHugepages(0);
+    SetMounts("");
   }
+  void SetMounts(const std::string& text) { std::ofstream(paths_.mounts) << text; }
   void AddDevice(const std::string& addr, const char* driver) {
     std::filesystem::create_directories(paths_.pci_devices + "/" + addr);
     if (driver != nullptr) {
@@ -139,13 +142,19 @@ TEST_F(HostCheckTest, KernelInterfacePortsMustExist) {
   EXPECT_THAT(missing.status().message(), HasSubstr("no interface dprelay-nonesuch"));
 }
 
-TEST_F(HostCheckTest, HugepagesAreNeededUnlessNoHuge) {
+TEST_F(HostCheckTest, HugepagesAreNeededReservedAndMountedUnlessNoHuge) {
   std::vector<std::string> none = CheckEalArgsOnHost({}, paths_);
-  ASSERT_EQ(none.size(), 1u);
+  ASSERT_EQ(none.size(), 2u);
   EXPECT_THAT(none[0], HasSubstr("no hugepages are reserved"));
+  EXPECT_THAT(none[1], HasSubstr("no hugetlbfs is mounted"));
   EXPECT_TRUE(CheckEalArgsOnHost({"--no-huge"}, paths_).empty());
   SetHugepages(512);
+  SetMounts("sysfs /sys sysfs rw 0 0\nhugetlbfs /dev/hugepages hugetlbfs rw,pagesize=2M 0 0\n");
   EXPECT_TRUE(CheckEalArgsOnHost({}, paths_).empty());
+  EXPECT_TRUE(CheckEalArgsOnHost({"--huge-dir", "/dev/hugepages"}, paths_).empty());
+  std::vector<std::string> elsewhere = CheckEalArgsOnHost({"--huge-dir=/mnt/huge"}, paths_);
+  ASSERT_EQ(elsewhere.size(), 1u);
+  EXPECT_THAT(elsewhere[0], HasSubstr("--huge-dir=/mnt/huge is not a hugetlbfs mount"));
 }
 
 TEST_F(HostCheckTest, LcoresMustBeCpusWeMayRunOn) {
