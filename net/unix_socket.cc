@@ -88,7 +88,7 @@ absl::Status RemoveStaleSocket(const std::string& path, const sockaddr_un& addr,
 }  // namespace
 
 absl::StatusOr<UnixListener> ListenUnix(const std::string& path, int type, int backlog,
-                                        const std::string& flag) {
+                                        const std::string& flag, std::optional<gid_t> group) {
   absl::StatusOr<sockaddr_un> addr = UnixAddress(path, flag);
   if (!addr.ok()) {
     return addr.status();
@@ -106,8 +106,9 @@ absl::StatusOr<UnixListener> ListenUnix(const std::string& path, int type, int b
   // bind creates the file with 0777 & ~umask: under 0177 it is 0600 from its first instant,
   // so there is no moment another user could connect, and no chmod (which would follow a
   // symlink swapped in meanwhile). The umask is process-wide; nothing else here creates files
-  // while we listen at start-up.
-  const mode_t old_umask = umask(0177);
+  // while we listen at start-up. With a group the file is 0660 of our own group until lchown
+  // gives it to `group`; the trusted directory lets nobody else swap it in between.
+  const mode_t old_umask = umask(group ? 0117 : 0177);
   const int bound = bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr));
   const int bind_errno = errno;
   umask(old_umask);
@@ -115,6 +116,10 @@ absl::StatusOr<UnixListener> ListenUnix(const std::string& path, int type, int b
     return absl::FailedPreconditionError(absl::StrCat(flag, ": bind: ", std::strerror(bind_errno)));
   }
   SocketFile file(path);  // ours from here on: removed again if listen fails
+  if (group && lchown(path.c_str(), static_cast<uid_t>(-1), *group) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(flag, ": cannot give ", path, " to group ", *group, ": ", std::strerror(errno)));
+  }
   if (listen(fd.get(), backlog) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(flag, ": listen: ", std::strerror(errno)));
   }

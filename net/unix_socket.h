@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -58,9 +59,12 @@ inline constexpr mode_t kSocketDirMode = 0755;
 //   - what is already at `path` is replaced only if it is a socket of ours that nobody
 //     listens on (a stale one); a symlink is never followed, and a file, someone else's
 //     socket or a live socket is refused and left untouched;
-//   - the socket file is 0600 from the moment bind creates it (no chmod afterwards).
+//   - the socket file is 0600 from the moment bind creates it (no chmod afterwards); with
+//     `group`, it is 0660 from bind (group: ours, e.g. root's) and then handed to `group`
+//     (lchown: never through a symlink), so that members of that group may connect too.
 // Errors start with `flag` ("--admin_socket=/run/dprelay/control.sock") and name the path.
 absl::StatusOr<UnixListener> ListenUnix(const std::string& path, int type, int backlog,
-                                        const std::string& flag);
+                                        const std::string& flag,
+                                        std::optional<gid_t> group = std::nullopt);
 
 }  // namespace dprelay::net

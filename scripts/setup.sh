@@ -11,13 +11,16 @@ cd "$(dirname "$0")/.."
 # (dprelayctl --json, metrics scrapes, health checks); nftables for the emulated AWS NLB
 # (DNAT); wireguard-go, wireguard-tools, iperf3 and tcpdump for the WireGuard test and demo
 # (userspace WireGuard: this kernel has no WireGuard module); python3 for the hostile-traffic
-# test's attacker (raw frames, sealed requests through libsodium).
+# test's attacker (raw frames, sealed requests through libsodium). Packaging: help2man (man
+# pages from --help), dpkg-dev (CPack's dpkg-shlibdeps), lintian, and mmdebstrap and file for
+# the package install test.
 PACKAGES=(
   g++ cmake ninja-build pkg-config
   dpdk libdpdk-dev libsodium-dev libabsl-dev libgflags-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev libbpf-dev libxdp-dev
+  libgtest-dev libgmock-dev libbpf-dev libxdp-dev libsystemd-dev
   iproute2 ethtool iputils-ping procps jq curl nftables
   wireguard-go wireguard-tools iperf3 tcpdump python3
+  help2man dpkg-dev lintian mmdebstrap file
 )
 
 # Callers that need more (scripts/fuzz.sh: clang) name it in SETUP_EXTRA_PACKAGES.
