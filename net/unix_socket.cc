@@ -1,5 +1,6 @@
 #include "net/unix_socket.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -85,6 +86,27 @@ absl::Status RemoveStaleSocket(const std::string& path, const sockaddr_un& addr,
   return absl::OkStatus();
 }
 
+// Gives `group` read and write on the socket file bind just created (0600, ours): chgrp, then
+// chmod 0660, neither following a symlink, then checks what the file now is. Its directory is
+// trusted, so nobody but us or root can have swapped the file meanwhile.
+absl::Status OpenToGroup(const std::string& path, gid_t group, const std::string& flag) {
+  if (fchownat(AT_FDCWD, path.c_str(), static_cast<uid_t>(-1), group, AT_SYMLINK_NOFOLLOW) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(flag, ": cannot give ", path, " to gid ", group, ": ", std::strerror(errno)));
+  }
+  if (fchmodat(AT_FDCWD, path.c_str(), kGroupSocketMode, AT_SYMLINK_NOFOLLOW) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(flag, ": cannot make ", path, " mode 0660: ", std::strerror(errno)));
+  }
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid() ||
+      st.st_gid != group || (st.st_mode & 07777) != kGroupSocketMode) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        flag, ": ", path, " is not the socket of ours, gid ", group, ", mode 0660 it should be"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<UnixListener> ListenUnix(const std::string& path, int type, int backlog,
@@ -106,9 +128,8 @@ absl::StatusOr<UnixListener> ListenUnix(const std::string& path, int type, int b
   // bind creates the file with 0777 & ~umask: under 0177 it is 0600 from its first instant,
   // so there is no moment another user could connect, and no chmod (which would follow a
   // symlink swapped in meanwhile). The umask is process-wide; nothing else here creates files
-  // while we listen at start-up. With a group the file is 0660 of our own group until lchown
-  // gives it to `group`; the trusted directory lets nobody else swap it in between.
-  const mode_t old_umask = umask(group ? 0117 : 0177);
+  // while we listen at start-up.
+  const mode_t old_umask = umask(0177);
   const int bound = bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr));
   const int bind_errno = errno;
   umask(old_umask);
@@ -116,9 +137,10 @@ absl::StatusOr<UnixListener> ListenUnix(const std::string& path, int type, int b
     return absl::FailedPreconditionError(absl::StrCat(flag, ": bind: ", std::strerror(bind_errno)));
   }
   SocketFile file(path);  // ours from here on: removed again if listen fails
-  if (group && lchown(path.c_str(), static_cast<uid_t>(-1), *group) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(flag, ": cannot give ", path, " to group ", *group, ": ", std::strerror(errno)));
+  if (group.has_value()) {
+    if (absl::Status s = OpenToGroup(path, *group, flag); !s.ok()) {
+      return s;
+    }
   }
   if (listen(fd.get(), backlog) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(flag, ": listen: ", std::strerror(errno)));

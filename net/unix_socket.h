@@ -51,6 +51,8 @@ struct UnixListener {
 // The mode a missing socket directory is created with: others may reach the sockets in it,
 // which are 0600 themselves.
 inline constexpr mode_t kSocketDirMode = 0755;
+// A socket opened to a group (ListenUnix's `group`).
+inline constexpr mode_t kGroupSocketMode = 0660;
 
 // A listening, non-blocking unix socket of `type` (SOCK_STREAM or SOCK_SEQPACKET) at `path`,
 // created securely:
@@ -59,9 +61,9 @@ inline constexpr mode_t kSocketDirMode = 0755;
 //   - what is already at `path` is replaced only if it is a socket of ours that nobody
 //     listens on (a stale one); a symlink is never followed, and a file, someone else's
 //     socket or a live socket is refused and left untouched;
-//   - the socket file is 0600 from the moment bind creates it (no chmod afterwards); with
-//     `group`, it is 0660 from bind (group: ours, e.g. root's) and then handed to `group`
-//     (lchown: never through a symlink), so that members of that group may connect too.
+//   - the socket file is 0600 from the moment bind creates it (no chmod afterwards);
+//   - with `group`, it is then given to that group with mode 0660 (kGroupSocketMode), without
+//     following a symlink, and checked to be exactly that (ours, that gid, 0660).
 // Errors start with `flag` ("--admin_socket=/run/dprelay/control.sock") and name the path.
 absl::StatusOr<UnixListener> ListenUnix(const std::string& path, int type, int backlog,
                                         const std::string& flag,
