@@ -34,7 +34,6 @@ install(FILES docs/OPERATIONS.md DESTINATION ${DPRELAY_DOCDIR})
 # from the code. Built with the programs; gzipped -9n as Debian wants.
 find_program(HELP2MAN help2man REQUIRED)
 find_program(GZIP gzip REQUIRED)
-set(DPRELAY_MAN_PAGES)
 function(dprelay_man_page target section description help_option)
   set(page ${CMAKE_BINARY_DIR}/man/${target}.${section})
   add_custom_command(
@@ -51,8 +50,12 @@ function(dprelay_man_page target section description help_option)
   add_custom_target(${target}_man ALL DEPENDS ${page}.gz)
   install(FILES ${page}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endfunction()
-dprelay_man_page(dprelay-control 8 "dprelay peer relay control process" --help)
-# The dataplane's own flags come after EAL's "--".
-dprelay_man_page(dprelay-dataplane 8 "dprelay peer relay DPDK dataplane" "-- --help")
-dprelay_man_page(dprelayctl 8 "administer a running dprelay relay" --help)
-dprelay_man_page(dprelay-peer 1 "dprelay relay client and WireGuard bridge" --help)
+# Not from the sanitizer build (scripts/sanitize.sh): its programs would add leak reports to
+# the text, and nothing is packaged from it.
+if(NOT DPRELAY_SANITIZE)
+  dprelay_man_page(dprelay-control 8 "dprelay peer relay control process" --help)
+  # The dataplane's own flags come after EAL's "--".
+  dprelay_man_page(dprelay-dataplane 8 "dprelay peer relay DPDK dataplane" "-- --help")
+  dprelay_man_page(dprelayctl 8 "administer a running dprelay relay" --help)
+  dprelay_man_page(dprelay-peer 1 "dprelay relay client and WireGuard bridge" --help)
+endif()

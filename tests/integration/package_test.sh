@@ -77,6 +77,9 @@ check "/etc/dprelay/policy: root:dprelay 0640 (dpkg-statoverride)" \
   test "$(chroot "$TARGET" stat -c '%U:%G %a' /etc/dprelay/policy)" = "root:dprelay 640"
 check "the packaged dataplane.flags lets control's group reach the IPC socket" \
   grep -qx -- '--ipc_group=dprelay' "$TARGET/etc/dprelay/dataplane.flags"
+check "the packaged control.flags opens the admin socket to dprelay-operators" \
+  grep -qx -- '--admin_group=dprelay-operators' "$TARGET/etc/dprelay/control.flags"
+check "/etc/dprelay: root:root 0755" test "$(stat -c '%U:%G %a' "$TARGET/etc/dprelay")" = "root:root 755"
 
 VERSION=$("$BUILD/control/dprelay-control" --version | awk '{print $2}')
 for prog in /usr/sbin/dprelay-control /usr/sbin/dprelay-dataplane /usr/bin/dprelayctl /usr/bin/dprelay-peer; do
