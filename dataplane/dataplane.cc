@@ -109,7 +109,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
     SetWorkerIpv6(local, &wc);
     dp->workers_.push_back(std::make_unique<Worker>(wc));
   }
-  absl::StatusOr<std::unique_ptr<IpcServer>> ipc = IpcServer::Listen(config.ipc_socket, config.ipc_group);
+  absl::StatusOr<std::unique_ptr<IpcServer>> ipc =
+      IpcServer::Listen(config.ipc_socket, config.ipc_group);
   if (!ipc.ok()) {
     return ipc.status();
   }
@@ -262,9 +263,9 @@ void Dataplane::Run(const std::atomic<bool>& stop, net::ServiceNotifier* notify)
         DPRELAY_LOG_ERROR("a worker lcore has not polled for %d ms; no watchdog keep-alive",
                           kHealthCheckNs / 1'000'000);
       }
-      notify->Status(absl::StrCat(
-          "forwarding; control ", main_->control_connected() ? "connected" : "not connected",
-          workers_ok ? "" : "; a worker is stuck"));
+      notify->Status(absl::StrCat("forwarding; control ",
+                                  main_->control_connected() ? "connected" : "not connected",
+                                  workers_ok ? "" : "; a worker is stuck"));
     }
     if (config_.stats_interval_s != 0 && now_ns >= next_stats_ns) {
       next_stats_ns = now_ns + uint64_t{config_.stats_interval_s} * 1'000'000'000;

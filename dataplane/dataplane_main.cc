@@ -27,7 +27,8 @@ DEFINE_string(gateway, "",
               "Next hops for clients outside the --address prefixes: IPv4, IPv6 (link-local or "
               "on-link) or both, e.g. 10.0.0.254,fe80::1");
 DEFINE_uint32(capacity, 65536, "Session table size: largest VNI (1..16777215)");
-DEFINE_string(ipc_socket, "/run/dprelay-dataplane/dataplane.sock", "Unix socket dprelay-control connects to");
+DEFINE_string(ipc_socket, "/run/dprelay-dataplane/dataplane.sock",
+              "Unix socket dprelay-control connects to");
 DEFINE_string(ipc_group, "",
               "Group (name or number) whose processes may connect to --ipc_socket besides root "
               "and our uid, e.g. dprelay for dprelay-control running as user dprelay: the socket "

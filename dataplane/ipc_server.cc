@@ -20,7 +20,7 @@ constexpr int kListenBacklog = 4;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<IpcServer>> IpcServer::Listen(const std::string& path,
-                                                              std::optional<gid_t> group) {
+                                                             std::optional<gid_t> group) {
   // Only root's control process (or one of our own uid, or of --ipc_group) may drive the
   // dataplane: the socket is 0600 (0660 of that group) from its creation, in a directory
   // nobody else can write to.

@@ -1,7 +1,8 @@
 // The dataplane's end of the control IPC (DESIGN.md §5): a non-blocking unix SOCK_SEQPACKET
 // listener polled from the main lcore. One control connection at a time; a new one replaces
-// the old, if it comes from root, our own uid or the --ipc_group (SO_PEERCRED; anyone else is refused and
-// logged). If control goes away the dataplane keeps forwarding and waits for it to return.
+// the old, if it comes from root, our own uid or the --ipc_group (SO_PEERCRED; anyone else is
+// refused and logged). If control goes away the dataplane keeps forwarding and waits for it to
+// return.
 #pragma once
 
 #include <deque>

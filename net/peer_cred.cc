@@ -37,13 +37,12 @@ absl::Status CheckTrustedPeer(int fd, std::optional<gid_t> group) {
     if (peer->gid == *group) {
       return absl::OkStatus();
     }
-    return absl::PermissionDeniedError(absl::StrCat("peer runs as uid ", peer->uid, " gid ",
-                                                    peer->gid, " (pid ", peer->pid,
-                                                    "), neither root nor our uid ", self,
-                                                    " nor group ", *group));
+    return absl::PermissionDeniedError(
+        absl::StrCat("peer runs as uid ", peer->uid, " gid ", peer->gid, " (pid ", peer->pid,
+                     "), neither root nor our uid ", self, " nor group ", *group));
   }
-  return absl::PermissionDeniedError(absl::StrCat(
-      "peer runs as uid ", peer->uid, " (pid ", peer->pid, "), neither root nor our uid ", self));
+  return absl::PermissionDeniedError(absl::StrCat("peer runs as uid ", peer->uid, " (pid ",
+                                                  peer->pid, "), neither root nor our uid ", self));
 }
 
 absl::StatusOr<gid_t> LookupGroup(const std::string& name, const std::string& flag) {

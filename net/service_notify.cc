@@ -26,8 +26,7 @@ void ServiceNotifier::Send(const std::string& state) {
   // Not fatal: the process serves whether or not systemd hears it (it restarts a Type=notify
   // unit that never says READY=1, which the log line then explains).
   if (int rc = sd_notify(/*unset_environment=*/0, state.c_str()); rc < 0) {
-    DPRELAY_LOG_WARNING("sd_notify(%s): %s", state.substr(0, state.find('\n')),
-                        std::strerror(-rc));
+    DPRELAY_LOG_WARNING("sd_notify(%s): %s", state.substr(0, state.find('\n')), std::strerror(-rc));
   }
 }
 

@@ -92,7 +92,8 @@ TEST(PeerCredTest, LookupGroupTakesANameOrANumber) {
   absl::StatusOr<gid_t> number = LookupGroup("4242", "--ipc_group=4242");
   ASSERT_TRUE(number.ok());
   EXPECT_EQ(*number, 4242u);
-  absl::StatusOr<gid_t> missing = LookupGroup("no-such-group-here", "--ipc_group=no-such-group-here");
+  absl::StatusOr<gid_t> missing =
+      LookupGroup("no-such-group-here", "--ipc_group=no-such-group-here");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(missing.status().message(),
             "--ipc_group=no-such-group-here: no group named \"no-such-group-here\"");
