@@ -17,6 +17,7 @@
 #include "control/key_store.h"
 #include "gflags/gflags.h"
 #include "proto/flag_origin.h"
+#include "net/service_notify.h"
 #include "proto/key.h"
 #include "proto/log.h"
 #include "proto/cli_help.h"
@@ -30,7 +31,7 @@ DEFINE_string(listen, "0.0.0.0:40001",
 DEFINE_string(policy, "",
               "Allow-list of client keys, one discokey:<hex> per line (required unless "
               "printing a key); SIGHUP reloads it");
-DEFINE_string(dataplane_socket, "/run/dprelay/dataplane.sock",
+DEFINE_string(dataplane_socket, "/run/dprelay-dataplane/dataplane.sock",
               "Unix SOCK_SEQPACKET socket the dataplane listens on");
 DEFINE_string(bind_lifetime, "30s", "BindLifetime told to clients and enforced by the dataplane");
 DEFINE_string(steady_state_lifetime, "5m",
@@ -167,7 +168,8 @@ int main(int argc, char** argv) {
   if (!server.ok()) {
     return Fail(server.status());
   }
-  absl::Status run = (*server)->Run(signal_fd);
+  dprelay::net::ServiceNotifier notify;
+  absl::Status run = (*server)->Run(signal_fd, &notify);
   server->reset();
   close(signal_fd);
   if (!run.ok()) {

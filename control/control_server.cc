@@ -145,7 +145,29 @@ ControlServer::ControlServer(const ControlConfig& config, std::unique_ptr<KeySto
 
 ControlServer::~ControlServer() = default;
 
-absl::Status ControlServer::Run(int stop_fd) {
+namespace {
+
+// The STATUS= line of `systemctl status dprelay-control`.
+std::string ServiceStatus(const AddrPort& listen, const DataplaneLink& link) {
+  const char* dataplane = "dataplane not connected";
+  switch (link.state()) {
+    case DataplaneLink::State::kDisconnected:
+    case DataplaneLink::State::kConnecting:
+      break;
+    case DataplaneLink::State::kConnected:
+    case DataplaneLink::State::kSyncing:
+      dataplane = "dataplane connected, syncing";
+      break;
+    case DataplaneLink::State::kReady:
+      dataplane = "dataplane ready";
+      break;
+  }
+  return absl::StrCat("allocations on ", FormatAddrPort(listen), "; ", dataplane);
+}
+
+}  // namespace
+
+absl::Status ControlServer::Run(int stop_fd, net::ServiceNotifier* notify) {
   DPRELAY_LOG_INFO(
       "dprelay-control: control key %s, server disco key %s, listening on %s, %d allowed keys, "
       "lifetimes bind=%s steady=%s, next lamport > %d",
@@ -166,9 +188,19 @@ absl::Status ControlServer::Run(int stop_fd) {
           "refused (no_addr_ports) until `dprelayctl set static-endpoints`");
     }
   }
+  if (notify != nullptr) {
+    // Every socket was bound by Create; from here the loop serves them.
+    notify->Ready(ServiceStatus(local_addr(), link_));
+  }
   while (true) {
     absl::Time now = absl::Now();
     link_.Tick(now);
+    if (notify != nullptr) {
+      // A turn of this loop is the whole of control's health: poll wakes at least every
+      // kMaxPollWait, so a stuck handler (not an idle relay) is what stops the keep-alives.
+      notify->Status(ServiceStatus(local_addr(), link_));
+      notify->Watchdog();
+    }
     std::string static_source;
     link_.SetAdvertised(StaticEndpoints(&static_source), now);
     if ((metrics_ != nullptr || health_ != nullptr) && now >= next_metrics_) {
@@ -212,6 +244,9 @@ absl::Status ControlServer::Run(int stop_fd) {
                               : "stop requested";
         DPRELAY_LOG_INFO("dprelay-control: %s, exiting (%d endpoints, %d allocated, %d refused)",
                          why, registry_.size(), counters_.allocated, TotalRefusals());
+        if (notify != nullptr) {
+          notify->Stopping(absl::StrCat("stopping: ", why));
+        }
         return absl::OkStatus();
       }
     }

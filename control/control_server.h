@@ -26,6 +26,7 @@
 #include "control/policy.h"
 #include "control/refusal_log.h"
 #include "control/registry.h"
+#include "net/service_notify.h"
 #include "proto/addr.h"
 
 namespace dprelay::control {
@@ -52,8 +53,10 @@ class ControlServer : private AdminHandlers {
 
   // Serves until stop_fd becomes readable. stop_fd is normally a signalfd for SIGINT, SIGTERM
   // and SIGHUP: SIGHUP reloads the policy file, anything else stops. Any other readable fd
-  // (tests use an eventfd) also stops. Returns an error only if poll fails.
-  absl::Status Run(int stop_fd);
+  // (tests use an eventfd) also stops. Returns an error only if poll fails. `notify` (may be
+  // null) hears READY=1 once the loop runs, a STATUS= line when the dataplane link changes,
+  // WATCHDOG=1 from every turn of the loop and STOPPING=1 at the end.
+  absl::Status Run(int stop_fd, net::ServiceNotifier* notify = nullptr);
 
   // The bound allocation socket address (useful with port 0).
   const AddrPort& local_addr() const { return socket_->local_addr(); }

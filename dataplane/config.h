@@ -1,6 +1,8 @@
 // The dataplane's configuration, built and validated by main from flags (STYLE.md 10).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,7 +21,10 @@ struct DataplaneConfig {
   std::optional<uint32_t> gateway;   // network order; next hop for off-link IPv4 clients
   std::optional<Ip6Bytes> gateway6;  // next hop for off-link IPv6 clients
   uint32_t capacity = 65536;         // largest VNI the table holds
-  std::string ipc_socket = "/run/dprelay/dataplane.sock";
+  std::string ipc_socket = "/run/dprelay-dataplane/dataplane.sock";
+  // --ipc_group: a group whose processes may drive the dataplane besides root and our uid
+  // (the socket is then 0660 of that group); unset = 0600, root and our uid only.
+  std::optional<gid_t> ipc_group;
   uint32_t idle_sleep_us = 0;     // sleep after an empty poll (0 = pure busy polling)
   uint32_t stats_interval_s = 0;  // log counters this often (0 = only at exit)
   // Kernel interface (net_tap) for non-relay traffic to the relay address; empty = none, such

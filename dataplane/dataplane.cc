@@ -109,7 +109,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
     SetWorkerIpv6(local, &wc);
     dp->workers_.push_back(std::make_unique<Worker>(wc));
   }
-  absl::StatusOr<std::unique_ptr<IpcServer>> ipc = IpcServer::Listen(config.ipc_socket);
+  absl::StatusOr<std::unique_ptr<IpcServer>> ipc =
+      IpcServer::Listen(config.ipc_socket, config.ipc_group);
   if (!ipc.ok()) {
     return ipc.status();
   }
@@ -202,7 +203,29 @@ int Dataplane::WorkerLoop(void* arg) {
   return 0;
 }
 
-void Dataplane::Run(const std::atomic<bool>& stop) {
+bool Dataplane::WorkersProgressed() {
+  last_worker_cycles_.resize(workers_.size(), 0);
+  bool all = true;
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    // Worker blocks come first in counters_ (Create).
+    const uint64_t cycles = counters_[w].worker_cycles.load(std::memory_order_relaxed);
+    if (cycles == last_worker_cycles_[w]) {
+      all = false;
+    }
+    last_worker_cycles_[w] = cycles;
+  }
+  return all;
+}
+
+namespace {
+
+// How often the main lcore checks the workers and may send a watchdog keep-alive; WatchdogSec
+// must be well above it (the packaged unit: 10 s).
+constexpr uint64_t kHealthCheckNs = 500'000'000;
+
+}  // namespace
+
+void Dataplane::Run(const std::atomic<bool>& stop, net::ServiceNotifier* notify) {
   stop_ = &stop;
   std::vector<WorkerArg> args(workers_.size());
   bool interleaved = rte_lcore_count() == 1;
@@ -219,6 +242,7 @@ void Dataplane::Run(const std::atomic<bool>& stop) {
     }
   }
   uint64_t next_stats_ns = 0;
+  uint64_t next_health_ns = MonotonicNs() + kHealthCheckNs;  // workers get a period to start
   while (!stop.load(std::memory_order_relaxed)) {
     const uint64_t now_ns = MonotonicNs();
     unsigned work = main_->Poll(now_ns);
@@ -227,6 +251,21 @@ void Dataplane::Run(const std::atomic<bool>& stop) {
     }
     if (interleaved) {
       work += workers_[0]->PollAndAccount();
+    }
+    if (notify != nullptr && now_ns >= next_health_ns) {
+      // Housekeeping of the main lcore, never a worker's fast path: this loop turning is the
+      // main lcore's health, the workers' counters theirs.
+      next_health_ns = now_ns + kHealthCheckNs;
+      const bool workers_ok = WorkersProgressed();
+      if (workers_ok) {
+        notify->Watchdog();
+      } else {
+        DPRELAY_LOG_ERROR("a worker lcore has not polled for %d ms; no watchdog keep-alive",
+                          kHealthCheckNs / 1'000'000);
+      }
+      notify->Status(absl::StrCat("forwarding; control ",
+                                  main_->control_connected() ? "connected" : "not connected",
+                                  workers_ok ? "" : "; a worker is stuck"));
     }
     if (config_.stats_interval_s != 0 && now_ns >= next_stats_ns) {
       next_stats_ns = now_ns + uint64_t{config_.stats_interval_s} * 1'000'000'000;

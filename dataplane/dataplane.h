@@ -13,6 +13,7 @@
 #include "dataplane/session_table.h"
 #include "dataplane/worker.h"
 #include "drivers/port.h"
+#include "net/service_notify.h"
 
 namespace dprelay {
 
@@ -23,14 +24,21 @@ class Dataplane {
   ~Dataplane();
 
   // Runs workers on every worker lcore (or interleaved on the main lcore when EAL gave only
-  // one) until stop becomes true.
-  void Run(const std::atomic<bool>& stop);
+  // one) until stop becomes true. `notify` (may be null) hears, from the main lcore's
+  // housekeeping, WATCHDOG=1 while every worker keeps polling, and a STATUS= line when control
+  // connects or goes.
+  void Run(const std::atomic<bool>& stop, net::ServiceNotifier* notify = nullptr);
   // Counters and sessions, one line each, for the log at exit.
   std::string Report() const;
 
  private:
   explicit Dataplane(const DataplaneConfig& config) : config_(config) {}
   static int WorkerLoop(void* arg);
+  // True if every worker lcore's loop turned since the last call (its worker_cycles counter,
+  // published every few microseconds of looping, moved on); a worker stuck in a loop or
+  // blocked stops this, and with it the watchdog keep-alives.
+  bool WorkersProgressed();
+  std::vector<uint64_t> last_worker_cycles_;
   // The tap, its ring and the path that moves packets between them and the NIC; nothing when
   // --exception_iface is empty.
   absl::Status SetUpException(const LocalIdentity& local, const MainTx& nic_tx,

@@ -23,6 +23,8 @@
 #include "drivers/eal_args.h"
 #include "drivers/host_check.h"
 #include "proto/flag_origin.h"
+#include "net/peer_cred.h"
+#include "net/service_notify.h"
 #include "proto/log.h"
 #include "proto/trusted_dir.h"
 #include "proto/cli_help.h"
@@ -46,7 +48,12 @@ DEFINE_string(gateway, "",
               "Next hops for clients outside the --address prefixes: IPv4, IPv6 (link-local or "
               "on-link) or both, e.g. 10.0.0.254,fe80::1");
 DEFINE_uint32(capacity, 65536, "Session table size: largest VNI (1..16777215)");
-DEFINE_string(ipc_socket, "/run/dprelay/dataplane.sock", "Unix socket dprelay-control connects to");
+DEFINE_string(ipc_socket, "/run/dprelay-dataplane/dataplane.sock",
+              "Unix socket dprelay-control connects to");
+DEFINE_string(ipc_group, "",
+              "Group (name or number) whose processes may connect to --ipc_socket besides root "
+              "and our uid, e.g. dprelay for dprelay-control running as user dprelay: the socket "
+              "becomes 0660 of that group; empty = 0600, root and our uid only");
 DEFINE_uint32(idle_sleep_us, 0, "Microseconds a worker sleeps after an empty poll (0 = busy poll)");
 DEFINE_string(log_level, "info", "Least severe log lines written: debug, info, warning or error");
 DEFINE_uint32(stats_interval, 0, "Log counters every N seconds (0 = only at exit)");
@@ -91,6 +98,15 @@ dprelay::DataplaneConfig BuildConfig(dprelay::FlagErrors* errors) {
   }
   c.capacity = FLAGS_capacity;
   c.ipc_socket = FLAGS_ipc_socket;
+  if (!FLAGS_ipc_group.empty()) {
+    absl::StatusOr<gid_t> group =
+        dprelay::net::LookupGroup(FLAGS_ipc_group, "--ipc_group=" + FLAGS_ipc_group);
+    if (!group.ok()) {
+      errors->Add("ipc_group", group.status().message());
+    } else {
+      c.ipc_group = *group;
+    }
+  }
   c.idle_sleep_us = FLAGS_idle_sleep_us;
   c.stats_interval_s = FLAGS_stats_interval;
   c.exception_iface = FLAGS_exception_iface;
@@ -216,7 +232,12 @@ int main(int argc, char** argv) {
       rc = 1;
     } else {
       DPRELAY_LOG_INFO("dataplane running; control socket %s", config.ipc_socket);
-      (*dp)->Run(g_stop);
+      // Create started the port and listens on the IPC socket: serving from here.
+      dprelay::net::ServiceNotifier notify;
+      notify.Ready(absl::StrFormat("forwarding on %s, UDP port %u; control socket %s", FLAGS_port,
+                                   config.relay_port, config.ipc_socket));
+      (*dp)->Run(g_stop, &notify);
+      notify.Stopping("stopping: signal");
       std::printf("%s\n", (*dp)->Report().c_str());
       std::fflush(stdout);
     }

@@ -19,15 +19,17 @@ constexpr int kListenBacklog = 4;
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<IpcServer>> IpcServer::Listen(const std::string& path) {
-  // Only root's control process (or one of our own uid) may drive the dataplane: the socket is
-  // 0600 from its creation, in a directory nobody else can write to.
-  absl::StatusOr<net::UnixListener> listener =
-      net::ListenUnix(path, SOCK_SEQPACKET, kListenBacklog, absl::StrCat("--ipc_socket=", path));
+absl::StatusOr<std::unique_ptr<IpcServer>> IpcServer::Listen(const std::string& path,
+                                                             std::optional<gid_t> group) {
+  // Only root's control process (or one of our own uid, or of --ipc_group) may drive the
+  // dataplane: the socket is 0600 (0660 of that group) from its creation, in a directory
+  // nobody else can write to.
+  absl::StatusOr<net::UnixListener> listener = net::ListenUnix(
+      path, SOCK_SEQPACKET, kListenBacklog, absl::StrCat("--ipc_socket=", path), group);
   if (!listener.ok()) {
     return listener.status();
   }
-  return std::unique_ptr<IpcServer>(new IpcServer(std::move(*listener)));
+  return std::unique_ptr<IpcServer>(new IpcServer(std::move(*listener), group));
 }
 
 void IpcServer::CloseConnection() {
@@ -40,9 +42,9 @@ void IpcServer::Poll(const std::function<void()>& on_connect,
                      const std::function<void(ipc::Message&&)>& on_message) {
   net::UniqueFd fd(accept4(listener_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (fd.valid()) {
-    // Control sends installs with session keys and is obeyed: it must be root or our uid. The
-    // socket is 0600, so only a widened mode (or a mistaken directory) lets anyone else here.
-    if (absl::Status peer = net::CheckTrustedPeer(fd.get()); !peer.ok()) {
+    // Control sends installs with session keys and is obeyed: it must be root, our uid or of
+    // --ipc_group. The socket's mode lets nobody else connect; this holds even if it widened.
+    if (absl::Status peer = net::CheckTrustedPeer(fd.get(), group_); !peer.ok()) {
       ++refused_peers_;
       DPRELAY_LOG_ERROR("ipc %s: refusing a control connection: %s", listener_.file.path(),
                         peer.message());

@@ -1,12 +1,14 @@
 // The dataplane's end of the control IPC (DESIGN.md §5): a non-blocking unix SOCK_SEQPACKET
 // listener polled from the main lcore. One control connection at a time; a new one replaces
-// the old, if it comes from root or our own uid (SO_PEERCRED; anyone else is refused and
-// logged). If control goes away the dataplane keeps forwarding and waits for it to return.
+// the old, if it comes from root, our own uid or the --ipc_group (SO_PEERCRED; anyone else is
+// refused and logged). If control goes away the dataplane keeps forwarding and waits for it to
+// return.
 #pragma once
 
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +23,10 @@ class IpcServer {
  public:
   // Creates the socket file securely (net/unix_socket.h: mode 0600 from its creation, a
   // trusted directory, created if missing; only a stale socket of ours is replaced). Errors
-  // name the flag and path.
-  static absl::StatusOr<std::unique_ptr<IpcServer>> Listen(const std::string& path);
+  // name the flag and path. With `group` (--ipc_group) the socket is 0660 of that group and
+  // peers running with that gid are accepted too (dprelay-control as user dprelay).
+  static absl::StatusOr<std::unique_ptr<IpcServer>> Listen(
+      const std::string& path, std::optional<gid_t> group = std::nullopt);
   IpcServer(const IpcServer&) = delete;
   IpcServer& operator=(const IpcServer&) = delete;
 
@@ -48,7 +52,8 @@ class IpcServer {
   uint64_t queue_overflows() const { return queue_overflows_; }
 
  private:
-  explicit IpcServer(net::UnixListener listener) : listener_(std::move(listener)) {}
+  IpcServer(net::UnixListener listener, std::optional<gid_t> group)
+      : listener_(std::move(listener)), group_(group) {}
   void CloseConnection();
   // Sends what waits, in order, until the socket is full again. False if the link closed.
   bool Flush();
@@ -58,6 +63,7 @@ class IpcServer {
   SendResult SendNow(const std::vector<uint8_t>& bytes);
 
   net::UnixListener listener_;  // the socket file goes with it
+  const std::optional<gid_t> group_;
   net::UniqueFd conn_fd_;
   uint64_t bad_messages_ = 0;
   uint64_t refused_peers_ = 0;

@@ -50,6 +50,8 @@ class MainLcore {
   void HandlePacket(rte_mbuf* m, uint64_t now_ns);
 
   SessionManager& sessions() { return sessions_; }
+  // Whether a control process is connected on the IPC socket now.
+  bool control_connected() const { return ipc_ != nullptr && ipc_->connected(); }
   // Counter snapshot including every lcore, for logs and the IPC stats reply.
   std::vector<std::pair<std::string, uint64_t>> Counters() const;
   void set_all_counters(const LcoreCounters* blocks, size_t n) {

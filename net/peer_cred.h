@@ -5,6 +5,9 @@
 
 #include <sys/types.h>
 
+#include <optional>
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -20,8 +23,14 @@ struct PeerCred {
 absl::StatusOr<PeerCred> GetPeerCred(int fd);
 
 // Ok if the peer of `fd` is root or runs as our own effective uid: the only processes allowed
-// to drive the dataplane or be driven by control. Otherwise PermissionDenied naming the
-// peer's uid and pid; the caller adds the socket's path.
-absl::Status CheckTrustedPeer(int fd);
+// to drive the dataplane or be driven by control; or, given `group`, if the peer's effective
+// gid is that group (the dataplane's --ipc_group: dprelay-control running as user dprelay).
+// Otherwise PermissionDenied naming the peer's uid, gid and pid; the caller adds the socket's
+// path.
+absl::Status CheckTrustedPeer(int fd, std::optional<gid_t> group = std::nullopt);
+
+// The gid of group `name` (a name from the group database, or a number). Errors start with
+// `flag` ("--ipc_group=dprelay") and say the group does not exist.
+absl::StatusOr<gid_t> LookupGroup(const std::string& name, const std::string& flag);
 
 }  // namespace dprelay::net

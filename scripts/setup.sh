@@ -12,14 +12,17 @@ cd "$(dirname "$0")/.."
 # (DNAT); wireguard-go, wireguard-tools, iperf3 and tcpdump for the WireGuard test and demo
 # (userspace WireGuard: this kernel has no WireGuard module); python3 for the hostile-traffic
 # test's attacker (raw frames, sealed requests through libsodium); prometheus for promtool (the
-# alert rules' checks) and the server the Prometheus integration test scrapes with.
+# alert rules' checks) and the server the Prometheus integration test scrapes with. Packaging:
+# help2man (man pages from --help), dpkg-dev (CPack's dpkg-shlibdeps), lintian, and mmdebstrap
+# and file for the package install test.
 PACKAGES=(
   g++ cmake ninja-build pkg-config
   dpdk libdpdk-dev libsodium-dev libabsl-dev libgflags-dev prometheus-cpp-dev
   nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbpf-dev libxdp-dev
+  libgtest-dev libgmock-dev libbpf-dev libxdp-dev libsystemd-dev
   iproute2 ethtool iputils-ping procps jq curl nftables prometheus
   wireguard-go wireguard-tools iperf3 tcpdump python3
+  help2man dpkg-dev lintian mmdebstrap file
 )
 
 # Callers that need more (scripts/fuzz.sh: clang) name it in SETUP_EXTRA_PACKAGES.

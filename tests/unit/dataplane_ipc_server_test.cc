@@ -97,6 +97,60 @@ TEST(IpcServerTest, AControlPeerOfAnotherUidIsRefused) {
   EXPECT_EQ((*server)->refused_peers(), 1u);
 }
 
+// --ipc_group (dprelay-control running as user dprelay, the dataplane as root): the socket is
+// 0660 of that group from bind, a process of that group connects and is accepted as control;
+// without the flag the same process cannot even connect.
+TEST(IpcServerTest, AControlPeerOfTheIpcGroupConnectsAndIsAccepted) {
+  ASSERT_EQ(geteuid(), 0u) << "the unit tier runs as root (scripts/test.sh)";
+  using dprelay::testing::ForeignPeer;
+  using dprelay::testing::kNobodyUid;  // ForeignPeer's child runs with gid = uid
+  ScratchDir tmp;
+  ASSERT_EQ(chmod(tmp.path().c_str(), 0755), 0);
+  const std::string sock = tmp.File("dataplane.sock");
+  {
+    absl::StatusOr<std::unique_ptr<IpcServer>> plain = IpcServer::Listen(sock);
+    ASSERT_TRUE(plain.ok()) << plain.status();
+    ForeignPeer outsider(ForeignPeer::Role::kConnect, sock, SOCK_SEQPACKET);
+    EXPECT_FALSE(outsider.ok()) << "0600 of root: connect must fail with EACCES";
+  }
+  const mode_t old = umask(0);
+  dprelay::testing::g_mode_at_listen = -1;
+  absl::StatusOr<std::unique_ptr<IpcServer>> server = IpcServer::Listen(sock, kNobodyUid);
+  umask(old);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(dprelay::testing::g_mode_at_listen, 0660) << "a window with a wider mode";
+  struct stat st {};
+  ASSERT_EQ(lstat(sock.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_EQ(st.st_gid, kNobodyUid);
+  int connects = 0;
+  ForeignPeer member(ForeignPeer::Role::kConnect, sock, SOCK_SEQPACKET);
+  ASSERT_TRUE(member.ok());
+  (*server)->Poll([&] { ++connects; }, [](ipc::Message&&) {});
+  EXPECT_EQ(connects, 1);
+  EXPECT_TRUE((*server)->connected());
+  EXPECT_EQ((*server)->refused_peers(), 0u);
+}
+
+// Another group that reaches the socket (a widened mode) is still refused by SO_PEERCRED.
+TEST(IpcServerTest, APeerOutsideTheIpcGroupIsRefused) {
+  ASSERT_EQ(geteuid(), 0u) << "the unit tier runs as root (scripts/test.sh)";
+  using dprelay::testing::ForeignPeer;
+  using dprelay::testing::kNobodyUid;
+  ScratchDir tmp;
+  ASSERT_EQ(chmod(tmp.path().c_str(), 0755), 0);
+  const std::string sock = tmp.File("dataplane.sock");
+  absl::StatusOr<std::unique_ptr<IpcServer>> server = IpcServer::Listen(sock, kNobodyUid);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_EQ(chmod(sock.c_str(), 0666), 0);
+  ForeignPeer other(ForeignPeer::Role::kConnect, sock, SOCK_SEQPACKET, kNobodyUid - 1);
+  ASSERT_TRUE(other.ok());
+  (*server)->Poll([] {}, [](ipc::Message&&) {});
+  EXPECT_FALSE((*server)->connected());
+  EXPECT_EQ((*server)->refused_peers(), 1u);
+}
+
 // Backpressure: a housekeeping pass that expires thousands of sessions at once fills the
 // SEQPACKET buffer long before control reads. The messages wait, in order, and the link stays
 // up; control reads every one once it gets to them (the dataplane once dropped the link here

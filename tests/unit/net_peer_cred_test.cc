@@ -64,5 +64,40 @@ TEST(PeerCredTest, APeerOfAnotherUidIsRefused) {
                                          kNobodyUid, peer.pid()));
 }
 
+// A given group admits a peer of another uid whose gid is that group, and names it when not.
+TEST(PeerCredTest, APeerOfTheGivenGroupIsTrusted) {
+  ASSERT_EQ(geteuid(), 0u) << "the unit tier runs as root (scripts/test.sh)";
+  dprelay::testing::ScratchDir tmp;
+  ASSERT_EQ(chmod(tmp.path().c_str(), 0755), 0);
+  const std::string path = tmp.File("s.sock");
+  absl::StatusOr<UnixListener> l = ListenUnix(path, SOCK_STREAM, 4, "test", kNobodyUid);
+  ASSERT_TRUE(l.ok()) << l.status();
+  ForeignPeer peer(ForeignPeer::Role::kConnect, path, SOCK_STREAM);  // gid = kNobodyUid
+  ASSERT_TRUE(peer.ok());
+  UniqueFd conn(accept(l->fd.get(), nullptr, nullptr));
+  ASSERT_TRUE(conn.valid());
+  EXPECT_TRUE(CheckTrustedPeer(conn.get(), kNobodyUid).ok());
+  absl::Status s = CheckTrustedPeer(conn.get(), kNobodyUid - 1);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(s.message(),
+            absl::StrFormat("peer runs as uid %d gid %d (pid %d), neither root nor our uid 0 "
+                            "nor group %d",
+                            kNobodyUid, kNobodyUid, peer.pid(), kNobodyUid - 1));
+}
+
+TEST(PeerCredTest, LookupGroupTakesANameOrANumber) {
+  absl::StatusOr<gid_t> root = LookupGroup("root", "--ipc_group=root");
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(*root, 0u);
+  absl::StatusOr<gid_t> number = LookupGroup("4242", "--ipc_group=4242");
+  ASSERT_TRUE(number.ok());
+  EXPECT_EQ(*number, 4242u);
+  absl::StatusOr<gid_t> missing =
+      LookupGroup("no-such-group-here", "--ipc_group=no-such-group-here");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(missing.status().message(),
+            "--ipc_group=no-such-group-here: no group named \"no-such-group-here\"");
+}
+
 }  // namespace
 }  // namespace dprelay::net
