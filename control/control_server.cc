@@ -431,7 +431,7 @@ void ControlServer::UpdateMetrics(absl::Time now) {
       [this](const ipc::StatsReply& reply) {
         health_monitor_.OnStats(absl::Now(), reply.counters);
         if (metrics_ != nullptr) {
-          metrics_->UpdateDataplane(reply.counters);
+          metrics_->UpdateDataplane(reply);
         }
       },
       now);

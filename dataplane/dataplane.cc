@@ -242,7 +242,7 @@ void Dataplane::Run(const std::atomic<bool>& stop) {
 
 std::string Dataplane::Report() const {
   std::vector<std::string> parts;
-  for (const auto& [name, value] : main_->Counters()) {
+  for (const auto& [name, value] : NamedCounters(main_->Counters())) {
     parts.push_back(absl::StrCat(name, "=", value));
   }
   std::string out = absl::StrCat("counters: ", absl::StrJoin(parts, " "));

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "dataplane/drop_reasons.h"
+#include "proto/drop_reasons.h"
 #include "dataplane/local_identity.h"
 #include "proto/addr.h"
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "dataplane/drop_reasons.h"
+#include "proto/drop_reasons.h"
 #include "proto/addr.h"
 #include "proto/disco.h"
 #include "proto/disco_box.h"

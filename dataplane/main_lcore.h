@@ -51,7 +51,7 @@ class MainLcore {
 
   SessionManager& sessions() { return sessions_; }
   // Counter snapshot including every lcore, for logs and the IPC stats reply.
-  std::vector<std::pair<std::string, uint64_t>> Counters() const;
+  DataplaneCounterValues Counters() const;
   void set_all_counters(const LcoreCounters* blocks, size_t n) {
     all_counters_ = blocks;
     n_counter_blocks_ = n;
@@ -65,6 +65,8 @@ class MainLcore {
   // Relay control packets of either family (the workers validated the headers).
   void HandleUdp(rte_mbuf* m, uint64_t now_ns);
   void HandleIpc(ipc::Message&& msg, uint64_t now_ns);
+  // Copies the IPC server's counters into the main lcore's counter block.
+  void PublishIpcCounters();
 
   const MainLcoreContext ctx_;
   const MainOutput out_;

@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "dataplane/drop_reasons.h"
+#include "proto/drop_reasons.h"
 #include "dataplane/local_identity.h"
 #include "dataplane/neighbours.h"
 #include "proto/addr.h"

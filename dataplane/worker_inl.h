@@ -8,7 +8,7 @@
 #include <cstring>
 #include <span>
 
-#include "dataplane/drop_reasons.h"
+#include "proto/drop_reasons.h"
 #include "dataplane/main_rings.h"
 #include "dataplane/packet_headers.h"
 #include "dataplane/session_table.h"

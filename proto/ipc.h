@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "proto/addr.h"
+#include "proto/counter_catalogue.h"
 #include "proto/disco_box.h"
 #include "proto/key.h"
 
@@ -20,11 +21,13 @@ namespace dprelay::ipc {
 
 // 2: InstallSession carries lamport_id and allocated_at; DumpRequest/DumpReply.
 // 4: Advertised.
-inline constexpr uint16_t kVersion = 4;
+// 5: StatsReply carries the counter catalogue's values (proto/counter_catalogue.h) by position
+//    and the NIC's xstats by port and name, instead of name/value strings.
+inline constexpr uint16_t kVersion = 5;
 inline constexpr size_t kHeaderLen = 8;
 // Largest datagram either side sends or accepts; a stats reply is the biggest message.
 inline constexpr size_t kMaxMessageLen = 64 * 1024;
-// Longest string field (an install error, a counter name). Encode cuts longer strings to this
+// Longest string field (an install error, an xstat name). Encode cuts longer strings to this
 // length; Decode refuses longer ones.
 inline constexpr size_t kMaxStringLen = 1024;
 
@@ -91,8 +94,20 @@ struct SessionExpired {
 
 struct StatsRequest {};
 
+// One of the NIC's extended statistics (DPDK xstats), named by its PMD.
+struct NicXstat {
+  uint16_t port = 0;
+  std::string name;  // e.g. "rx_q0_packets"
+  uint64_t value = 0;
+
+  bool operator==(const NicXstat&) const = default;
+};
+
+// The dataplane's counters: every one of the catalogue, in its order (the count on the wire
+// must match this build's), and the NIC's xstats.
 struct StatsReply {
-  std::vector<std::pair<std::string, uint64_t>> counters;
+  DataplaneCounterValues counters;
+  std::vector<NicXstat> nic;
 };
 
 // Asks for live sessions with VNI >= from_vni, at most kDumpPageSessions of them.

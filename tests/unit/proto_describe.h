@@ -137,8 +137,12 @@ inline std::string Describe(const ipc::Message& msg) {
         } else {
           static_assert(std::is_same_v<T, ipc::StatsReply>);
           o << "StatsReply [";
-          for (const auto& [name, value] : m.counters) {
+          for (const auto& [name, value] : NamedCounters(m.counters)) {
             o << name << "=" << value << ",";
+          }
+          o << "] nic [";
+          for (const ipc::NicXstat& x : m.nic) {
+            o << x.port << "/" << x.name << "=" << x.value << ",";
           }
           o << "]";
         }
