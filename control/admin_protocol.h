@@ -5,7 +5,7 @@
 //   response: "OK\n" then the body, or "ERROR <one line>\n"; the server then closes.
 //
 // Commands: status, sessions, ping <vni>, refusals, reload,
-// set-static-endpoints <list|none|default>.
+// set-static-endpoints <list|none|default>, counters [all].
 // A request with another version gets "ERROR unsupported admin protocol version ...", so a
 // newer dprelayctl fails with a clear line rather than misreading an older server.
 #pragma once

@@ -15,6 +15,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "control/counters_render.h"
 #include "control/static_endpoints.h"
 #include "proto/key.h"
 #include "proto/log.h"
@@ -165,7 +166,9 @@ absl::Status ControlServer::Run(int stop_fd) {
     link_.Tick(now);
     std::string static_source;
     link_.SetAdvertised(StaticEndpoints(&static_source), now);
-    if ((metrics_ != nullptr || health_ != nullptr) && now >= next_metrics_) {
+    // The dataplane's counters feed the exporter, the health check and `dprelayctl counters`.
+    if ((metrics_ != nullptr || health_ != nullptr || admin_ != nullptr) &&
+        now >= next_metrics_) {
       next_metrics_ = now + kMetricsInterval;
       UpdateMetrics(now);
     }
@@ -429,7 +432,9 @@ void ControlServer::UpdateMetrics(absl::Time now) {
   }
   link_.RequestStats(
       [this](const ipc::StatsReply& reply) {
-        health_monitor_.OnStats(absl::Now(), reply.counters);
+        last_stats_at_ = absl::Now();
+        last_stats_ = reply;
+        health_monitor_.OnStats(last_stats_at_, reply.counters);
         if (metrics_ != nullptr) {
           metrics_->UpdateDataplane(reply);
         }
@@ -469,6 +474,16 @@ void ControlServer::HandleAdmin(const AdminRequest& request, AdminServer::Reply 
           }
         },
         absl::Now(), vni);
+  } else if (request.command == "counters") {
+    if (!request.argument.empty() && request.argument != "all") {
+      reply(absl::InvalidArgumentError(
+          absl::StrCat("counters: unknown argument \"", request.argument, "\" (only \"all\")")));
+    } else if (!link_.ready() || !last_stats_.has_value() ||
+               absl::Now() - last_stats_at_ > HealthMonitor::kMaxStatsAge) {
+      reply(absl::UnavailableError("no dataplane counters: the dataplane is not connected"));
+    } else {
+      reply(RenderCounters(*last_stats_, last_stats_at_, json, request.argument == "all"));
+    }
   } else if (request.command == "refusals") {
     reply(RenderRefusals(counters_.refusals, refusal_log_.Recent(), json));
   } else if (request.command == "reload") {

@@ -4,6 +4,7 @@
 //   dprelayctl sessions | refusals | reload
 //   dprelayctl ping VNI
 //   dprelayctl set static-endpoints ip:port[,ip:port...] | none | default
+//   dprelayctl counters [--all] [--watch N]
 //
 // Prints what the server rendered (human text, or JSON with --json). Any failure is one line
 // on stderr and exit status 1; a usage error is exit status 2.
@@ -26,12 +27,15 @@
 #include "absl/time/time.h"
 #include "control/admin_client.h"
 #include "control/admin_protocol.h"
+#include "control/counters_watch.h"
 #include "gflags/gflags.h"
 #include "proto/version.h"
 
 DEFINE_string(socket, dprelay::control::kDefaultAdminSocket, "dprelay-control's --admin_socket");
 DEFINE_bool(json, false, "Print JSON for scripts instead of human text");
 DEFINE_string(timeout, "5s", "Give up if dprelay-control has not answered by then");
+DEFINE_bool(all, false, "counters: also show the counters that are zero");
+DEFINE_uint32(watch, 0, "counters: show them again every N seconds, with rates, until Ctrl-C");
 
 namespace {
 
@@ -43,6 +47,9 @@ constexpr char kUsage[] =
     "  ping VNI                                 per leg: the relay's handshake round trip to\n"
     "                                           the client, and when it was last heard\n"
     "  refusals                                 refusals by reason and the most recent ones\n"
+    "  counters [--all] [--watch N]             the dataplane's counters (non-zero unless\n"
+    "                                           --all), drops by reason, workers' busy ratio,\n"
+    "                                           rings, NIC xstats; --watch N: every N s, rates\n"
     "  reload                                   re-read the policy file\n"
     "  set static-endpoints IP:PORT[,IP:PORT]   replace the static endpoints (persisted);\n"
     "                       none | default      none: advertise no static endpoint;\n"
@@ -84,6 +91,15 @@ int main(int argc, char** argv) {
     if (request.argument.find_first_of(" \t\n") != std::string::npos) {
       return Usage("static endpoints are one comma-separated argument without spaces");
     }
+  } else if (cmd == "counters") {
+    if (args.size() != 1) {
+      return Usage("counters takes no argument (flags: --all, --watch N)");
+    }
+    if (FLAGS_watch > 0) {
+      return dprelay::control::WatchCounters(FLAGS_socket, timeout, absl::Seconds(FLAGS_watch),
+                                             FLAGS_json, FLAGS_all);
+    }
+    request.argument = FLAGS_all ? "all" : "";
   } else if (cmd == "ping") {
     uint32_t vni = 0;
     if (args.size() != 2 || !absl::SimpleAtoi(args[1], &vni) || vni == 0 || vni > 0xFFFFFF) {

@@ -89,7 +89,8 @@ struct Metrics::Impl {
       return delta;
     }
   };
-  std::array<Mirror, kNumDataplaneCounters> counters{};  // nullptr: not exported
+  std::array<Mirror, kNumDataplaneCounters> counters{};  // nullptr: not exported or a gauge
+  std::array<Gauge*, kNumDataplaneCounters> gauges{};    // the catalogue's gauges
   std::array<Mirror, kNumDropReasons> drops{};  // series added once the drop is not zero
   std::array<Counter*, kNumRings> ring_overflows{};
   std::map<std::pair<uint16_t, std::string>, Mirror> nic;  // by port and xstat name
@@ -110,9 +111,21 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) 
   prometheus::Registry& r = *impl->registry;
   // The dataplane's counters, from its catalogue: one family per metric name.
   std::map<std::string_view, prometheus::Family<Counter>*> families;
+  std::map<std::string_view, prometheus::Family<Gauge>*> gauge_families;
   for (size_t i = 0; i < kNumDataplaneCounters; ++i) {
     const CounterInfo& c = kDataplaneCounters[i];
     if (c.metric.empty()) {
+      continue;
+    }
+    if (c.kind == CounterKind::kGauge) {
+      prometheus::Family<Gauge>*& family = gauge_families[c.metric];
+      if (family == nullptr) {
+        family = &prometheus::BuildGauge()
+                      .Name(std::string(c.metric))
+                      .Help(std::string(c.help))
+                      .Register(r);
+      }
+      impl->gauges[i] = &family->Add(LabelsOf(c.labels));
       continue;
     }
     prometheus::Family<Counter>*& family = families[c.metric];
@@ -226,7 +239,11 @@ void Metrics::UpdateControl(const ControlMetricsSnapshot& s) {
 void Metrics::UpdateDataplane(const ipc::StatsReply& stats) {
   Impl& m = *impl_;
   for (size_t i = 0; i < kNumDataplaneCounters; ++i) {
-    m.counters[i].Advance(stats.counters.counters[i]);
+    if (m.gauges[i] != nullptr) {
+      m.gauges[i]->Set(static_cast<double>(stats.counters.counters[i]));
+    } else {
+      m.counters[i].Advance(stats.counters.counters[i]);
+    }
   }
   std::array<uint64_t, kNumDropReasons> drop_deltas{};
   for (size_t r = 0; r < kNumDropReasons; ++r) {

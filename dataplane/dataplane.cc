@@ -125,6 +125,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
   dp->main_ =
       std::make_unique<MainLcore>(mc, dp->table_.get(), dp->neighbours_.get(), *std::move(ipc));
   dp->main_->set_all_counters(dp->counters_.get(), dp->n_counters_);
+  dp->main_->set_rings({dp->to_main_.rings[0], dp->to_main_.rings[1], dp->to_main_.rings[2],
+                        dp->to_exception_});
   char mac[32];
   absl::SNPrintF(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", local.mac[0], local.mac[1],
                  local.mac[2], local.mac[3], local.mac[4], local.mac[5]);

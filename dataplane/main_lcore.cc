@@ -53,7 +53,7 @@ MainLcore::MainLcore(const MainLcoreContext& ctx, SessionTable* table, Neighbour
       ipc_(std::move(ipc)) {}
 
 DataplaneCounterValues MainLcore::Counters() const {
-  return SumCounters(all_counters_, n_counter_blocks_);
+  return stats_.Counters();
 }
 
 void MainLcore::PublishIpcCounters() {
@@ -127,7 +127,8 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
     ipc_->Send(reply);
   } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
     PublishIpcCounters();
-    ipc::StatsReply reply{.counters = Counters()};
+    ipc::StatsReply reply{
+        .counters = Counters(), .workers = stats_.Workers(), .rings = stats_.Rings()};
     for (auto& [name, value] : ReadXstats(ctx_.local.port_id)) {
       reply.nic.push_back(
           ipc::NicXstat{.port = ctx_.local.port_id, .name = std::move(name), .value = value});

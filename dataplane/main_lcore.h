@@ -17,6 +17,7 @@
 #include "dataplane/reply_limiter.h"
 #include "dataplane/neighbours.h"
 #include "dataplane/session_manager.h"
+#include "dataplane/stats_source.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -53,9 +54,13 @@ class MainLcore {
   // Counter snapshot including every lcore, for logs and the IPC stats reply.
   DataplaneCounterValues Counters() const;
   void set_all_counters(const LcoreCounters* blocks, size_t n) {
-    all_counters_ = blocks;
-    n_counter_blocks_ = n;
+    stats_.blocks = blocks;
+    stats_.n_blocks = n;
   }
+  // The rings between lcores, for their occupancy in stats (kRings order; nullptr = none).
+  void set_rings(const std::array<const rte_ring*, kNumRings>& rings) { stats_.rings = rings; }
+  // What the StatsReply is made of; DPDK telemetry reads the same (dataplane/telemetry.h).
+  const StatsSource& stats_source() const { return stats_; }
 
  private:
   // ARP, ICMP and ICMPv6 frames through their pure handlers (frame_handlers.h): what they
@@ -81,8 +86,7 @@ class MainLcore {
   static constexpr unsigned kHandshakePressure = InfoOf(MainClass::kHandshake).ring_size / 4;
   bool handshake_pressure_ = false;  // this poll started behind
   uint64_t next_housekeeping_ns_ = 0;
-  const LcoreCounters* all_counters_ = nullptr;
-  size_t n_counter_blocks_ = 0;
+  StatsSource stats_;
 };
 
 }  // namespace dprelay

@@ -123,7 +123,7 @@ constexpr MetricLabels Labels(std::string_view n1, std::string_view v1, std::str
   X(kIpcQueuedMessages, "ipc_queued_messages", kCounter,                                           \
     "dprelay_dataplane_ipc_queued_messages_total", Labels(),                                       \
     "IPC messages to control that had to wait for room in the socket")                             \
-  X(kIpcPendingMessages, "ipc_pending_messages", kCounter,                                         \
+  X(kIpcPendingMessages, "ipc_pending_messages", kGauge,                                         \
     "dprelay_dataplane_ipc_pending_messages_total", Labels(),                                      \
     "IPC messages to control waiting now")                                                          \
   X(kIpcQueueOverflows, "ipc_queue_overflows", kCounter,                                           \

@@ -15,6 +15,9 @@ namespace {
 constexpr size_t kAddrPortLen = 1 + 16 + 2;
 // Smallest NIC xstat in a StatsReply: port, empty name (u16 length) and the u64 value.
 constexpr size_t kMinXstatLen = 2 + 2 + 8;
+// A worker's counters in a StatsReply; a ring's occupancy.
+constexpr size_t kWorkerStatsLen = 4 * 8;
+constexpr size_t kRingStatsLen = 1 + 4 + 4;
 
 // Smallest DumpReply record: vni, two keys, two addresses, lamport, time, per leg packets,
 // bytes, handshake RTT and idle time.
@@ -159,6 +162,19 @@ struct BodyWriter {
     w.U16(static_cast<uint16_t>(m.counters.drops.size()));
     for (uint64_t v : m.counters.drops) {
       w.U64(v);
+    }
+    w.U16(static_cast<uint16_t>(m.workers.size()));
+    for (const WorkerStats& s : m.workers) {
+      w.U64(s.rx_packets);
+      w.U64(s.tx_packets);
+      w.U64(s.cycles);
+      w.U64(s.busy_cycles);
+    }
+    w.U8(static_cast<uint8_t>(m.rings.size()));
+    for (const RingStats& r : m.rings) {
+      w.U8(r.ring);
+      w.U32(r.count);
+      w.U32(r.capacity);
     }
     w.U32(static_cast<uint32_t>(m.nic.size()));
     for (const NicXstat& x : m.nic) {
@@ -434,6 +450,32 @@ Message DecodeBody(Type type, FieldReader& r) {
       StatsReply m;
       ReadFixedArray(r, "counters", std::span<uint64_t>(m.counters.counters));
       ReadFixedArray(r, "drops", std::span<uint64_t>(m.counters.drops));
+      uint16_t workers = 0;
+      r.U16("workers.count", &workers);
+      r.Count("workers.count", workers, kWorkerStatsLen);
+      if (r.Ok()) {
+        m.workers.resize(workers);
+      }
+      for (size_t i = 0; r.Ok() && i < workers; ++i) {
+        r.U64("workers.rx_packets", &m.workers[i].rx_packets);
+        r.U64("workers.tx_packets", &m.workers[i].tx_packets);
+        r.U64("workers.cycles", &m.workers[i].cycles);
+        r.U64("workers.busy_cycles", &m.workers[i].busy_cycles);
+      }
+      uint8_t rings = 0;
+      r.U8("rings.count", &rings);
+      r.Count("rings.count", rings, kRingStatsLen);
+      if (r.Ok()) {
+        m.rings.resize(rings);
+      }
+      for (size_t i = 0; r.Ok() && i < rings; ++i) {
+        r.U8("rings.ring", &m.rings[i].ring);
+        if (r.Ok() && m.rings[i].ring >= kNumRings) {
+          r.Fail("rings.ring", absl::StrCat("ring ", m.rings[i].ring, " is not below ", kNumRings));
+        }
+        r.U32("rings.count", &m.rings[i].count);
+        r.U32("rings.capacity", &m.rings[i].capacity);
+      }
       uint32_t n = 0;
       r.U32("nic.count", &n);
       r.Count("nic.count", n, kMinXstatLen);

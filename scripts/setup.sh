@@ -11,11 +11,13 @@ cd "$(dirname "$0")/.."
 # (dprelayctl --json, metrics scrapes, health checks); nftables for the emulated AWS NLB
 # (DNAT); wireguard-go, wireguard-tools, iperf3 and tcpdump for the WireGuard test and demo
 # (userspace WireGuard: this kernel has no WireGuard module); python3 for the hostile-traffic
-# test's attacker (raw frames, sealed requests through libsodium).
+# test's attacker (raw frames, sealed requests through libsodium); nlohmann-json3-dev for
+# dprelayctl's JSON; dpdk-dev for DPDK's own operator tools the counters and capture tests
+# run (dpdk-telemetry.py, dpdk-dumpcap).
 PACKAGES=(
   g++ cmake ninja-build pkg-config
   dpdk libdpdk-dev libsodium-dev libabsl-dev libgflags-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev libbpf-dev libxdp-dev
+  libgtest-dev libgmock-dev libbpf-dev libxdp-dev nlohmann-json3-dev dpdk-dev
   iproute2 ethtool iputils-ping procps jq curl nftables
   wireguard-go wireguard-tools iperf3 tcpdump python3
 )

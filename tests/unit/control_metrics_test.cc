@@ -48,6 +48,7 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   stats.counters[C::kRxPackets] = 150;
   stats.counters[C::kLegsBound] = 2;
   stats.counters[C::kExceptionToKernel] = 9;
+  stats.counters[C::kIpcPendingMessages] = 6;
   auto drop = [&](DropReason r) -> uint64_t& { return stats.counters.drops[static_cast<size_t>(r)]; };
   drop(DropReason::kUnknownVni) = 5;
   drop(DropReason::kHandshakeRingFull) = 1;
@@ -58,8 +59,11 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   stats.counters[C::kForwardedPackets44] = 110;
   stats.counters[C::kForwardedBytes44] = 13000;
   (*m)->UpdateDataplane(stats);
+  stats.counters[C::kIpcPendingMessages] = 4;  // a level: not summed
+  (*m)->UpdateDataplane(stats);
   // The dataplane restarted: counting from zero again, its new figures are added.
   stats.counters = {};
+  stats.counters[C::kIpcPendingMessages] = 5;
   stats.counters[C::kForwardedPackets44] = 7;
   stats.counters[C::kForwardedBytes44] = 700;
   stats.nic[0].value = 4;
@@ -85,6 +89,9 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   EXPECT_THAT(text, HasSubstr("dprelay_ring_overflows_total{ring=\"exception\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_exception_to_kernel_total 9\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_rx_packets_total 150\n"));
+  // A gauge of the catalogue is the last value, not a sum (name kept for the dashboards).
+  EXPECT_THAT(text, HasSubstr("# TYPE dprelay_dataplane_ipc_pending_messages_total gauge\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_dataplane_ipc_pending_messages_total 5\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_handshakes_total{outcome=\"bound\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_allocations_total{result=\"new\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_allocations_total{result=\"existing\"} 3\n"));

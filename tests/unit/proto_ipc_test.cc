@@ -41,6 +41,9 @@ StatsReply SampleStats() {
   m.counters.drops[0] = ~uint64_t{0};
   m.counters[DataplaneCounter::kWorkerCycles] = uint64_t{1} << 40;
   m.counters.drops[static_cast<size_t>(DropReason::kUnknownVni)] = 5;
+  m.workers = {{.rx_packets = 1, .tx_packets = 2, .cycles = ~uint64_t{0}, .busy_cycles = 4}, {}};
+  m.rings = {{.ring = 0, .count = 5, .capacity = 2047},
+             {.ring = static_cast<uint8_t>(kNumRings - 1), .count = 0, .capacity = ~uint32_t{0}}};
   m.nic = {{.port = 0, .name = "rx_good_packets", .value = 9},
            {.port = 65535, .name = "", .value = ~uint64_t{0}}};
   return m;
@@ -266,7 +269,7 @@ TEST(IpcTest, BoundedStringsAndCounts) {
 
   // A count that the remaining bytes cannot hold fails before allocating anything.
   b = Encode(StatsReply{});
-  StoreBe32(b.data() + kBody + 2 + 8 * kNumDataplaneCounters + 2 + 8 * kNumDropReasons,
+  StoreBe32(b.data() + kBody + 2 + 8 * kNumDataplaneCounters + 2 + 8 * kNumDropReasons + 2 + 1,
             0xFFFFFFFF);
   r = Decode(b);
   ASSERT_FALSE(r.ok());
@@ -287,6 +290,16 @@ TEST(IpcTest, LargeStatsReplyFits) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(std::get<StatsReply>(*r).counters, big.counters);
   EXPECT_EQ(std::get<StatsReply>(*r).nic, big.nic);
+  EXPECT_EQ(std::get<StatsReply>(*r).workers, big.workers);
+  EXPECT_EQ(std::get<StatsReply>(*r).rings, big.rings);
+}
+
+TEST(IpcTest, StatsReplyRingOutsideTheCatalogueIsRefused) {
+  StatsReply m;
+  m.rings = {{.ring = static_cast<uint8_t>(kNumRings), .count = 0, .capacity = 1}};
+  absl::StatusOr<Message> r = Decode(Encode(m));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("field rings.ring"));
 }
 
 // The counters travel by catalogue position: a reply from a build with another catalogue is
