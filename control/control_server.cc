@@ -167,8 +167,7 @@ absl::Status ControlServer::Run(int stop_fd) {
     std::string static_source;
     link_.SetAdvertised(StaticEndpoints(&static_source), now);
     // The dataplane's counters feed the exporter, the health check and `dprelayctl counters`.
-    if ((metrics_ != nullptr || health_ != nullptr || admin_ != nullptr) &&
-        now >= next_metrics_) {
+    if ((metrics_ != nullptr || health_ != nullptr || admin_ != nullptr) && now >= next_metrics_) {
       next_metrics_ = now + kMetricsInterval;
       UpdateMetrics(now);
     }

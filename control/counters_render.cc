@@ -176,14 +176,13 @@ std::string RenderCountersText(const Json& now, const CountersTextOptions& optio
         before = Member(&(*nic_before)[k], "xstats");
       }
     }
-    Section(&out, absl::StrCat("nic port ", port.value("port", 0), " (xstats):"),
-            port.at("xstats"), before, interval, options.all, true);
+    Section(&out, absl::StrCat("nic port ", port.value("port", 0), " (xstats):"), port.at("xstats"),
+            before, interval, options.all, true);
   }
   return out;
 }
 
-std::string RenderCounters(const ipc::StatsReply& stats, absl::Time sampled, bool json,
-                           bool all) {
+std::string RenderCounters(const ipc::StatsReply& stats, absl::Time sampled, bool json, bool all) {
   const Json j = CountersJson(stats, sampled);
   return json ? j.dump() + "\n" : RenderCountersText(j, {.all = all});
 }

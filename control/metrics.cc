@@ -91,7 +91,7 @@ struct Metrics::Impl {
   };
   std::array<Mirror, kNumDataplaneCounters> counters{};  // nullptr: not exported or a gauge
   std::array<Gauge*, kNumDataplaneCounters> gauges{};    // the catalogue's gauges
-  std::array<Mirror, kNumDropReasons> drops{};  // series added once the drop is not zero
+  std::array<Mirror, kNumDropReasons> drops{};           // series added once the drop is not zero
   std::array<Counter*, kNumRings> ring_overflows{};
   std::map<std::pair<uint16_t, std::string>, Mirror> nic;  // by port and xstat name
 };
@@ -144,15 +144,16 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) 
   impl->endpoints_connecting = &endpoints.Add({{"state", "connecting"}});
   impl->endpoints_open = &endpoints.Add({{"state", "open"}});
   impl->drop_family = &prometheus::BuildCounter()
-                          .Name(std::string(kDropMetric))
-                          .Help(std::string(kDropHelp))
-                          .Register(r);
+                           .Name(std::string(kDropMetric))
+                           .Help(std::string(kDropHelp))
+                           .Register(r);
   auto& rings = prometheus::BuildCounter()
                     .Name(std::string(kRingOverflowMetric))
                     .Help(std::string(kRingOverflowHelp))
                     .Register(r);
   for (size_t i = 0; i < kNumRings; ++i) {
-    impl->ring_overflows[i] = &rings.Add({{std::string(kRingMetricLabel), std::string(kRings[i].name)}});
+    impl->ring_overflows[i] =
+        &rings.Add({{std::string(kRingMetricLabel), std::string(kRings[i].name)}});
   }
   impl->nic_family = &prometheus::BuildCounter()
                           .Name(std::string(kNicMetric))
@@ -249,8 +250,8 @@ void Metrics::UpdateDataplane(const ipc::StatsReply& stats) {
   for (size_t r = 0; r < kNumDropReasons; ++r) {
     Impl::Mirror& mirror = m.drops[r];
     if (mirror.counter == nullptr && stats.counters.drops[r] != 0) {
-      mirror.counter = &m.drop_family->Add(
-          {{std::string(kDropMetricLabel), std::string(kDropReasonLabels[r])}});
+      mirror.counter =
+          &m.drop_family->Add({{std::string(kDropMetricLabel), std::string(kDropReasonLabels[r])}});
     }
     drop_deltas[r] = mirror.Advance(stats.counters.drops[r]);
   }

@@ -2,8 +2,8 @@
 
 #include <arpa/inet.h>
 #include <rte_cycles.h>
-#include <rte_launch.h>
 #include <rte_errno.h>
+#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_pdump.h>
 #include <rte_ring.h>
@@ -12,8 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "drivers/exception_port.h"
 #include "dataplane/telemetry.h"
+#include "drivers/exception_port.h"
 #include "drivers/multicast.h"
 #include "proto/clock.h"
 #include "proto/log.h"
@@ -137,8 +137,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
   dp->main_ =
       std::make_unique<MainLcore>(mc, dp->table_.get(), dp->neighbours_.get(), *std::move(ipc));
   dp->main_->set_all_counters(dp->counters_.get(), dp->n_counters_);
-  dp->main_->set_rings({dp->to_main_.rings[0], dp->to_main_.rings[1], dp->to_main_.rings[2],
-                        dp->to_exception_});
+  dp->main_->set_rings(
+      {dp->to_main_.rings[0], dp->to_main_.rings[1], dp->to_main_.rings[2], dp->to_exception_});
   if (absl::Status s = PublishTelemetry(dp->main_->stats_source()); !s.ok()) {
     return s;
   }

@@ -52,9 +52,7 @@ MainLcore::MainLcore(const MainLcoreContext& ctx, SessionTable* table, Neighbour
       responder_(ctx.local, out_, neighbours, &sessions_),
       ipc_(std::move(ipc)) {}
 
-DataplaneCounterValues MainLcore::Counters() const {
-  return stats_.Counters();
-}
+DataplaneCounterValues MainLcore::Counters() const { return stats_.Counters(); }
 
 void MainLcore::PublishIpcCounters() {
   // The control link's own: backpressure (messages that waited for room, waiting now,

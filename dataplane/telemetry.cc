@@ -62,8 +62,9 @@ int TelWorkers(const char*, const char*, rte_tel_data* d) {
       rte_tel_data_add_dict_u64(c, "tx_packets", ws.tx_packets);
       rte_tel_data_add_dict_u64(c, "cycles", ws.cycles);
       rte_tel_data_add_dict_u64(c, "busy_cycles", ws.busy_cycles);
-      rte_tel_data_add_dict_u64(c, "busy_percent",
-                                ws.cycles == 0 ? 0 : (ws.busy_cycles * 100 + ws.cycles / 2) / ws.cycles);
+      rte_tel_data_add_dict_u64(
+          c, "busy_percent",
+          ws.cycles == 0 ? 0 : (ws.busy_cycles * 100 + ws.cycles / 2) / ws.cycles);
       rte_tel_data_add_dict_container(out, std::to_string(w).c_str(), c, /*keep=*/0);
     }
   });
@@ -95,7 +96,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"/dprelay/counters", TelCounters,
      "Returns every dprelay dataplane counter (proto/counter_catalogue.h). Takes no parameters"},
-    {"/dprelay/drops", TelDrops, "Returns dprelay's dropped packets by reason. Takes no parameters"},
+    {"/dprelay/drops", TelDrops,
+     "Returns dprelay's dropped packets by reason. Takes no parameters"},
     {"/dprelay/workers", TelWorkers,
      "Returns each dprelay worker's packets and busy cycles. Takes no parameters"},
     {"/dprelay/rings", TelRings,

@@ -2,7 +2,6 @@
 
 #include <rte_ethdev.h>
 
-
 namespace dprelay {
 
 std::vector<std::pair<std::string, uint64_t>> ReadXstats(uint16_t port_id) {

@@ -116,7 +116,7 @@ struct WorkerStats {
 
 // A ring between lcores, now.
 struct RingStats {
-  uint8_t ring = 0;  // index into kRings (proto/counter_catalogue.h)
+  uint8_t ring = 0;       // index into kRings (proto/counter_catalogue.h)
   uint32_t count = 0;     // packets waiting
   uint32_t capacity = 0;  // packets it can hold
 

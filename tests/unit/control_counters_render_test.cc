@@ -1,9 +1,8 @@
 // `dprelayctl counters` rendering: the JSON generated from the catalogue, the text view (only
 // non-zero by default, --all, sections), and the per-second rates between two samples.
-#include "control/counters_render.h"
-
 #include <string>
 
+#include "control/counters_render.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -56,13 +55,17 @@ TEST(CountersRenderTest, JsonHasEveryCounterOfTheCatalogueByKind) {
 TEST(CountersRenderTest, TextShowsOnlyNonZeroUnlessAll) {
   const std::string text = RenderCounters(Sample(), kT0, /*json=*/false, /*all=*/false);
   EXPECT_THAT(text, HasSubstr("\n  rx_packets                                 1000\n"));
-  EXPECT_THAT(text, HasSubstr("drops by reason:\n  unknown_vni                                   7\n"));
+  EXPECT_THAT(text,
+              HasSubstr("drops by reason:\n  unknown_vni                                   7\n"));
   EXPECT_THAT(text, Not(HasSubstr("nd_solicitations")));
   EXPECT_THAT(text, Not(HasSubstr("not_bound")));
   EXPECT_THAT(text, Not(HasSubstr("rx_missed_errors")));
-  EXPECT_THAT(text, HasSubstr("  0                         25.0%              600              590\n"));
-  EXPECT_THAT(text, HasSubstr("  main_handshake                                5       2047          3\n"));
-  EXPECT_THAT(text, HasSubstr("nic port 0 (xstats):\n  rx_good_packets                            1001\n"));
+  EXPECT_THAT(text,
+              HasSubstr("  0                         25.0%              600              590\n"));
+  EXPECT_THAT(
+      text, HasSubstr("  main_handshake                                5       2047          3\n"));
+  EXPECT_THAT(
+      text, HasSubstr("nic port 0 (xstats):\n  rx_good_packets                            1001\n"));
   EXPECT_THAT(text, Not(HasSubstr("/s")));
 
   const std::string all = RenderCounters(Sample(), kT0, false, /*all=*/true);
@@ -88,9 +91,12 @@ TEST(CountersRenderTest, RatesAndBusyRatioBetweenTwoSamples) {
   later.nic[0].value += 20;
   const nlohmann::ordered_json now = CountersJson(later, kT0 + absl::Seconds(2));
   const std::string text = RenderCountersText(now, {.all = false, .before = &before});
-  EXPECT_THAT(text, HasSubstr("\n  rx_packets                                 1500          250.0/s\n"));
-  EXPECT_THAT(text, HasSubstr("\n  unknown_vni                                   8            0.5/s\n"));
-  EXPECT_THAT(text, HasSubstr("\n  rx_good_packets                            1021           10.0/s\n"));
+  EXPECT_THAT(text,
+              HasSubstr("\n  rx_packets                                 1500          250.0/s\n"));
+  EXPECT_THAT(text,
+              HasSubstr("\n  unknown_vni                                   8            0.5/s\n"));
+  EXPECT_THAT(text,
+              HasSubstr("\n  rx_good_packets                            1021           10.0/s\n"));
   EXPECT_THAT(text, HasSubstr("busy (last 2s)"));
   EXPECT_THAT(text, HasSubstr("\n  0                         90.0%"));
   // A counter that went down: the dataplane restarted, its new value is the rate's count.

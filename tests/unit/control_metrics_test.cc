@@ -49,7 +49,9 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   stats.counters[C::kLegsBound] = 2;
   stats.counters[C::kExceptionToKernel] = 9;
   stats.counters[C::kIpcPendingMessages] = 6;
-  auto drop = [&](DropReason r) -> uint64_t& { return stats.counters.drops[static_cast<size_t>(r)]; };
+  auto drop = [&](DropReason r) -> uint64_t& {
+    return stats.counters.drops[static_cast<size_t>(r)];
+  };
   drop(DropReason::kUnknownVni) = 5;
   drop(DropReason::kHandshakeRingFull) = 1;
   drop(DropReason::kIcmpRingFull) = 2;

@@ -1,11 +1,10 @@
 // The counter catalogue (proto/counter_catalogue.h) and SumCounters: every counter of the
 // catalogue is filled from the lcore blocks, the derived totals are sums of their parts, and
 // the names the dataplane logs come from the catalogue.
-#include "dataplane/counters.h"
-
 #include <set>
 #include <string>
 
+#include "dataplane/counters.h"
 #include "gtest/gtest.h"
 
 namespace dprelay {
@@ -38,13 +37,13 @@ TEST(SumCountersTest, EveryCatalogueCounterIsSummedOverTheLcores) {
   // Every member of both blocks gets a distinct non-zero value.
   uint64_t next = 1;
   for (LcoreCounters& b : blocks) {
-    for (auto* m : {&b.rx_packets, &b.tx_packets, &b.forwarded_packets, &b.forwarded_bytes,
-                    &b.challenges_sent, &b.legs_bound, &b.arp_replies, &b.arp_requests,
-                    &b.icmp_echo_replies, &b.nd_advertisements, &b.nd_solicitations,
-                    &b.mld_reports, &b.to_exception, &b.exception_to_kernel,
-                    &b.exception_from_kernel, &b.worker_cycles, &b.worker_busy_cycles,
-                    &b.ipc_queued_messages, &b.ipc_pending_messages, &b.ipc_queue_overflows,
-                    &b.ipc_refused_peers}) {
+    for (auto* m : {&b.rx_packets,           &b.tx_packets,          &b.forwarded_packets,
+                    &b.forwarded_bytes,      &b.challenges_sent,     &b.legs_bound,
+                    &b.arp_replies,          &b.arp_requests,        &b.icmp_echo_replies,
+                    &b.nd_advertisements,    &b.nd_solicitations,    &b.mld_reports,
+                    &b.to_exception,         &b.exception_to_kernel, &b.exception_from_kernel,
+                    &b.worker_cycles,        &b.worker_busy_cycles,  &b.ipc_queued_messages,
+                    &b.ipc_pending_messages, &b.ipc_queue_overflows, &b.ipc_refused_peers}) {
       Bump(*m, next++);
     }
     for (size_t p = 0; p < kNumFamilyPaths; ++p) {
