@@ -36,6 +36,14 @@ constexpr AdminOption kReloadOptions[] = {
      .help = "also end the live sessions of keys the new policy no longer allows"},
 };
 
+constexpr AdminOption kCountersOptions[] = {
+    {.name = "all", .value = AdminValue::kNone, .help = "also the counters that are zero"},
+    {.name = "watch",
+     .value = AdminValue::kSeconds,
+     .help = "show them again every N seconds, with per-second rates, until Ctrl-C",
+     .local = true},
+};
+
 // The table. One entry per command; the order is the order of `help`.
 const AdminCommand kAdminCommands[] = {
     {.name = "status",
@@ -62,6 +70,13 @@ const AdminCommand kAdminCommands[] = {
      .access = AdminAccess::kReadOnly,
      .handler = &AdminHandlers::AdminRefusals,
      .help = "refusals by reason and the most recent ones"},
+    {.name = "counters",
+     .cli = "counters",
+     .options = kCountersOptions,
+     .access = AdminAccess::kReadOnly,
+     .handler = &AdminHandlers::AdminCounters,
+     .help = "the dataplane's counters (non-zero ones), drops by reason, workers' busy ratio, "
+             "rings, NIC xstats"},
     {.name = "reload",
      .cli = "reload",
      .options = kReloadOptions,
@@ -149,6 +164,13 @@ absl::Status CheckValue(const AdminCommand& command, absl::string_view what, Adm
         return bad("IP:PORT[,IP:PORT...], none or default");
       }
       return absl::OkStatus();
+    case AdminValue::kSeconds: {
+      uint32_t seconds = 0;
+      if (!absl::SimpleAtoi(value, &seconds) || seconds == 0 || seconds > 3600) {
+        return bad("a number of seconds (1..3600)");
+      }
+      return absl::OkStatus();
+    }
     case AdminValue::kFormat:
       if (value != "text" && value != "json" && value != "tailscale") {
         return bad("a format (text, json or tailscale)");
@@ -282,6 +304,9 @@ std::vector<std::string> FormatAdminArgs(const AdminCall& call) {
   }
   for (const auto& [name, value] : call.options) {
     const AdminOption* o = FindOption(*call.command, name);
+    if (o != nullptr && o->local) {
+      continue;
+    }
     words.push_back(o != nullptr && o->value == AdminValue::kNone
                         ? absl::StrCat("--", name)
                         : absl::StrCat("--", name, "=", value));

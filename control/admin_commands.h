@@ -38,12 +38,14 @@ enum class AdminValue {
   kVniOrKey,      // a VNI, or a whole disco key (discokey:<64 hex> or the 64 hex digits)
   kEndpointList,  // one word: ip:port[,ip:port...], "none" or "default" (checked by the handler)
   kFormat,        // text | json | tailscale
+  kSeconds,       // a whole number of seconds, 1..3600
 };
 
 struct AdminOption {
   absl::string_view name;  // without the leading "--"
   AdminValue value;
   absl::string_view help;
+  bool local = false;  // handled by dprelayctl itself, never sent (counters --watch)
 };
 
 class AdminHandlers;
@@ -89,6 +91,7 @@ class AdminHandlers {
   virtual void AdminSetStaticEndpoints(const AdminCall& call, AdminReply reply) = 0;
   virtual void AdminEvict(const AdminCall& call, AdminReply reply) = 0;
   virtual void AdminVersion(const AdminCall& call, AdminReply reply) = 0;
+  virtual void AdminCounters(const AdminCall& call, AdminReply reply) = 0;
 };
 
 std::span<const AdminCommand> AdminCommands();
@@ -101,7 +104,8 @@ const AdminCommand* MatchAdminCommand(std::span<const std::string> words, size_t
 // Checks `words` (the command's arguments) against it. Errors name the command and the word.
 absl::StatusOr<AdminCall> ParseAdminArgs(const AdminCommand& command,
                                          std::span<const std::string> words);
-// The words back, normalised (operand first, then options as given): what goes on the wire.
+// The words back, normalised (operand first, then options as given): what goes on the wire
+// (local options left out).
 std::vector<std::string> FormatAdminArgs(const AdminCall& call);
 
 // `dprelayctl help`: every command with its operand, options and help line.

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "control/control_server.h"
+#include "control/counters_render.h"
 #include "control/session_filter.h"
 #include "control/static_endpoints.h"
 #include "proto/key.h"
@@ -222,6 +223,15 @@ void ControlServer::AdminEvict(const AdminCall& call, AdminReply reply) {
 
 void ControlServer::AdminVersion(const AdminCall& call, AdminReply reply) {
   reply(RenderVersion("dprelay-control", call.json));
+}
+
+void ControlServer::AdminCounters(const AdminCall& call, AdminReply reply) {
+  if (!link_.ready() || !last_stats_.has_value() ||
+      absl::Now() - last_stats_at_ > HealthMonitor::kMaxStatsAge) {
+    reply(absl::UnavailableError("no dataplane counters: the dataplane is not connected"));
+    return;
+  }
+  reply(RenderCounters(*last_stats_, last_stats_at_, call.json, call.Has("all")));
 }
 
 void ControlServer::AdminSetStaticEndpoints(const AdminCall& call, AdminReply reply) {

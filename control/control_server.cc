@@ -203,7 +203,8 @@ absl::Status ControlServer::Run(int stop_fd, net::ServiceNotifier* notify) {
     }
     std::string static_source;
     link_.SetAdvertised(StaticEndpoints(&static_source), now);
-    if ((metrics_ != nullptr || health_ != nullptr) && now >= next_metrics_) {
+    // The dataplane's counters feed the exporter, the health check and `dprelayctl counters`.
+    if ((metrics_ != nullptr || health_ != nullptr || admin_ != nullptr) && now >= next_metrics_) {
       next_metrics_ = now + kMetricsInterval;
       UpdateMetrics(now);
     }
@@ -402,9 +403,11 @@ void ControlServer::UpdateMetrics(absl::Time now) {
   }
   link_.RequestStats(
       [this](const ipc::StatsReply& reply) {
-        health_monitor_.OnStats(absl::Now(), reply.counters);
+        last_stats_at_ = absl::Now();
+        last_stats_ = reply;
+        health_monitor_.OnStats(last_stats_at_, reply.counters);
         if (metrics_ != nullptr) {
-          metrics_->UpdateDataplane(reply.counters);
+          metrics_->UpdateDataplane(reply);
         }
       },
       now);

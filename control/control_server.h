@@ -96,11 +96,12 @@ class ControlServer : private AdminHandlers {
   void AdminSetStaticEndpoints(const AdminCall& call, AdminReply reply) override;
   void AdminEvict(const AdminCall& call, AdminReply reply) override;
   void AdminVersion(const AdminCall& call, AdminReply reply) override;
+  void AdminCounters(const AdminCall& call, AdminReply reply) override;
   // Ends these sessions now (registry and dataplane) and logs why; returns those ended.
   std::vector<Endpoint> Evict(const std::vector<uint32_t>& vnis, const char* why);
   StatusInfo Status() const;
   // Every second: control's figures to the exporter, and a StatsRequest to the dataplane whose
-  // reply feeds the exporter and the health monitor.
+  // reply feeds the exporter, the health monitor and `dprelayctl counters`.
   void UpdateMetrics(absl::Time now);
   absl::StatusOr<std::string> SetStaticEndpoints(const std::string& argument, bool json);
   // At most kRefusalLogsPerSecond refusal lines per second; the rest are summarised.
@@ -124,6 +125,9 @@ class ControlServer : private AdminHandlers {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<HealthServer> health_;
   HealthMonitor health_monitor_;
+  // The dataplane's last StatsReply and when it came: what `dprelayctl counters` shows.
+  std::optional<ipc::StatsReply> last_stats_;
+  absl::Time last_stats_at_ = absl::InfinitePast();
   absl::Time next_metrics_ = absl::InfinitePast();
   std::vector<uint8_t> rx_buf_;
   absl::Time log_window_start_ = absl::InfinitePast();

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -30,6 +32,7 @@
 #include "control/admin_commands.h"
 #include "control/admin_protocol.h"
 #include "control/admin_render.h"
+#include "control/counters_watch.h"
 #include "gflags/gflags.h"
 #include "nlohmann/json.hpp"
 #include "proto/cli_help.h"
@@ -153,6 +156,12 @@ int main(int argc, char** argv) {
   if (command->handler == nullptr) {  // help
     std::fputs(usage.c_str(), stdout);
     return 0;
+  }
+  if (std::optional<std::string> watch = call->Get("watch")) {  // counters --watch N
+    uint32_t seconds = 0;
+    (void)absl::SimpleAtoi(*watch, &seconds);  // checked by ParseAdminArgs (1..3600)
+    return dprelay::control::WatchCounters(FLAGS_socket, timeout, absl::Seconds(seconds),
+                                           FLAGS_json, call->Has("all"));
   }
   const dprelay::control::AdminRequest request{
       .json = FLAGS_json,

@@ -4,18 +4,13 @@
 
 namespace dprelay::control {
 
-void HealthMonitor::OnStats(absl::Time now,
-                            const std::vector<std::pair<std::string, uint64_t>>& counters) {
+void HealthMonitor::OnStats(absl::Time now, const DataplaneCounterValues& counters) {
   last_stats_ = now;
-  for (const auto& [name, value] : counters) {
-    if (name == "worker_cycles") {
-      // Any change counts: a restarted dataplane starts again from zero.
-      if (value != last_worker_cycles_) {
-        last_advance_ = now;
-        last_worker_cycles_ = value;
-      }
-      return;
-    }
+  // Any change counts: a restarted dataplane starts again from zero.
+  const uint64_t cycles = counters[DataplaneCounter::kWorkerCycles];
+  if (cycles != last_worker_cycles_) {
+    last_advance_ = now;
+    last_worker_cycles_ = cycles;
   }
 }
 

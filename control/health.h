@@ -11,11 +11,10 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "absl/time/time.h"
 #include "control/dataplane_link.h"
+#include "proto/counter_catalogue.h"
 
 namespace dprelay::control {
 
@@ -32,8 +31,8 @@ class HealthMonitor {
   // loop iterations take over a second.
   static constexpr absl::Duration kMaxWorkerStall = absl::Seconds(3);
 
-  // A StatsReply arrived (its counters, as in ipc::StatsReply).
-  void OnStats(absl::Time now, const std::vector<std::pair<std::string, uint64_t>>& counters);
+  // A StatsReply arrived with these counters.
+  void OnStats(absl::Time now, const DataplaneCounterValues& counters);
   HealthVerdict Check(absl::Time now, DataplaneLink::State link) const;
 
  private:

@@ -9,9 +9,7 @@
 #include <exception>
 #include <map>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "prometheus/counter.h"
 #include "prometheus/exposer.h"
@@ -46,22 +44,12 @@ absl::Status CheckBindable(const AddrPort& listen) {
   return absl::OkStatus();
 }
 
-// The ring a drop counter is the overflow of, for dprelay_ring_overflows_total{ring}.
-const char* RingOf(const std::string& drop_name) {
-  // worker -> main lcore, one ring per class of work (dataplane/main_rings.h)
-  if (drop_name == "drop_handshake_ring_full") {
-    return "main_handshake";
+prometheus::Labels LabelsOf(const MetricLabels& labels) {
+  prometheus::Labels out;
+  for (size_t i = 0; i < labels.size; ++i) {
+    out.emplace(std::string(labels.labels[i].name), std::string(labels.labels[i].value));
   }
-  if (drop_name == "drop_neighbour_ring_full") {
-    return "main_neighbour";
-  }
-  if (drop_name == "drop_icmp_ring_full") {
-    return "main_icmp";
-  }
-  if (drop_name == "drop_exception_ring_full") {
-    return "exception";  // worker -> exception path
-  }
-  return nullptr;
+  return out;
 }
 
 }  // namespace
@@ -70,14 +58,10 @@ struct Metrics::Impl {
   std::unique_ptr<prometheus::Exposer> exposer;
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
 
-  prometheus::Family<Counter>* fwd_packets = nullptr;
-  prometheus::Family<Counter>* fwd_bytes = nullptr;
   Gauge* endpoints_connecting = nullptr;
   Gauge* endpoints_open = nullptr;
-  prometheus::Family<Counter>* drops = nullptr;
-  prometheus::Family<Counter>* handshakes = nullptr;
-  prometheus::Family<Counter>* rings = nullptr;
-  prometheus::Family<Counter>* nic = nullptr;
+  prometheus::Family<Counter>* drop_family = nullptr;
+  prometheus::Family<Counter>* nic_family = nullptr;
   Counter* requests = nullptr;
   Counter* allocated_new = nullptr;
   Counter* allocated_existing = nullptr;
@@ -90,61 +74,27 @@ struct Metrics::Impl {
 
   // Control's own counters as last exported.
   ControlMetricsSnapshot last_control;
-  // Dataplane counters: the metric each name feeds and the value last seen.
+  // Dataplane counters: the series each feeds and the value last seen.
   struct Mirror {
     Counter* counter = nullptr;
     uint64_t last = 0;
-  };
-  absl::flat_hash_map<std::string, Mirror> mirrors;
 
-  Counter* CounterFor(const std::string& name) {
-    // "forwarded_{packets,bytes}_udp<in>_udp<out>": the reference's four series each.
-    // "forwarded_packets"/"forwarded_bytes" are their sums, not exported a second time.
-    for (auto [prefix, family] :
-         {std::pair{"forwarded_packets", fwd_packets}, std::pair{"forwarded_bytes", fwd_bytes}}) {
-      if (name == prefix) {
-        return nullptr;
+    // Adds what the dataplane counted since the last poll and returns it. Lower than before:
+    // the dataplane restarted and counts from zero again.
+    uint64_t Advance(uint64_t value) {
+      const uint64_t delta = value >= last ? value - last : value;
+      if (counter != nullptr) {
+        counter->Increment(static_cast<double>(delta));
       }
-      for (const char* in : {"udp4", "udp6"}) {
-        for (const char* out : {"udp4", "udp6"}) {
-          if (name == absl::StrCat(prefix, "_", in, "_", out)) {
-            return &family->Add({{"transport_in", in}, {"transport_out", out}});
-          }
-        }
-      }
+      last = value;
+      return delta;
     }
-    if (name == "challenges_sent") {
-      return &handshakes->Add({{"outcome", "challenge_sent"}});
-    }
-    if (name == "legs_bound") {
-      return &handshakes->Add({{"outcome", "bound"}});
-    }
-    if (absl::StartsWith(name, "drop_")) {
-      if (const char* ring = RingOf(name); ring != nullptr) {
-        rings->Add({{"ring", ring}});  // also exported as a drop reason
-      }
-      return &drops->Add({{"reason", name.substr(5)}});
-    }
-    if (absl::StartsWith(name, "nic_p")) {
-      // "nic_p<port>_<xstat>" from drivers/xstats.h.
-      const size_t underscore = name.find('_', 5);
-      if (underscore != std::string::npos && underscore > 5) {
-        return &nic->Add(
-            {{"port", name.substr(5, underscore - 5)}, {"name", name.substr(underscore + 1)}});
-      }
-      return nullptr;
-    }
-    for (char c : name) {
-      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
-        return nullptr;  // not a valid metric name: skipped
-      }
-    }
-    return &prometheus::BuildCounter()
-                .Name(absl::StrCat("dprelay_dataplane_", name, "_total"))
-                .Help(absl::StrCat("The dataplane's ", name, " counter"))
-                .Register(*registry)
-                .Add({});
-  }
+  };
+  std::array<Mirror, kNumDataplaneCounters> counters{};  // nullptr: not exported or a gauge
+  std::array<Gauge*, kNumDataplaneCounters> gauges{};    // the catalogue's gauges
+  std::array<Mirror, kNumDropReasons> drops{};           // series added once the drop is not zero
+  std::array<Counter*, kNumRings> ring_overflows{};
+  std::map<std::pair<uint16_t, std::string>, Mirror> nic;  // by port and xstat name
 };
 
 absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) {
@@ -160,19 +110,33 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) 
         absl::StrCat("--metrics_listen=", FormatAddrPort(listen), ": ", e.what()));
   }
   prometheus::Registry& r = *impl->registry;
-  impl->fwd_packets = &prometheus::BuildCounter()
-                           .Name("tailscaled_peer_relay_forwarded_packets_total")
-                           .Help("Number of packets forwarded via Peer Relay")
-                           .Register(r);
-  impl->fwd_bytes = &prometheus::BuildCounter()
-                         .Name("tailscaled_peer_relay_forwarded_bytes_total")
-                         .Help("Number of bytes forwarded via Peer Relay")
-                         .Register(r);
-  for (const char* in : {"udp4", "udp6"}) {
-    for (const char* out : {"udp4", "udp6"}) {
-      impl->fwd_packets->Add({{"transport_in", in}, {"transport_out", out}});
-      impl->fwd_bytes->Add({{"transport_in", in}, {"transport_out", out}});
+  // The dataplane's counters, from its catalogue: one family per metric name.
+  std::map<std::string_view, prometheus::Family<Counter>*> families;
+  std::map<std::string_view, prometheus::Family<Gauge>*> gauge_families;
+  for (size_t i = 0; i < kNumDataplaneCounters; ++i) {
+    const CounterInfo& c = kDataplaneCounters[i];
+    if (c.metric.empty()) {
+      continue;
     }
+    if (c.kind == CounterKind::kGauge) {
+      prometheus::Family<Gauge>*& family = gauge_families[c.metric];
+      if (family == nullptr) {
+        family = &prometheus::BuildGauge()
+                      .Name(std::string(c.metric))
+                      .Help(std::string(c.help))
+                      .Register(r);
+      }
+      impl->gauges[i] = &family->Add(LabelsOf(c.labels));
+      continue;
+    }
+    prometheus::Family<Counter>*& family = families[c.metric];
+    if (family == nullptr) {
+      family = &prometheus::BuildCounter()
+                    .Name(std::string(c.metric))
+                    .Help(std::string(c.help))
+                    .Register(r);
+    }
+    impl->counters[i].counter = &family->Add(LabelsOf(c.labels));
   }
   auto& endpoints = prometheus::BuildGauge()
                         .Name("tailscaled_peer_relay_endpoints")
@@ -180,25 +144,22 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const AddrPort& listen) 
                         .Register(r);
   impl->endpoints_connecting = &endpoints.Add({{"state", "connecting"}});
   impl->endpoints_open = &endpoints.Add({{"state", "open"}});
-  impl->drops = &prometheus::BuildCounter()
-                     .Name("dprelay_dataplane_drops_total")
-                     .Help("Packets the dataplane dropped, by reason")
-                     .Register(r);
-  impl->handshakes = &prometheus::BuildCounter()
-                          .Name("dprelay_handshakes_total")
-                          .Help("Relay handshakes by outcome (failures are drop reasons)")
-                          .Register(r);
-  impl->rings = &prometheus::BuildCounter()
-                     .Name("dprelay_ring_overflows_total")
-                     .Help("Packets dropped because a ring between lcores was full")
-                     .Register(r);
-  for (const char* ring : {"main_handshake", "main_neighbour", "main_icmp", "exception"}) {
-    impl->rings->Add({{"ring", ring}});
+  impl->drop_family = &prometheus::BuildCounter()
+                           .Name(std::string(kDropMetric))
+                           .Help(std::string(kDropHelp))
+                           .Register(r);
+  auto& rings = prometheus::BuildCounter()
+                    .Name(std::string(kRingOverflowMetric))
+                    .Help(std::string(kRingOverflowHelp))
+                    .Register(r);
+  for (size_t i = 0; i < kNumRings; ++i) {
+    impl->ring_overflows[i] =
+        &rings.Add({{std::string(kRingMetricLabel), std::string(kRings[i].name)}});
   }
-  impl->nic = &prometheus::BuildCounter()
-                   .Name("dprelay_nic_xstats_total")
-                   .Help("The NIC's extended statistics (DPDK xstats) per port and name")
-                   .Register(r);
+  impl->nic_family = &prometheus::BuildCounter()
+                          .Name(std::string(kNicMetric))
+                          .Help(std::string(kNicHelp))
+                          .Register(r);
   impl->requests = &prometheus::BuildCounter()
                         .Name("dprelay_allocation_requests_total")
                         .Help("Datagrams received on the allocation socket")
@@ -285,23 +246,34 @@ void Metrics::UpdateControl(const ControlMetricsSnapshot& s) {
   m.last_control = s;
 }
 
-void Metrics::UpdateDataplane(const std::vector<std::pair<std::string, uint64_t>>& counters) {
+void Metrics::UpdateDataplane(const ipc::StatsReply& stats) {
   Impl& m = *impl_;
-  for (const auto& [name, value] : counters) {
-    auto it = m.mirrors.find(name);
-    if (it == m.mirrors.end()) {
-      it = m.mirrors.emplace(name, Impl::Mirror{.counter = m.CounterFor(name), .last = 0}).first;
+  for (size_t i = 0; i < kNumDataplaneCounters; ++i) {
+    if (m.gauges[i] != nullptr) {
+      m.gauges[i]->Set(static_cast<double>(stats.counters.counters[i]));
+    } else {
+      m.counters[i].Advance(stats.counters.counters[i]);
     }
-    Impl::Mirror& mirror = it->second;
-    // Lower than before: the dataplane restarted and counts from zero again.
-    const uint64_t delta = value >= mirror.last ? value - mirror.last : value;
-    if (mirror.counter != nullptr) {
-      mirror.counter->Increment(static_cast<double>(delta));
-      if (const char* ring = RingOf(name); ring != nullptr && delta != 0) {
-        m.rings->Add({{"ring", ring}}).Increment(static_cast<double>(delta));
-      }
+  }
+  std::array<uint64_t, kNumDropReasons> drop_deltas{};
+  for (size_t r = 0; r < kNumDropReasons; ++r) {
+    Impl::Mirror& mirror = m.drops[r];
+    if (mirror.counter == nullptr && stats.counters.drops[r] != 0) {
+      mirror.counter =
+          &m.drop_family->Add({{std::string(kDropMetricLabel), std::string(kDropReasonLabels[r])}});
     }
-    mirror.last = value;
+    drop_deltas[r] = mirror.Advance(stats.counters.drops[r]);
+  }
+  for (size_t i = 0; i < kNumRings; ++i) {
+    m.ring_overflows[i]->Increment(
+        static_cast<double>(drop_deltas[static_cast<size_t>(kRings[i].overflow)]));
+  }
+  for (const ipc::NicXstat& x : stats.nic) {
+    Impl::Mirror& mirror = m.nic[{x.port, x.name}];
+    if (mirror.counter == nullptr) {
+      mirror.counter = &m.nic_family->Add({{"port", absl::StrCat(x.port)}, {"name", x.name}});
+    }
+    mirror.Advance(x.value);
   }
 }
 

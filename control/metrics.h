@@ -6,12 +6,13 @@
 //   tailscaled_peer_relay_forwarded_packets_total{transport_in,transport_out}
 //   tailscaled_peer_relay_forwarded_bytes_total{transport_in,transport_out}
 //   tailscaled_peer_relay_endpoints{state="connecting"|"open"}
-// and dprelay's own:
-//   dprelay_dataplane_drops_total{reason}           every drop_<reason> of the dataplane
+// and the dataplane's counters as its catalogue (proto/counter_catalogue.h) names them:
+//   dprelay_dataplane_drops_total{reason}           every drop reason, once it is not zero
 //   dprelay_dataplane_<counter>_total               its other counters (rx_packets, ...)
 //   dprelay_handshakes_total{outcome}               challenge_sent, bound
 //   dprelay_ring_overflows_total{ring}              "main_handshake", "main_neighbour", "main_icmp" (worker -> main lcore), "exception"
 //   dprelay_nic_xstats_total{port,name}            DPDK xstats, e.g. name="rx_q0_packets"
+// and control's own:
 //   dprelay_allocation_requests_total
 //   dprelay_allocations_total{result="new"|"existing"}
 //   dprelay_allocation_refusals_total{reason}       every reason of control/refusal.h
@@ -29,13 +30,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "control/refusal.h"
 #include "net/stream_counters.h"
 #include "proto/addr.h"
+#include "proto/ipc.h"
 
 namespace dprelay::control {
 
@@ -61,7 +61,7 @@ class Metrics {
   ~Metrics();
 
   void UpdateControl(const ControlMetricsSnapshot& s);
-  void UpdateDataplane(const std::vector<std::pair<std::string, uint64_t>>& counters);
+  void UpdateDataplane(const ipc::StatsReply& stats);
   // The port actually bound (useful with port 0).
   uint16_t port() const;
 

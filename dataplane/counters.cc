@@ -1,85 +1,102 @@
 #include "dataplane/counters.h"
 
-#include "absl/strings/str_cat.h"
-
 namespace dprelay {
+namespace {
 
-std::vector<std::pair<std::string, uint64_t>> SumCounters(const LcoreCounters* blocks, size_t n) {
-  auto sum = [&](auto member) {
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; ++i) {
-      total += (blocks[i].*member).load(std::memory_order_relaxed);
-    }
-    return total;
-  };
-  auto sum_path = [&](auto member, FamilyPath path) {
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; ++i) {
-      total += (blocks[i].*member)[static_cast<size_t>(path)].load(std::memory_order_relaxed);
-    }
-    return total;
-  };
-  struct Direction {
-    const char* suffix;
-    uint64_t packets, bytes;
-  };
-  Direction dirs[] = {
-      {"udp4_udp4", sum(&LcoreCounters::forwarded_packets), sum(&LcoreCounters::forwarded_bytes)},
-      {"udp4_udp6", sum_path(&LcoreCounters::family_packets, FamilyPath::kV4ToV6),
-       sum_path(&LcoreCounters::family_bytes, FamilyPath::kV4ToV6)},
-      {"udp6_udp4", sum_path(&LcoreCounters::family_packets, FamilyPath::kV6ToV4),
-       sum_path(&LcoreCounters::family_bytes, FamilyPath::kV6ToV4)},
-      {"udp6_udp6", sum_path(&LcoreCounters::family_packets, FamilyPath::kV6ToV6),
-       sum_path(&LcoreCounters::family_bytes, FamilyPath::kV6ToV6)},
-  };
-  uint64_t packets = 0, bytes = 0;
-  for (const Direction& d : dirs) {
-    packets += d.packets;
-    bytes += d.bytes;
-  }
-  std::vector<std::pair<std::string, uint64_t>> out = {
-      {"rx_packets", sum(&LcoreCounters::rx_packets)},
-      {"tx_packets", sum(&LcoreCounters::tx_packets)},
-      {"forwarded_packets", packets},
-      {"forwarded_bytes", bytes},
-      {"challenges_sent", sum(&LcoreCounters::challenges_sent)},
-      {"legs_bound", sum(&LcoreCounters::legs_bound)},
-      {"arp_replies", sum(&LcoreCounters::arp_replies)},
-      {"arp_requests", sum(&LcoreCounters::arp_requests)},
-      {"icmp_echo_replies", sum(&LcoreCounters::icmp_echo_replies)},
-      {"nd_advertisements", sum(&LcoreCounters::nd_advertisements)},
-      {"nd_solicitations", sum(&LcoreCounters::nd_solicitations)},
-      {"mld_reports", sum(&LcoreCounters::mld_reports)},
-      {"to_exception", sum(&LcoreCounters::to_exception)},
-      {"exception_to_kernel", sum(&LcoreCounters::exception_to_kernel)},
-      {"exception_from_kernel", sum(&LcoreCounters::exception_from_kernel)},
-      {"worker_cycles", sum(&LcoreCounters::worker_cycles)},
-      {"worker_busy_cycles", sum(&LcoreCounters::worker_busy_cycles)},
-  };
-  uint64_t to_main = 0;
+using C = DataplaneCounter;
+
+// Catalogue counters that are one LcoreCounters member summed over the lcores.
+struct Direct {
+  DataplaneCounter id;
+  std::atomic<uint64_t> LcoreCounters::*member;
+};
+constexpr Direct kDirect[] = {
+    {C::kRxPackets, &LcoreCounters::rx_packets},
+    {C::kTxPackets, &LcoreCounters::tx_packets},
+    {C::kChallengesSent, &LcoreCounters::challenges_sent},
+    {C::kLegsBound, &LcoreCounters::legs_bound},
+    {C::kArpReplies, &LcoreCounters::arp_replies},
+    {C::kArpRequests, &LcoreCounters::arp_requests},
+    {C::kIcmpEchoReplies, &LcoreCounters::icmp_echo_replies},
+    {C::kNdAdvertisements, &LcoreCounters::nd_advertisements},
+    {C::kNdSolicitations, &LcoreCounters::nd_solicitations},
+    {C::kMldReports, &LcoreCounters::mld_reports},
+    {C::kToException, &LcoreCounters::to_exception},
+    {C::kExceptionToKernel, &LcoreCounters::exception_to_kernel},
+    {C::kExceptionFromKernel, &LcoreCounters::exception_from_kernel},
+    {C::kWorkerCycles, &LcoreCounters::worker_cycles},
+    {C::kWorkerBusyCycles, &LcoreCounters::worker_busy_cycles},
+    {C::kIpcQueuedMessages, &LcoreCounters::ipc_queued_messages},
+    {C::kIpcPendingMessages, &LcoreCounters::ipc_pending_messages},
+    {C::kIpcQueueOverflows, &LcoreCounters::ipc_queue_overflows},
+    {C::kIpcRefusedPeers, &LcoreCounters::ipc_refused_peers},
+};
+
+// The forwarding directions: IPv4 -> IPv4 has its own members (counted once per burst on the
+// IPv4 fast path), the others are indexed by FamilyPath.
+struct Direction {
+  DataplaneCounter packets, bytes;
+};
+constexpr Direction kV4ToV4 = {C::kForwardedPackets44, C::kForwardedBytes44};
+constexpr Direction kPaths[kNumFamilyPaths] = {
+    {C::kForwardedPackets46, C::kForwardedBytes46},  // FamilyPath::kV4ToV6
+    {C::kForwardedPackets64, C::kForwardedBytes64},  // FamilyPath::kV6ToV4
+    {C::kForwardedPackets66, C::kForwardedBytes66},  // FamilyPath::kV6ToV6
+};
+
+constexpr DataplaneCounter kToMain[kNumMainClasses] = {C::kToMainHandshake, C::kToMainNeighbour,
+                                                       C::kToMainIcmp};
+
+// Every catalogue counter is filled exactly once: direct, per direction (twice, plus the two
+// totals), per class of work (plus its total).
+static_assert(std::size(kDirect) + 2 * (1 + kNumFamilyPaths) + 2 + kNumMainClasses + 1 ==
+                  kNumDataplaneCounters,
+              "a counter of proto/counter_catalogue.h is not summed in SumCounters");
+
+// The catalogue's rings start with the main lcore's, in class order, with the same overflow.
+constexpr bool RingsAgree() {
   for (size_t cls = 0; cls < kNumMainClasses; ++cls) {
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; ++i) {
-      total += blocks[i].to_main[cls].load(std::memory_order_relaxed);
-    }
-    to_main += total;
-    out.emplace_back(absl::StrCat("to_main_", kMainClasses[cls].name), total);
-  }
-  out.emplace_back("to_main", to_main);
-  for (const Direction& d : dirs) {
-    out.emplace_back(absl::StrCat("forwarded_packets_", d.suffix), d.packets);
-    out.emplace_back(absl::StrCat("forwarded_bytes_", d.suffix), d.bytes);
-  }
-  for (size_t r = 0; r < kNumDropReasons; ++r) {
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; ++i) {
-      total += blocks[i].drops[r].load(std::memory_order_relaxed);
-    }
-    if (total != 0) {
-      out.emplace_back(absl::StrCat("drop_", std::string(kDropReasonLabels[r])), total);
+    if (kMainClasses[cls].overflow != kRings[cls].overflow) {
+      return false;
     }
   }
-  return out;
+  return true;
+}
+static_assert(RingsAgree(), "kRings (proto/counter_catalogue.h) disagrees with kMainClasses");
+
+}  // namespace
+
+DataplaneCounterValues SumCounters(const LcoreCounters* blocks, size_t n) {
+  DataplaneCounterValues v;
+  auto load = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  for (size_t i = 0; i < n; ++i) {
+    const LcoreCounters& b = blocks[i];
+    for (const Direct& d : kDirect) {
+      v[d.id] += load(b.*d.member);
+    }
+    v[kV4ToV4.packets] += load(b.forwarded_packets);
+    v[kV4ToV4.bytes] += load(b.forwarded_bytes);
+    for (size_t p = 0; p < kNumFamilyPaths; ++p) {
+      v[kPaths[p].packets] += load(b.family_packets[p]);
+      v[kPaths[p].bytes] += load(b.family_bytes[p]);
+    }
+    for (size_t cls = 0; cls < kNumMainClasses; ++cls) {
+      v[kToMain[cls]] += load(b.to_main[cls]);
+    }
+    for (size_t r = 0; r < kNumDropReasons; ++r) {
+      v.drops[r] += load(b.drops[r]);
+    }
+  }
+  v[C::kForwardedPackets] = v[kV4ToV4.packets];
+  v[C::kForwardedBytes] = v[kV4ToV4.bytes];
+  for (const Direction& d : kPaths) {
+    v[C::kForwardedPackets] += v[d.packets];
+    v[C::kForwardedBytes] += v[d.bytes];
+  }
+  for (DataplaneCounter c : kToMain) {
+    v[C::kToMain] += v[c];
+  }
+  return v;
 }
 
 }  // namespace dprelay

@@ -4,12 +4,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <string>
-#include <utility>
-#include <vector>
 
-#include "dataplane/drop_reasons.h"
 #include "dataplane/main_rings.h"
+#include "proto/counter_catalogue.h"
+#include "proto/drop_reasons.h"
 
 namespace dprelay {
 
@@ -49,15 +47,20 @@ struct alignas(64) LcoreCounters {
   // busy / total is the worker's busy ratio (published every kCycleFlush loop iterations).
   std::atomic<uint64_t> worker_cycles{0};
   std::atomic<uint64_t> worker_busy_cycles{0};
+  // The control link's own (dataplane/ipc_server.h), published by the main lcore after each
+  // IPC poll so that readers on other threads (DPDK telemetry) see them like the rest.
+  std::atomic<uint64_t> ipc_queued_messages{0};
+  std::atomic<uint64_t> ipc_pending_messages{0};
+  std::atomic<uint64_t> ipc_queue_overflows{0};
+  std::atomic<uint64_t> ipc_refused_peers{0};
   std::atomic<uint64_t> drops[kNumDropReasons] = {};
 
   void Drop(DropReason r, uint64_t n = 1) { Bump(drops[static_cast<size_t>(r)], n); }
 };
 
-// Sums the blocks into name/value pairs ("rx_packets", "drop_unknown_vni", ...), zero drops
-// left out. "forwarded_packets"/"forwarded_bytes" are totals over every direction, and
-// "forwarded_{packets,bytes}_udp{4,6}_udp{4,6}" the reference's four series (in, out).
-// Called off the fast path.
-std::vector<std::pair<std::string, uint64_t>> SumCounters(const LcoreCounters* blocks, size_t n);
+// Sums the blocks into every counter of the catalogue (proto/counter_catalogue.h) and every
+// drop reason. Only relaxed loads: safe on any thread while the owners keep counting (the main
+// lcore for IPC stats and logs, DPDK's telemetry thread). Called off the fast path.
+DataplaneCounterValues SumCounters(const LcoreCounters* blocks, size_t n);
 
 }  // namespace dprelay

@@ -2,14 +2,17 @@
 
 #include <arpa/inet.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_pdump.h>
 #include <rte_ring.h>
 #include <time.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "dataplane/telemetry.h"
 #include "drivers/exception_port.h"
 #include "drivers/multicast.h"
 #include "proto/clock.h"
@@ -35,6 +38,15 @@ struct WorkerArg {
 
 absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConfig& config) {
   std::unique_ptr<Dataplane> dp(new Dataplane(config));
+  // Packet capture with dpdk-dumpcap (docs/CAPTURE.md): the capture process asks, over EAL's
+  // multi-process channel, for copies of the port's packets. Nothing runs per packet until a
+  // capture starts; without a shared config (--in-memory, --no-shconf) there is no channel
+  // and so no capture, which rte_pdump_init tolerates.
+  if (rte_pdump_init() != 0) {
+    return absl::InternalError(
+        absl::StrCat("packet capture (pdump) setup failed: ", rte_strerror(rte_errno)));
+  }
+  dp->pdump_ = true;
   const unsigned lcores = rte_lcore_count();
   const int n_workers = lcores > 1 ? static_cast<int>(lcores - 1) : 1;
 
@@ -126,6 +138,12 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(const DataplaneConf
   dp->main_ =
       std::make_unique<MainLcore>(mc, dp->table_.get(), dp->neighbours_.get(), *std::move(ipc));
   dp->main_->set_all_counters(dp->counters_.get(), dp->n_counters_);
+  dp->main_->set_rings(
+      {dp->to_main_.rings[0], dp->to_main_.rings[1], dp->to_main_.rings[2], dp->to_exception_});
+  if (absl::Status s = PublishTelemetry(dp->main_->stats_source()); !s.ok()) {
+    return s;
+  }
+  dp->telemetry_published_ = true;
   char mac[32];
   absl::SNPrintF(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", local.mac[0], local.mac[1],
                  local.mac[2], local.mac[3], local.mac[4], local.mac[5]);
@@ -179,6 +197,9 @@ absl::Status Dataplane::SetUpException(const LocalIdentity& local, const MainTx&
 }
 
 Dataplane::~Dataplane() {
+  if (telemetry_published_) {
+    UnpublishTelemetry();  // before the counters and rings it reads go
+  }
   main_.reset();
   exception_.reset();
   to_main_.Free();  // its mbufs go back to the NIC's pool before the pool goes
@@ -191,6 +212,9 @@ Dataplane::~Dataplane() {
   }
   rte_ring_free(tx_handoff_);
   rte_ring_free(to_exception_);
+  if (pdump_) {
+    rte_pdump_uninit();
+  }
 }
 
 int Dataplane::WorkerLoop(void* arg) {
@@ -281,7 +305,7 @@ void Dataplane::Run(const std::atomic<bool>& stop, net::ServiceNotifier* notify)
 
 std::string Dataplane::Report() const {
   std::vector<std::string> parts;
-  for (const auto& [name, value] : main_->Counters()) {
+  for (const auto& [name, value] : NamedCounters(main_->Counters())) {
     parts.push_back(absl::StrCat(name, "=", value));
   }
   std::string out = absl::StrCat("counters: ", absl::StrJoin(parts, " "));

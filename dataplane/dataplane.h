@@ -61,6 +61,8 @@ class Dataplane {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<MainLcore> main_;
   const std::atomic<bool>* stop_ = nullptr;
+  bool telemetry_published_ = false;
+  bool pdump_ = false;  // rte_pdump_init done
 };
 
 }  // namespace dprelay

@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <optional>
 
-#include "dataplane/drop_reasons.h"
 #include "dataplane/local_identity.h"
 #include "proto/addr.h"
+#include "proto/drop_reasons.h"
 
 namespace dprelay {
 

@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <span>
 
-#include "dataplane/drop_reasons.h"
 #include "proto/addr.h"
 #include "proto/disco.h"
 #include "proto/disco_box.h"
+#include "proto/drop_reasons.h"
 #include "proto/geneve.h"
 #include "proto/key.h"
 

@@ -52,17 +52,16 @@ MainLcore::MainLcore(const MainLcoreContext& ctx, SessionTable* table, Neighbour
       responder_(ctx.local, out_, neighbours, &sessions_),
       ipc_(std::move(ipc)) {}
 
-std::vector<std::pair<std::string, uint64_t>> MainLcore::Counters() const {
-  std::vector<std::pair<std::string, uint64_t>> out = SumCounters(all_counters_, n_counter_blocks_);
-  if (ipc_) {
-    // The control link's own: backpressure (messages that waited for room, waiting now,
-    // overflows that closed the link) and connections refused by SO_PEERCRED.
-    out.emplace_back("ipc_queued_messages", ipc_->queued_messages());
-    out.emplace_back("ipc_pending_messages", ipc_->pending_messages());
-    out.emplace_back("ipc_queue_overflows", ipc_->queue_overflows());
-    out.emplace_back("ipc_refused_peers", ipc_->refused_peers());
-  }
-  return out;
+DataplaneCounterValues MainLcore::Counters() const { return stats_.Counters(); }
+
+void MainLcore::PublishIpcCounters() {
+  // The control link's own: backpressure (messages that waited for room, waiting now,
+  // overflows that closed the link) and connections refused by SO_PEERCRED.
+  LcoreCounters& c = *ctx_.counters;
+  c.ipc_queued_messages.store(ipc_->queued_messages(), std::memory_order_relaxed);
+  c.ipc_pending_messages.store(ipc_->pending_messages(), std::memory_order_relaxed);
+  c.ipc_queue_overflows.store(ipc_->queue_overflows(), std::memory_order_relaxed);
+  c.ipc_refused_peers.store(ipc_->refused_peers(), std::memory_order_relaxed);
 }
 
 unsigned MainLcore::Poll(uint64_t now_ns) {
@@ -89,6 +88,7 @@ unsigned MainLcore::Poll(uint64_t now_ns) {
           ipc_->Send(ipc::Hello{.relay_addrs = RelayAddrs(ctx_.local), .capacity = ctx_.capacity});
         },
         [&](ipc::Message&& msg) { HandleIpc(std::move(msg), now_ns); });
+    PublishIpcCounters();
   }
   if (now_ns >= next_housekeeping_ns_) {
     next_housekeeping_ns_ = now_ns + kHousekeepingNs;
@@ -124,9 +124,12 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
                                         &reply.next_vni, now_ns);
     ipc_->Send(reply);
   } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
-    ipc::StatsReply reply{.counters = Counters()};
-    for (auto& xstat : ReadXstats(ctx_.local.port_id)) {
-      reply.counters.push_back(std::move(xstat));
+    PublishIpcCounters();
+    ipc::StatsReply reply{
+        .counters = Counters(), .workers = stats_.Workers(), .rings = stats_.Rings()};
+    for (auto& [name, value] : ReadXstats(ctx_.local.port_id)) {
+      reply.nic.push_back(
+          ipc::NicXstat{.port = ctx_.local.port_id, .name = std::move(name), .value = value});
     }
     ipc_->Send(reply);
   } else {

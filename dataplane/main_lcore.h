@@ -17,6 +17,7 @@
 #include "dataplane/reply_limiter.h"
 #include "dataplane/neighbours.h"
 #include "dataplane/session_manager.h"
+#include "dataplane/stats_source.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -53,11 +54,15 @@ class MainLcore {
   // Whether a control process is connected on the IPC socket now.
   bool control_connected() const { return ipc_ != nullptr && ipc_->connected(); }
   // Counter snapshot including every lcore, for logs and the IPC stats reply.
-  std::vector<std::pair<std::string, uint64_t>> Counters() const;
+  DataplaneCounterValues Counters() const;
   void set_all_counters(const LcoreCounters* blocks, size_t n) {
-    all_counters_ = blocks;
-    n_counter_blocks_ = n;
+    stats_.blocks = blocks;
+    stats_.n_blocks = n;
   }
+  // The rings between lcores, for their occupancy in stats (kRings order; nullptr = none).
+  void set_rings(const std::array<const rte_ring*, kNumRings>& rings) { stats_.rings = rings; }
+  // What the StatsReply is made of; DPDK telemetry reads the same (dataplane/telemetry.h).
+  const StatsSource& stats_source() const { return stats_; }
 
  private:
   // ARP, ICMP and ICMPv6 frames through their pure handlers (frame_handlers.h): what they
@@ -67,6 +72,8 @@ class MainLcore {
   // Relay control packets of either family (the workers validated the headers).
   void HandleUdp(rte_mbuf* m, uint64_t now_ns);
   void HandleIpc(ipc::Message&& msg, uint64_t now_ns);
+  // Copies the IPC server's counters into the main lcore's counter block.
+  void PublishIpcCounters();
 
   const MainLcoreContext ctx_;
   const MainOutput out_;
@@ -81,8 +88,7 @@ class MainLcore {
   static constexpr unsigned kHandshakePressure = InfoOf(MainClass::kHandshake).ring_size / 4;
   bool handshake_pressure_ = false;  // this poll started behind
   uint64_t next_housekeeping_ns_ = 0;
-  const LcoreCounters* all_counters_ = nullptr;
-  size_t n_counter_blocks_ = 0;
+  StatsSource stats_;
 };
 
 }  // namespace dprelay

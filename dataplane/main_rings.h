@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "dataplane/drop_reasons.h"
+#include "proto/drop_reasons.h"
 
 struct rte_ring;
 
@@ -21,7 +21,7 @@ enum class MainClass : uint8_t { kHandshake = 0, kNeighbour = 1, kIcmp = 2 };
 inline constexpr size_t kNumMainClasses = 3;
 
 struct MainClassInfo {
-  const char* name;      // counter suffix: to_main_<name>
+  const char* name;      // ring name suffix: <prefix>_<name>
   unsigned ring_size;    // slots (a power of two; one is kept empty by rte_ring)
   unsigned poll_budget;  // packets the main lcore takes from it per poll
   DropReason overflow;   // counted when a worker finds it full

@@ -8,10 +8,10 @@
 #include <optional>
 #include <vector>
 
-#include "dataplane/drop_reasons.h"
 #include "dataplane/local_identity.h"
 #include "dataplane/neighbours.h"
 #include "proto/addr.h"
+#include "proto/drop_reasons.h"
 
 namespace dprelay {
 

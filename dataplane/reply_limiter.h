@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/drop_reasons.h"
 #include "proto/addr.h"
+#include "proto/drop_reasons.h"
 #include "proto/source_block.h"
 #include "proto/token_bucket.h"
 

@@ -8,11 +8,11 @@
 #include <cstring>
 #include <span>
 
-#include "dataplane/drop_reasons.h"
 #include "dataplane/main_rings.h"
 #include "dataplane/packet_headers.h"
 #include "dataplane/session_table.h"
 #include "dataplane/worker.h"
+#include "proto/drop_reasons.h"
 #include "proto/geneve.h"
 
 namespace dprelay::worker_internal {

@@ -2,8 +2,6 @@
 
 #include <rte_ethdev.h>
 
-#include "absl/strings/str_cat.h"
-
 namespace dprelay {
 
 std::vector<std::pair<std::string, uint64_t>> ReadXstats(uint16_t port_id) {
@@ -21,7 +19,7 @@ std::vector<std::pair<std::string, uint64_t>> ReadXstats(uint16_t port_id) {
   out.reserve(static_cast<size_t>(n));
   for (const rte_eth_xstat& v : values) {
     if (v.id < names.size()) {
-      out.emplace_back(absl::StrCat(kXstatPrefix, port_id, "_", names[v.id].name), v.value);
+      out.emplace_back(names[v.id].name, v.value);
     }
   }
   return out;

@@ -9,11 +9,8 @@
 
 namespace dprelay {
 
-// Prefix of every xstat in a StatsReply: "nic_p<port>_<xstat name>", e.g.
-// "nic_p0_rx_q0_packets". Control exports them as dprelay_nic_xstats_total{port,name}.
-inline constexpr char kXstatPrefix[] = "nic_p";
-
-// The port's xstats under the prefix above; empty if the PMD has none or the call fails.
+// The port's xstats as the PMD names them (e.g. "rx_q0_packets"); empty if the PMD has none or
+// the call fails. Control exports them as dprelay_nic_xstats_total{port,name}.
 std::vector<std::pair<std::string, uint64_t>> ReadXstats(uint16_t port_id);
 
 }  // namespace dprelay

@@ -261,7 +261,7 @@ int Run() {
       RelayJunk(relay, junk[c], FLAGS_instructions);
       std::printf("class=%s junk_packets=%lu\n", JunkClassName(classes[c]), FLAGS_instructions);
     }
-    for (const auto& [n, v] : relay.main->Counters()) {
+    for (const auto& [n, v] : NamedCounters(relay.main->Counters())) {
       if (v != 0 && (n.rfind("drop_", 0) == 0 || n.find("repl") != std::string::npos)) {
         std::printf("%s=%lu\n", n.c_str(), v);
       }
@@ -307,7 +307,7 @@ int Run() {
                 JunkClassName(classes[c]), Median(offered[c]), Median(dirty[c]),
                 base > 0 ? Median(dirty[c]) / base : 0);
   }
-  for (const auto& [n, v] : relay.main->Counters()) {
+  for (const auto& [n, v] : NamedCounters(relay.main->Counters())) {
     if (v != 0 && n.rfind("drop_", 0) == 0) {
       std::printf("%s=%lu\n", n.c_str(), v);
     }

@@ -140,7 +140,7 @@ int Run() {
   const uint64_t bind_start = MonotonicNs();
   if (!emu.BindAll(main, FLAGS_bind == "handshake", pump)) {
     std::fprintf(stderr, "binding the sessions failed; counters:\n");
-    for (const auto& [n, v] : main.Counters()) std::fprintf(stderr, "  %s=%lu\n", n.c_str(), v);
+    for (const auto& [n, v] : NamedCounters(main.Counters())) std::fprintf(stderr, "  %s=%lu\n", n.c_str(), v);
     return 1;
   }
   const double bind_s = double(MonotonicNs() - bind_start) / 1e9;
@@ -239,7 +239,7 @@ int Run() {
     std::fflush(stdout);
   }
   std::printf("unexpected_packets=%lu\n", emu.unexpected());
-  for (const auto& [n, v] : main.Counters()) {
+  for (const auto& [n, v] : NamedCounters(main.Counters())) {
     if (n.rfind("drop_", 0) == 0) std::printf("%s=%lu\n", n.c_str(), v);
   }
   return 0;

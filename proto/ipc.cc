@@ -13,8 +13,11 @@ namespace {
 
 // On the wire: family u8 (0 none, 4, 6), 16 address bytes, port u16.
 constexpr size_t kAddrPortLen = 1 + 16 + 2;
-// Smallest StatsReply entry: empty name (u16 length) and the u64 value.
-constexpr size_t kMinCounterLen = 2 + 8;
+// Smallest NIC xstat in a StatsReply: port, empty name (u16 length) and the u64 value.
+constexpr size_t kMinXstatLen = 2 + 2 + 8;
+// A worker's counters in a StatsReply; a ring's occupancy.
+constexpr size_t kWorkerStatsLen = 4 * 8;
+constexpr size_t kRingStatsLen = 1 + 4 + 4;
 
 // Smallest DumpReply record: vni, two keys, two addresses, lamport, time, per leg packets,
 // bytes, handshake RTT and idle time.
@@ -152,10 +155,32 @@ struct BodyWriter {
   void operator()(const SessionExpired& m) { w.U32(m.vni); }
   void operator()(const StatsRequest&) {}
   void operator()(const StatsReply& m) {
-    w.U32(static_cast<uint32_t>(m.counters.size()));
-    for (const auto& [name, value] : m.counters) {
-      Str(name);
-      w.U64(value);
+    w.U16(static_cast<uint16_t>(m.counters.counters.size()));
+    for (uint64_t v : m.counters.counters) {
+      w.U64(v);
+    }
+    w.U16(static_cast<uint16_t>(m.counters.drops.size()));
+    for (uint64_t v : m.counters.drops) {
+      w.U64(v);
+    }
+    w.U16(static_cast<uint16_t>(m.workers.size()));
+    for (const WorkerStats& s : m.workers) {
+      w.U64(s.rx_packets);
+      w.U64(s.tx_packets);
+      w.U64(s.cycles);
+      w.U64(s.busy_cycles);
+    }
+    w.U8(static_cast<uint8_t>(m.rings.size()));
+    for (const RingStats& r : m.rings) {
+      w.U8(r.ring);
+      w.U32(r.count);
+      w.U32(r.capacity);
+    }
+    w.U32(static_cast<uint32_t>(m.nic.size()));
+    for (const NicXstat& x : m.nic) {
+      w.U16(x.port);
+      Str(x.name);
+      w.U64(x.value);
     }
   }
 };
@@ -295,6 +320,21 @@ class FieldReader {
   absl::Status status_;
 };
 
+// A u16 count that must be out.size() (the catalogue of this build), then the u64 values.
+void ReadFixedArray(FieldReader& r, const std::string& name, std::span<uint64_t> out) {
+  uint16_t n = 0;
+  const std::string count = name + ".count";
+  const std::string value = name + ".value";
+  r.U16(count.c_str(), &n);
+  if (r.Ok() && n != out.size()) {
+    r.Fail(count.c_str(), absl::StrCat(n, " values, but this build's catalogue has ", out.size(),
+                                       " (control and dataplane from different builds?)"));
+  }
+  for (size_t i = 0; r.Ok() && i < out.size(); ++i) {
+    r.U64(value.c_str(), &out[i]);
+  }
+}
+
 // A u16 count, then that many addresses (BodyWriter::AddrList).
 void ReadAddrList(FieldReader& r, const std::string& name, std::vector<AddrPort>* out) {
   uint16_t n = 0;
@@ -408,15 +448,44 @@ Message DecodeBody(Type type, FieldReader& r) {
       return StatsRequest{};
     case Type::kStatsReply: {
       StatsReply m;
-      uint32_t n = 0;
-      r.U32("counters.count", &n);
-      r.Count("counters.count", n, kMinCounterLen);
+      ReadFixedArray(r, "counters", std::span<uint64_t>(m.counters.counters));
+      ReadFixedArray(r, "drops", std::span<uint64_t>(m.counters.drops));
+      uint16_t workers = 0;
+      r.U16("workers.count", &workers);
+      r.Count("workers.count", workers, kWorkerStatsLen);
       if (r.Ok()) {
-        m.counters.resize(n);
+        m.workers.resize(workers);
+      }
+      for (size_t i = 0; r.Ok() && i < workers; ++i) {
+        r.U64("workers.rx_packets", &m.workers[i].rx_packets);
+        r.U64("workers.tx_packets", &m.workers[i].tx_packets);
+        r.U64("workers.cycles", &m.workers[i].cycles);
+        r.U64("workers.busy_cycles", &m.workers[i].busy_cycles);
+      }
+      uint8_t rings = 0;
+      r.U8("rings.count", &rings);
+      r.Count("rings.count", rings, kRingStatsLen);
+      if (r.Ok()) {
+        m.rings.resize(rings);
+      }
+      for (size_t i = 0; r.Ok() && i < rings; ++i) {
+        r.U8("rings.ring", &m.rings[i].ring);
+        if (r.Ok() && m.rings[i].ring >= kNumRings) {
+          r.Fail("rings.ring", absl::StrCat("ring ", m.rings[i].ring, " is not below ", kNumRings));
+        }
+        r.U32("rings.count", &m.rings[i].count);
+        r.U32("rings.capacity", &m.rings[i].capacity);
+      }
+      uint32_t n = 0;
+      r.U32("nic.count", &n);
+      r.Count("nic.count", n, kMinXstatLen);
+      if (r.Ok()) {
+        m.nic.resize(n);
       }
       for (size_t i = 0; r.Ok() && i < n; ++i) {
-        r.Str("counters.name", &m.counters[i].first);
-        r.U64("counters.value", &m.counters[i].second);
+        r.U16("nic.port", &m.nic[i].port);
+        r.Str("nic.name", &m.nic[i].name);
+        r.U64("nic.value", &m.nic[i].value);
       }
       return m;
     }

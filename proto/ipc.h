@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "proto/addr.h"
+#include "proto/counter_catalogue.h"
 #include "proto/disco_box.h"
 #include "proto/key.h"
 
@@ -20,11 +21,14 @@ namespace dprelay::ipc {
 
 // 2: InstallSession carries lamport_id and allocated_at; DumpRequest/DumpReply.
 // 4: Advertised.
-inline constexpr uint16_t kVersion = 4;
+// 5: StatsReply carries the counter catalogue's values (proto/counter_catalogue.h) by position
+//    and the NIC's xstats by port and name, instead of name/value strings.
+// 6: StatsReply carries per-worker counters and ring occupancy.
+inline constexpr uint16_t kVersion = 6;
 inline constexpr size_t kHeaderLen = 8;
 // Largest datagram either side sends or accepts; a stats reply is the biggest message.
 inline constexpr size_t kMaxMessageLen = 64 * 1024;
-// Longest string field (an install error, a counter name). Encode cuts longer strings to this
+// Longest string field (an install error, an xstat name). Encode cuts longer strings to this
 // length; Decode refuses longer ones.
 inline constexpr size_t kMaxStringLen = 1024;
 
@@ -91,8 +95,41 @@ struct SessionExpired {
 
 struct StatsRequest {};
 
+// One of the NIC's extended statistics (DPDK xstats), named by its PMD.
+struct NicXstat {
+  uint16_t port = 0;
+  std::string name;  // e.g. "rx_q0_packets"
+  uint64_t value = 0;
+
+  bool operator==(const NicXstat&) const = default;
+};
+
+// One worker lcore's own counters (the catalogue's values are summed over every lcore).
+struct WorkerStats {
+  uint64_t rx_packets = 0;
+  uint64_t tx_packets = 0;
+  uint64_t cycles = 0;       // TSC cycles of its loop
+  uint64_t busy_cycles = 0;  // of which in polls that found packets
+
+  bool operator==(const WorkerStats&) const = default;
+};
+
+// A ring between lcores, now.
+struct RingStats {
+  uint8_t ring = 0;       // index into kRings (proto/counter_catalogue.h)
+  uint32_t count = 0;     // packets waiting
+  uint32_t capacity = 0;  // packets it can hold
+
+  bool operator==(const RingStats&) const = default;
+};
+
+// The dataplane's counters: every one of the catalogue, in its order (the count on the wire
+// must match this build's), each worker's, the rings' occupancy and the NIC's xstats.
 struct StatsReply {
-  std::vector<std::pair<std::string, uint64_t>> counters;
+  DataplaneCounterValues counters;
+  std::vector<WorkerStats> workers;  // in worker order
+  std::vector<RingStats> rings;      // the rings this dataplane has, in kRings order
+  std::vector<NicXstat> nic;
 };
 
 // Asks for live sessions with VNI >= from_vni, at most kDumpPageSessions of them.

@@ -14,12 +14,13 @@ cd "$(dirname "$0")/.."
 # test's attacker (raw frames, sealed requests through libsodium); prometheus for promtool (the
 # alert rules' checks) and the server the Prometheus integration test scrapes with. Packaging:
 # help2man (man pages from --help), dpkg-dev (CPack's dpkg-shlibdeps), lintian, and mmdebstrap
-# and file for the package install test.
+# and file for the package install test; dpdk-dev for DPDK's own operator tools the counters
+# and capture tests run (dpdk-telemetry.py, dpdk-dumpcap).
 PACKAGES=(
   g++ cmake ninja-build pkg-config
   dpdk libdpdk-dev libsodium-dev libabsl-dev libgflags-dev prometheus-cpp-dev
   nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbpf-dev libxdp-dev libsystemd-dev
+  libgtest-dev libgmock-dev libbpf-dev libxdp-dev libsystemd-dev dpdk-dev
   iproute2 ethtool iputils-ping procps jq curl nftables prometheus
   wireguard-go wireguard-tools iperf3 tcpdump python3
   help2man dpkg-dev lintian mmdebstrap file

@@ -97,7 +97,8 @@ topo_down() {
 
 # dataplane_start LOG SOCKET: the relay on dp0, net_af_xdp, else net_af_packet (DP_DRIVERS
 # overrides the list, e.g. DP_DRIVERS=af_packet; DP_EXTRA_FLAGS adds flags of ours, e.g.
-# "--gateway=... --exception_iface=..."). Sets DP_PID and DP_DRIVER.
+# "--gateway=... --exception_iface=..."; DP_EXTRA_EAL and DP_HUGE_DIR: EAL options, see
+# below). Sets DP_PID and DP_DRIVER.
 dataplane_start() {
   local log=$1 sock=$2
   # DP_WORKERS=N: the main lcore plus N workers, spread over the machine's cores (a 2-core
@@ -108,7 +109,17 @@ dataplane_start() {
     lcores="0@0"
     for i in $(seq 1 "$DP_WORKERS"); do lcores+=",$i@$(( i % (cpus + 1) ))"; done
   fi
-  local eal=(--lcores="$lcores" --no-huge --no-pci --no-shconf -m 512 --log-level=*:warning)
+  # Without hugepages or a shared config by default. DP_HUGE_DIR=DIR (a mounted hugetlbfs):
+  # hugepages from there and a shared config, which a secondary process such as dpdk-dumpcap
+  # needs to attach (docs/CAPTURE.md). DP_EXTRA_EAL adds EAL options, e.g. --file-prefix=NAME
+  # for a runtime dir (telemetry socket) of the run's own.
+  local eal=(--lcores="$lcores" --no-pci --log-level=*:warning)
+  if [ -n "${DP_HUGE_DIR:-}" ]; then
+    eal+=(--huge-dir="$DP_HUGE_DIR")
+  else
+    eal+=(--no-huge --no-shconf -m 512)
+  fi
+  eal+=(${DP_EXTRA_EAL:-})
   local ours=(--address="$RELAY_IP/24,$RELAY_IP6/64" --relay_port="$RELAY_PORT" --ipc_socket="$sock"
               --idle_sleep_us="${DP_IDLE_SLEEP_US:-20}" ${DP_EXTRA_FLAGS:-})
   local driver

@@ -228,7 +228,7 @@ class ExceptionTestBase : public ::testing::Test {
   }
 
   uint64_t Counter(const std::string& name) {
-    for (const auto& [n, v] : main_->Counters()) {
+    for (const auto& [n, v] : NamedCounters(main_->Counters())) {
       if (n == name) {
         return v;
       }

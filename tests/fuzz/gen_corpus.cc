@@ -229,7 +229,7 @@ int GenerateCorpus(int argc, char** argv) {
                                         .vni = 7, .bound = {Ap("192.0.2.1:41641"), AddrPort{}}}},
                                     .next_vni = 0}},
       {"stats_request", ipc::StatsRequest{}},
-      {"stats_reply", ipc::StatsReply{.counters = {{"rx_packets", 10}, {"drops", 1}}}},
+      {"stats_reply", ipc::StatsReply{.nic = {{.port = 0, .name = "rx_good_packets", .value = 1}}}},
   };
   for (const auto& [name, m] : ipc_seeds) {
     Write(corpus / "fuzz_ipc_decode", name, ipc::Encode(m));

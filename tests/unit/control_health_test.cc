@@ -31,8 +31,11 @@ using State = DataplaneLink::State;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
 
-std::vector<std::pair<std::string, uint64_t>> Cycles(uint64_t v) {
-  return {{"rx_packets", 5}, {"worker_cycles", v}};
+DataplaneCounterValues Cycles(uint64_t v) {
+  DataplaneCounterValues c;
+  c[DataplaneCounter::kRxPackets] = 5;
+  c[DataplaneCounter::kWorkerCycles] = v;
+  return c;
 }
 
 TEST(HealthMonitorTest, HealthyOnlyWhileReadyAnsweringAndAdvancing) {
@@ -322,7 +325,7 @@ TEST(HealthServerTest, ControlReportsWhetherTheDataplaneIsForwarding) {
       std::optional<ipc::Message> m = dp.Receive(50);
       if (m && std::holds_alternative<ipc::StatsRequest>(*m)) {
         cycles += 1'000'000;
-        dp.Send(ipc::StatsReply{.counters = {{"worker_cycles", cycles}}});
+        dp.Send(ipc::StatsReply{.counters = Cycles(cycles)});
         ++answered;
       }
     }

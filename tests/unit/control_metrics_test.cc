@@ -38,24 +38,39 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   s.health_connections[static_cast<size_t>(net::StreamCounter::kRefusedSourceCap)] = 92;
   s.admin_connections[static_cast<size_t>(net::StreamCounter::kHeaderTimeout)] = 3;
   (*m)->UpdateControl(s);
-  (*m)->UpdateDataplane({{"forwarded_packets", 103},
-                         {"forwarded_bytes", 12300},
-                         {"forwarded_packets_udp4_udp4", 100},
-                         {"forwarded_bytes_udp4_udp4", 12000},
-                         {"forwarded_packets_udp6_udp4", 3},
-                         {"forwarded_bytes_udp6_udp4", 300},
-                         {"rx_packets", 150},
-                         {"legs_bound", 2},
-                         {"drop_unknown_vni", 5},
-                         {"drop_handshake_ring_full", 1},
-                         {"drop_icmp_ring_full", 2},
-                         {"drop_exception_ring_full", 3},
-                         {"exception_to_kernel", 9},
-                         {"nic_p0_rx_q1_packets", 42}});
-  (*m)->UpdateDataplane(
-      {{"forwarded_packets_udp4_udp4", 110}, {"forwarded_bytes_udp4_udp4", 13000}});
+  using C = DataplaneCounter;
+  ipc::StatsReply stats;
+  stats.counters[C::kForwardedPackets] = 103;
+  stats.counters[C::kForwardedBytes] = 12300;
+  stats.counters[C::kForwardedPackets44] = 100;
+  stats.counters[C::kForwardedBytes44] = 12000;
+  stats.counters[C::kForwardedPackets64] = 3;
+  stats.counters[C::kForwardedBytes64] = 300;
+  stats.counters[C::kRxPackets] = 150;
+  stats.counters[C::kLegsBound] = 2;
+  stats.counters[C::kExceptionToKernel] = 9;
+  stats.counters[C::kIpcPendingMessages] = 6;
+  auto drop = [&](DropReason r) -> uint64_t& {
+    return stats.counters.drops[static_cast<size_t>(r)];
+  };
+  drop(DropReason::kUnknownVni) = 5;
+  drop(DropReason::kHandshakeRingFull) = 1;
+  drop(DropReason::kIcmpRingFull) = 2;
+  drop(DropReason::kExceptionRingFull) = 3;
+  stats.nic = {{.port = 0, .name = "rx_q1_packets", .value = 42}};
+  (*m)->UpdateDataplane(stats);
+  stats.counters[C::kForwardedPackets44] = 110;
+  stats.counters[C::kForwardedBytes44] = 13000;
+  (*m)->UpdateDataplane(stats);
+  stats.counters[C::kIpcPendingMessages] = 4;  // a level: not summed
+  (*m)->UpdateDataplane(stats);
   // The dataplane restarted: counting from zero again, its new figures are added.
-  (*m)->UpdateDataplane({{"forwarded_packets_udp4_udp4", 7}, {"forwarded_bytes_udp4_udp4", 700}});
+  stats.counters = {};
+  stats.counters[C::kIpcPendingMessages] = 5;
+  stats.counters[C::kForwardedPackets44] = 7;
+  stats.counters[C::kForwardedBytes44] = 700;
+  stats.nic[0].value = 4;
+  (*m)->UpdateDataplane(stats);
 
   const std::string text = Scrape((*m)->port());
   EXPECT_THAT(text, HasSubstr("tailscaled_peer_relay_forwarded_packets_total{transport_in=\"udp4\","
@@ -78,13 +93,16 @@ TEST(MetricsTest, ExportsReferenceNamesAndMirrorsDataplaneCounters) {
   EXPECT_THAT(text, HasSubstr("dprelay_ring_overflows_total{ring=\"exception\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_exception_to_kernel_total 9\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_rx_packets_total 150\n"));
+  // A gauge of the catalogue is the last value, not a sum (name kept for the dashboards).
+  EXPECT_THAT(text, HasSubstr("# TYPE dprelay_dataplane_ipc_pending_messages_total gauge\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_dataplane_ipc_pending_messages_total 5\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_handshakes_total{outcome=\"bound\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_allocations_total{result=\"new\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_allocations_total{result=\"existing\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_allocation_refusals_total{reason=\"not_allowed\"} 4\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_allocation_refusals_total{reason=\"capacity\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_sessions 2\n"));
-  EXPECT_THAT(text, HasSubstr("dprelay_nic_xstats_total{name=\"rx_q1_packets\",port=\"0\"} 42\n"));
+  EXPECT_THAT(text, HasSubstr("dprelay_nic_xstats_total{name=\"rx_q1_packets\",port=\"0\"} 46\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_dataplane_up 1\n"));
   EXPECT_THAT(text, HasSubstr("dprelay_endpoint_connections_total{endpoint=\"health\","
                               "event=\"refused_source_cap\"} 92\n"));

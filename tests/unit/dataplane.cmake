@@ -27,3 +27,7 @@ dprelay_add_test(NAME dataplane_ipc_server_test LABEL unit
 dprelay_add_test(NAME drivers_eal_args_test LABEL unit
   SOURCES drivers_eal_args_test.cc
   LIBS dprelay_drivers GTest::gtest_main)
+# The counter catalogue and how the dataplane sums its lcores' counters into it. No EAL.
+dprelay_add_test(NAME dataplane_counters_test LABEL unit
+  SOURCES dataplane_counters_test.cc
+  LIBS dprelay_dataplane GTest::gtest_main)

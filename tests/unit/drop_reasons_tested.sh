@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every drop reason of dataplane/drop_reasons.h is triggered by some test: its counter
+# Every drop reason of proto/drop_reasons.h is triggered by some test: its counter
 # ("drop_<label>") is asserted in a test, or its enum (DropReason::kName) is expected by one.
 #   drop_reasons_tested.sh SOURCE_DIR
 set -euo pipefail
@@ -12,6 +12,6 @@ while read -r name label; do
     echo "no test triggers drop reason $label ($name)"
     missing=$((missing + 1))
   fi
-done < <(sed -n 's/.*X(\(k[A-Za-z0-9]*\), "\([a-z0-9_]*\)").*/\1 \2/p' "$SRC/dataplane/drop_reasons.h")
+done < <(sed -n 's/.*X(\(k[A-Za-z0-9]*\), "\([a-z0-9_]*\)").*/\1 \2/p' "$SRC/proto/drop_reasons.h")
 echo "$total drop reasons, $missing without a test"
 [ "$total" -gt 30 ] && [ "$missing" -eq 0 ]

@@ -137,8 +137,21 @@ inline std::string Describe(const ipc::Message& msg) {
         } else {
           static_assert(std::is_same_v<T, ipc::StatsReply>);
           o << "StatsReply [";
-          for (const auto& [name, value] : m.counters) {
+          for (const auto& [name, value] : NamedCounters(m.counters)) {
             o << name << "=" << value << ",";
+          }
+          o << "] workers [";
+          for (const ipc::WorkerStats& w : m.workers) {
+            o << w.rx_packets << "/" << w.tx_packets << "/" << w.cycles << "/" << w.busy_cycles
+              << ",";
+          }
+          o << "] rings [";
+          for (const ipc::RingStats& r : m.rings) {
+            o << int{r.ring} << ":" << r.count << "/" << r.capacity << ",";
+          }
+          o << "] nic [";
+          for (const ipc::NicXstat& x : m.nic) {
+            o << x.port << "/" << x.name << "=" << x.value << ",";
           }
           o << "]";
         }

@@ -32,6 +32,23 @@ SharedKey SharedOf(uint8_t fill) {
 }
 
 // One or more instances of every message type.
+// Every counter and drop with its own value, and the extremes.
+StatsReply SampleStats() {
+  StatsReply m;
+  for (size_t i = 0; i < kNumDataplaneCounters; ++i) {
+    m.counters.counters[i] = i + 1;
+  }
+  m.counters.drops[0] = ~uint64_t{0};
+  m.counters[DataplaneCounter::kWorkerCycles] = uint64_t{1} << 40;
+  m.counters.drops[static_cast<size_t>(DropReason::kUnknownVni)] = 5;
+  m.workers = {{.rx_packets = 1, .tx_packets = 2, .cycles = ~uint64_t{0}, .busy_cycles = 4}, {}};
+  m.rings = {{.ring = 0, .count = 5, .capacity = 2047},
+             {.ring = static_cast<uint8_t>(kNumRings - 1), .count = 0, .capacity = ~uint32_t{0}}};
+  m.nic = {{.port = 0, .name = "rx_good_packets", .value = 9},
+           {.port = 65535, .name = "", .value = ~uint64_t{0}}};
+  return m;
+}
+
 std::vector<Message> SampleMessages() {
   return {
       Hello{.relay_addrs = {Ap("192.0.2.1:41641"), Ap("[2001:db8::1]:41641")}, .capacity = 1 << 20},
@@ -59,9 +76,7 @@ std::vector<Message> SampleMessages() {
       LegBound{.vni = 9, .leg = 0, .addr = Ap("[2001:db8::2]:9")},
       SessionExpired{.vni = 0xABCDEF},
       StatsRequest{},
-      StatsReply{.counters = {{"rx_packets", 1},
-                              {"drops{reason=\"unknown_vni\"}", ~uint64_t{0}},
-                              {"", 0}}},
+      SampleStats(),
       StatsReply{},
       DumpRequest{.request_id = 3, .from_vni = 0xFFFFFF},
       DumpReply{},
@@ -254,7 +269,8 @@ TEST(IpcTest, BoundedStringsAndCounts) {
 
   // A count that the remaining bytes cannot hold fails before allocating anything.
   b = Encode(StatsReply{});
-  StoreBe32(b.data() + kBody, 0xFFFFFFFF);
+  StoreBe32(b.data() + kBody + 2 + 8 * kNumDataplaneCounters + 2 + 8 * kNumDropReasons + 2 + 1,
+            0xFFFFFFFF);
   r = Decode(b);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("count"));
@@ -264,15 +280,39 @@ TEST(IpcTest, BoundedStringsAndCounts) {
 }
 
 TEST(IpcTest, LargeStatsReplyFits) {
-  StatsReply big;
+  StatsReply big = SampleStats();
   for (int i = 0; i < 1000; ++i) {
-    big.counters.emplace_back("counter_" + std::to_string(i), i);
+    big.nic.push_back({.port = 1, .name = "rx_q" + std::to_string(i) + "_packets", .value = 7});
   }
   std::vector<uint8_t> b = Encode(big);
   ASSERT_LE(b.size(), kMaxMessageLen);
   absl::StatusOr<Message> r = Decode(b);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(std::get<StatsReply>(*r).counters.size(), 1000u);
+  EXPECT_EQ(std::get<StatsReply>(*r).counters, big.counters);
+  EXPECT_EQ(std::get<StatsReply>(*r).nic, big.nic);
+  EXPECT_EQ(std::get<StatsReply>(*r).workers, big.workers);
+  EXPECT_EQ(std::get<StatsReply>(*r).rings, big.rings);
+}
+
+TEST(IpcTest, StatsReplyRingOutsideTheCatalogueIsRefused) {
+  StatsReply m;
+  m.rings = {{.ring = static_cast<uint8_t>(kNumRings), .count = 0, .capacity = 1}};
+  absl::StatusOr<Message> r = Decode(Encode(m));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("field rings.ring"));
+}
+
+// The counters travel by catalogue position: a reply from a build with another catalogue is
+// refused by name instead of being misread.
+TEST(IpcTest, StatsReplyOfAnotherCatalogueIsRefused) {
+  std::vector<uint8_t> b = Encode(StatsReply{});
+  StoreBe16(b.data() + kBody, static_cast<uint16_t>(kNumDataplaneCounters - 1));
+  absl::StatusOr<Message> r = Decode(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("field counters.count: " + std::to_string(kNumDataplaneCounters - 1) +
+                        " values, but this build's catalogue has " +
+                        std::to_string(kNumDataplaneCounters)));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Every reason the dataplane drops a packet, from one list (STYLE.md 5): the enum, the metric
-// label strings and the per-lcore counter array are all generated from it.
+// label strings and the per-lcore counter array are all generated from it. In proto/ because
+// control reads it too (proto/counter_catalogue.h: metrics, dprelayctl counters).
 #pragma once
 
 #include <cstddef>
