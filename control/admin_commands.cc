@@ -249,7 +249,8 @@ absl::StatusOr<AdminCall> ParseAdminArgs(const AdminCommand& command,
                                          std::span<const std::string> words) {
   AdminCall call{.command = &command};
   bool have_operand = false;
-  for (const std::string& word : words) {
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
     if (absl::StartsWith(word, "--")) {
       absl::string_view body = absl::string_view(word).substr(2);
       const size_t eq = body.find('=');
@@ -259,11 +260,14 @@ absl::StatusOr<AdminCall> ParseAdminArgs(const AdminCommand& command,
         return absl::InvalidArgumentError(
             absl::StrCat(command.cli, ": unknown option \"--", name, "\""));
       }
-      const std::string value =
-          eq == absl::string_view::npos ? "" : std::string(body.substr(eq + 1));
+      std::string value = eq == absl::string_view::npos ? "" : std::string(body.substr(eq + 1));
       if (option->value != AdminValue::kNone && eq == absl::string_view::npos) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(command.cli, ": --", name, " needs a value (--", name, "=...)"));
+        // "--watch 2" as well as "--watch=2", as command lines are typed.
+        if (i + 1 == words.size() || absl::StartsWith(words[i + 1], "--")) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(command.cli, ": --", name, " needs a value (--", name, "=...)"));
+        }
+        value = words[++i];
       }
       if (absl::Status s = CheckValue(command, absl::StrCat("--", name), option->value, value);
           !s.ok()) {

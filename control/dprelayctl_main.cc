@@ -86,12 +86,18 @@ std::vector<std::string> TakeCommandOptions(int* argc, char** argv) {
     const std::string_view w = argv[i];
     if (i >= first + static_cast<int>(name_words) && w.starts_with("--")) {
       const std::string_view name = w.substr(2, w.find('=') - 2);
-      const bool ours = std::any_of(command->options.begin(), command->options.end(),
-                                    [name](const dprelay::control::AdminOption& o) {
-                                      return o.name == absl::string_view(name.data(), name.size());
-                                    });
-      if (ours) {
+      const auto option = std::find_if(command->options.begin(), command->options.end(),
+                                       [name](const dprelay::control::AdminOption& o) {
+                                         return o.name ==
+                                                absl::string_view(name.data(), name.size());
+                                       });
+      if (option != command->options.end()) {
         taken.emplace_back(w);
+        // "--watch 2": a value in the next word goes with its option.
+        if (option->value != dprelay::control::AdminValue::kNone &&
+            w.find('=') == std::string_view::npos && i + 1 < *argc && argv[i + 1][0] != '-') {
+          taken.emplace_back(argv[++i]);
+        }
         continue;
       }
     }

@@ -72,6 +72,25 @@ topo_spawn() {
   TOPO_PIDS+=("$SPAWNED_PID")
 }
 
+# topo_pair_run PEER WORK COUNT: `dprelay-peer run` for client a (ns A, WORK/a.key) and client
+# b (ns B, WORK/b.key) at once, peered with each other (KEY_A, KEY_B) through control
+# (CONTROL_IP:CONTROL_PORT, CONTROL_KEY), COUNT packets each way; output in WORK/a.out and
+# WORK/b.out. Returns 0 only if both exit 0 (every packet arrived intact).
+topo_pair_run() {
+  local peer_bin=$1 work=$2 count=$3 side ns key peer rc=0
+  local -A pid
+  for side in a b; do
+    if [ "$side" = a ]; then ns=$NS_A key=$work/a.key peer=$KEY_B; else ns=$NS_B key=$work/b.key peer=$KEY_A; fi
+    ip netns exec "$ns" "$peer_bin" run --key_file="$key" --peer="$peer" \
+      --control="$CONTROL_IP:$CONTROL_PORT" --control_key="$CONTROL_KEY" \
+      --count="$count" --pings=1 --timeout=20s >"$work/$side.out" 2>&1 &
+    pid[$side]=$!
+  done
+  wait "${pid[a]}" || rc=1
+  wait "${pid[b]}" || rc=1
+  return $rc
+}
+
 # topo_stop PID...: SIGTERM to each (by PID, never by name), then reap them.
 topo_stop() {
   local pid

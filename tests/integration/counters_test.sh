@@ -50,17 +50,7 @@ for i in $(seq 30); do
 done
 check "counters before traffic: forwarded_packets 0" jqf '.counters.forwarded_packets == 0' "$WORK/before.json"
 
-for side in a b; do
-  if [ "$side" = a ]; then ns=$NS_A key=$WORK/a.key peer=$KEY_B; else ns=$NS_B key=$WORK/b.key peer=$KEY_A; fi
-  ip netns exec "$ns" "$PEER" run --key_file="$key" --peer="$peer" \
-    --control="$CONTROL_IP:$CONTROL_PORT" --control_key="$CONTROL_KEY" \
-    --count=20 --pings=1 --timeout=20s >"$WORK/$side.out" 2>&1 &
-  eval "P_$side=\$!"
-done
-rc_a=0 rc_b=0
-wait "$P_a" || rc_a=$?
-wait "$P_b" || rc_b=$?
-check "the pair relays (both exit 0)" test "$rc_a" -eq 0 -a "$rc_b" -eq 0
+check "the pair relays (both exit 0)" topo_pair_run "$PEER" "$WORK" 20
 for i in $(seq "$JUNK"); do
   ip netns exec "$NS_A" bash -c "echo junk$i >/dev/udp/$RELAY_IP/$((RELAY_PORT + 7))"
 done
@@ -100,6 +90,7 @@ check "text --all: zero counters too (ip_fragment 0, nd_solicitations 0)" \
 
 # --watch: refreshes, and from the second sample on shows per-second rates.
 timeout 3.5 "${CTL[@]}" counters --watch 1 >"$WORK/watch.txt" 2>&1
+sed "s/^/  watch| /" "$WORK/watch.txt" | head -5
 check "--watch 1 printed at least two samples" \
   test "$(grep -c '^counters:' "$WORK/watch.txt")" -ge 2
 check "--watch 1 shows rates (/s) from the second sample" grep -q '/s$' "$WORK/watch.txt"

@@ -87,17 +87,7 @@ check "the runtime static endpoints survived the restart (and win over the flag)
   bash -c "'${CTL[0]}' '${CTL[1]}' --json status | jq -e '.static_endpoints == [\"$STATIC\", \"192.0.2.99:40000\"] and .static_endpoints_source == \"runtime\"' >/dev/null"
 
 # The clients bind through the advertised addresses and exchange data.
-for side in a b; do
-  if [ "$side" = a ]; then ns=$NS_A key=$WORK/a.key peer=$KEY_B; else ns=$NS_B key=$WORK/b.key peer=$KEY_A; fi
-  ip netns exec "$ns" "$PEER" run --key_file="$key" --peer="$peer" \
-    --control="$CONTROL_IP:$CONTROL_PORT" --control_key="$CONTROL_KEY" \
-    --count=20 --pings=1 --timeout=20s >"$WORK/$side.out" 2>&1 &
-  eval "P_$side=\$!"
-done
-rc_a=0 rc_b=0
-wait "$P_a" || rc_a=$?
-wait "$P_b" || rc_b=$?
-check "clients relay through the static endpoint (both exit 0)" test "$rc_a" -eq 0 -a "$rc_b" -eq 0
+check "clients relay through the static endpoint (both exit 0)" topo_pair_run "$PEER" "$WORK" 20
 "${CTL[@]}" sessions | sed 's/^/  ctl| /'
 check "dprelayctl sessions shows the pair's 20+ packets each way" \
   bash -c "'${CTL[0]}' '${CTL[1]}' --json sessions | jq -e '.sessions[0].legs | all(.packets >= 20)' >/dev/null"

@@ -88,6 +88,22 @@ TEST(AdminCommandsTest, TheArgumentsSurviveTheWire) {
   EXPECT_EQ(back->argument, "--vni=3 --key=ab");
 }
 
+// counters: --all goes to the server; --watch is dprelayctl's own and never on the wire. An
+// option's value may also be the next word, as command lines are typed ("--watch 2").
+TEST(AdminCommandsTest, CountersWatchIsLocalAndTakesItsValueEitherWay) {
+  absl::StatusOr<AdminCall> call = Parse("counters", {"--watch", "2", "--all"});
+  ASSERT_TRUE(call.ok()) << call.status();
+  EXPECT_EQ(call->Get("watch"), "2");
+  EXPECT_TRUE(call->Has("all"));
+  EXPECT_EQ(absl::StrJoin(FormatAdminArgs(*call), " "), "--all");
+  EXPECT_EQ(Parse("counters", {"--watch=5"})->Get("watch"), "5");
+  EXPECT_EQ(Parse("sessions", {"--vni", "9"})->Get("vni"), "9");
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {"--watch"}, {"--watch", "--all"}, {"--watch=0"}, {"--watch=3601"}, {"--all=1"}}) {
+    EXPECT_FALSE(Parse("counters", bad).ok()) << absl::StrJoin(bad, " ");
+  }
+}
+
 TEST(AdminCommandsTest, TheCommandLineFindsTwoWordCommands) {
   size_t words = 0;
   const std::vector<std::string> set = {"set", "static-endpoints", "none"};
