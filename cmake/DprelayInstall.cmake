@@ -25,10 +25,16 @@ set(DPRELAY_DOCDIR ${CMAKE_INSTALL_DATAROOTDIR}/doc/dprelay)
 install(FILES
           conf/allow.keys.example conf/control.flags.example conf/control.nlb.flags.example
           conf/dataplane.aws.flags.example conf/dataplane.flags.example conf/policy.example
-          conf/grafana-dashboard.json
+          conf/grafana-dashboard.json conf/prometheus-alerts.yml
         DESTINATION ${DPRELAY_DOCDIR}/examples)
 install(DIRECTORY conf/dprelay-dataplane.service.d DESTINATION ${DPRELAY_DOCDIR}/examples)
-install(FILES docs/OPERATIONS.md DESTINATION ${DPRELAY_DOCDIR})
+install(FILES docs/OPERATIONS.md docs/REFERENCE.md docs/MONITORING.md docs/COUNTERS.md
+              docs/CAPTURE.md docs/SECURITY.md
+        DESTINATION ${DPRELAY_DOCDIR})
+# dprelayctl's completion (generated from the admin command table; dprelayctl_completion_test
+# keeps the file in step), where bash-completion loads it on demand.
+install(FILES conf/dprelayctl.bash-completion
+        DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions RENAME dprelayctl)
 
 # Man pages from the programs' own --help and --version (help2man), so they cannot drift
 # from the code. Built with the programs; gzipped -9n as Debian wants.

@@ -1,6 +1,7 @@
 #include "proto/cli_help.h"
 
 #include <gflags/gflags.h>
+#include <strings.h>
 
 #include <cstdio>
 #include <cstring>
@@ -25,7 +26,9 @@ bool PrintHelpIfAsked(int argc, char** argv) {
   if (!asked) {
     return false;
   }
-  std::printf("Usage: %s\n\nOptions:\n", gflags::ProgramUsage());
+  const char* usage = gflags::ProgramUsage();
+  // Some usage messages name themselves ("usage: dprelayctl ..."); others are the synopsis.
+  std::printf("%s%s\n\nOptions:\n", strncasecmp(usage, "usage:", 6) == 0 ? "" : "Usage: ", usage);
   std::vector<gflags::CommandLineFlagInfo> flags;
   gflags::GetAllFlags(&flags);
   for (const gflags::CommandLineFlagInfo& f : flags) {

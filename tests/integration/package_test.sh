@@ -105,6 +105,13 @@ for page in man8/dprelay-control.8 man8/dprelay-dataplane.8 man8/dprelayctl.8 ma
     bash -c "zcat '$TARGET/usr/share/man/$page.gz' | grep -q '^\.SH' "
 done
 
+check "dprelayctl's bash completion is installed and completes its commands" \
+  bash -c "source '$TARGET/usr/share/bash-completion/completions/dprelayctl' &&
+           COMP_WORDS=(dprelayctl cou); COMP_CWORD=1; _dprelayctl; [ \"\${COMPREPLY[*]}\" = counters ]"
+check "the alert rules and the dashboard are among the examples" \
+  test -s "$TARGET/usr/share/doc/dprelay/examples/prometheus-alerts.yml" -a \
+       -s "$TARGET/usr/share/doc/dprelay/examples/grafana-dashboard.json"
+
 # --check on the packaged configuration: control's is complete (an empty policy is a warning);
 # the dataplane's names the flags the operator must still set, and passes once they are.
 in_root /usr/sbin/dprelay-control --flagfile=/etc/dprelay/control.flags --check >"$WORK/c.check" 2>&1
