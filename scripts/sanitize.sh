@@ -2,7 +2,8 @@
 # The unit and EAL tiers (fuzz replays included) built with ASan+UBSan in their own folder,
 # build-asan/ (-DDPRELAY_SANITIZE=ON), and run there. Called by scripts/test.sh (so by CI);
 # SKIP_SANITIZERS=1 scripts/test.sh skips it. Extra arguments go to ctest, e.g. -R frame.
-# Only the test binaries of those tiers are built: not the daemons, integration tests or perf.
+# Only the test binaries of those tiers (and dprelayctl, which one of them runs) are built: not
+# the daemons, integration tests or perf.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -16,6 +17,8 @@ ninja -C "$BUILD" build.ninja >/dev/null
 # Test names are their binaries' target names; a test that is a script has no target.
 mapfile -t targets < <(grep -xFf <(ninja -C "$BUILD" -t targets all | sed 's/:.*//') \
   <(ctest --test-dir "$BUILD" -N -L 'unit|eal' --show-only=json-v1 | jq -r '.tests[].name'))
+# Script tests of these tiers that run a program: dprelayctl_completion_test runs dprelayctl.
+targets+=(dprelayctl)
 ninja -C "$BUILD" ${NINJA_ARGS:-} "${targets[@]}"
 
 # Sanitizer options, each for a reason:
