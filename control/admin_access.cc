@@ -40,23 +40,11 @@ std::vector<gid_t> GroupsOf(uid_t uid, gid_t gid) {
 }  // namespace
 
 absl::StatusOr<AdminGroup> LookupAdminGroup(const std::string& name) {
-  group gr{};
-  group* found = nullptr;
-  std::vector<char> buf = NssBuffer();
-  int err = getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found);
-  while (err == ERANGE) {
-    buf.resize(buf.size() * 2);
-    err = getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found);
+  absl::StatusOr<gid_t> gid = net::LookupGroup(name, "--admin_group=" + name);
+  if (!gid.ok()) {
+    return gid.status();
   }
-  if (err != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("--admin_group=", name, ": cannot look it up: ", std::strerror(err)));
-  }
-  if (found == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--admin_group=", name, ": no such group (getent group ", name, ")"));
-  }
-  return AdminGroup{.name = name, .gid = gr.gr_gid};
+  return AdminGroup{.name = name, .gid = *gid};
 }
 
 absl::StatusOr<AdminCaller> AdminCallerOf(int fd, bool with_groups) {

@@ -23,15 +23,23 @@ std::string OrOff(const std::optional<AddrPort>& addr) {
   return addr ? FormatAddrPort(*addr) : "off";
 }
 
-// The state directory as the running service would find it. Checked as that service would
-// (CheckTrustedDirectory) unless we are root checking another user's directory.
+// CheckTrustedDirectory as the service would see `dir` (lstat `st`): root checking the
+// service user's directory (dprelay's, under the package) accepts its owner, not the rest.
+absl::Status CheckAsService(const std::string& dir, const struct stat& st) {
+  absl::Status trusted = CheckTrustedDirectory(dir);
+  if (!trusted.ok() && geteuid() == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 022) == 0) {
+    return absl::OkStatus();
+  }
+  return trusted;
+}
+
+// The state directory as the running service would find it.
 std::string DescribeStateDir(const std::string& dir, std::vector<std::string>* errors) {
   struct stat st{};
   if (lstat(dir.c_str(), &st) != 0) {
     return absl::StrCat(dir, ": missing; created 0700 with new keys at first start");
   }
-  absl::Status trusted = CheckTrustedDirectory(dir);
-  if (!trusted.ok() && !(geteuid() == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 022) == 0)) {
+  if (absl::Status trusted = CheckAsService(dir, st); !trusted.ok()) {
     errors->push_back(std::string(trusted.message()));
     return dir;
   }
@@ -49,8 +57,7 @@ void CheckSocketDir(const std::string& socket, std::vector<std::string>* errors)
   if (dir.empty() || lstat(dir.c_str(), &st) != 0) {
     return;
   }
-  absl::Status trusted = CheckTrustedDirectory(dir);
-  if (!trusted.ok() && !(geteuid() == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 022) == 0)) {
+  if (absl::Status trusted = CheckAsService(dir, st); !trusted.ok()) {
     errors->push_back(absl::StrCat(socket, ": ", trusted.message()));
   }
 }

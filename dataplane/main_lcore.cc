@@ -52,9 +52,15 @@ MainLcore::MainLcore(const MainLcoreContext& ctx, SessionTable* table, Neighbour
       responder_(ctx.local, out_, neighbours, &sessions_),
       ipc_(std::move(ipc)) {}
 
-DataplaneCounterValues MainLcore::Counters() const { return stats_.Counters(); }
+DataplaneCounterValues MainLcore::Counters() {
+  PublishIpcCounters();
+  return stats_.Counters();
+}
 
 void MainLcore::PublishIpcCounters() {
+  if (!ipc_) {
+    return;
+  }
   // The control link's own: backpressure (messages that waited for room, waiting now,
   // overflows that closed the link) and connections refused by SO_PEERCRED.
   LcoreCounters& c = *ctx_.counters;
@@ -88,7 +94,6 @@ unsigned MainLcore::Poll(uint64_t now_ns) {
           ipc_->Send(ipc::Hello{.relay_addrs = RelayAddrs(ctx_.local), .capacity = ctx_.capacity});
         },
         [&](ipc::Message&& msg) { HandleIpc(std::move(msg), now_ns); });
-    PublishIpcCounters();
   }
   if (now_ns >= next_housekeeping_ns_) {
     next_housekeeping_ns_ = now_ns + kHousekeepingNs;
@@ -99,6 +104,7 @@ unsigned MainLcore::Poll(uint64_t now_ns) {
       }
     }
     responder_.Housekeeping(now_ns);
+    PublishIpcCounters();
   }
   return n;
 }
@@ -124,7 +130,6 @@ void MainLcore::HandleIpc(ipc::Message&& msg, uint64_t now_ns) {
                                         &reply.next_vni, now_ns);
     ipc_->Send(reply);
   } else if (std::holds_alternative<ipc::StatsRequest>(msg)) {
-    PublishIpcCounters();
     ipc::StatsReply reply{
         .counters = Counters(), .workers = stats_.Workers(), .rings = stats_.Rings()};
     for (auto& [name, value] : ReadXstats(ctx_.local.port_id)) {

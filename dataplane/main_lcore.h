@@ -53,8 +53,9 @@ class MainLcore {
   SessionManager& sessions() { return sessions_; }
   // Whether a control process is connected on the IPC socket now.
   bool control_connected() const { return ipc_ != nullptr && ipc_->connected(); }
-  // Counter snapshot including every lcore, for logs and the IPC stats reply.
-  DataplaneCounterValues Counters() const;
+  // Counter snapshot including every lcore, for logs and the IPC stats reply (the IPC server's
+  // own counters copied in first). Main lcore only.
+  DataplaneCounterValues Counters();
   void set_all_counters(const LcoreCounters* blocks, size_t n) {
     stats_.blocks = blocks;
     stats_.n_blocks = n;
@@ -72,7 +73,8 @@ class MainLcore {
   // Relay control packets of either family (the workers validated the headers).
   void HandleUdp(rte_mbuf* m, uint64_t now_ns);
   void HandleIpc(ipc::Message&& msg, uint64_t now_ns);
-  // Copies the IPC server's counters into the main lcore's counter block.
+  // Copies the IPC server's counters into the main lcore's counter block: at housekeeping
+  // (once a second, for DPDK telemetry's readers) and for every snapshot, not per poll.
   void PublishIpcCounters();
 
   const MainLcoreContext ctx_;

@@ -53,13 +53,18 @@ absl::StatusOr<gid_t> LookupGroup(const std::string& name, const std::string& fl
   group entry{};
   group* found = nullptr;
   std::vector<char> buf(16384);
-  const int rc = getgrnam_r(name.c_str(), &entry, buf.data(), buf.size(), &found);
+  int rc = getgrnam_r(name.c_str(), &entry, buf.data(), buf.size(), &found);
+  while (rc == ERANGE) {  // a group with many members
+    buf.resize(buf.size() * 2);
+    rc = getgrnam_r(name.c_str(), &entry, buf.data(), buf.size(), &found);
+  }
   if (rc != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat(flag, ": cannot read the group database: ", std::strerror(rc)));
   }
   if (found == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, ": no group named \"", name, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": no such group \"", name, "\" (getent group ", name, ")"));
   }
   return found->gr_gid;
 }

@@ -96,7 +96,8 @@ TEST(PeerCredTest, LookupGroupTakesANameOrANumber) {
       LookupGroup("no-such-group-here", "--ipc_group=no-such-group-here");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(missing.status().message(),
-            "--ipc_group=no-such-group-here: no group named \"no-such-group-here\"");
+            "--ipc_group=no-such-group-here: no such group \"no-such-group-here\" (getent group "
+            "no-such-group-here)");
 }
 
 }  // namespace
